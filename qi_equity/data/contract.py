@@ -1,0 +1,264 @@
+"""The provider-extract data contract: columns, codes and derived fields.
+
+This module is the one place where the contract lives in code. ``docs/data-contract.md``
+describes the same rules for people; :mod:`qi_equity.data.validation` turns each rule
+into a great-expectations expectation; :func:`derive` computes every derived field.
+
+One row is one referral-to-treatment (RTT) pathway, pseudonymised.
+
+References
+----------
+.. [1] NHS Data Dictionary, "Ethnic Category" (codes A-S, Z not stated; 99 not known).
+.. [2] NHS England, "Recording and reporting referral to treatment (RTT) waiting times
+       for consultant-led elective care" (clock starts at referral; stops at first
+       definitive treatment or removal; incomplete pathways counted at month end).
+.. [3] Ministry of Housing, Communities & Local Government, "English Indices of
+       Deprivation 2019" (decile 1 = most deprived 10% of LSOAs nationally).
+.. [4] NHS England, "Core20PLUS5 - an approach to reducing healthcare inequalities"
+       (Core20 = most deprived 20% nationally, IMD deciles 1-2).
+.. [5] Office for National Statistics: working age 16-64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# --------------------------------------------------------------------------------------
+# Codes
+# --------------------------------------------------------------------------------------
+
+#: NHS Data Dictionary ethnic category codes mapped to their broad group [1]_.
+ETHNIC_CATEGORY_GROUP: dict[str, str] = {
+    "A": "White", "B": "White", "C": "White",
+    "D": "Mixed", "E": "Mixed", "F": "Mixed", "G": "Mixed",
+    "H": "Asian", "J": "Asian", "K": "Asian", "L": "Asian",
+    "M": "Black", "N": "Black", "P": "Black",
+    "R": "Other", "S": "Other",
+    "Z": "Not stated", "99": "Not known",
+}
+
+#: Descriptions of the ethnic category codes [1]_.
+ETHNIC_CATEGORY_NAME: dict[str, str] = {
+    "A": "White - British", "B": "White - Irish", "C": "White - Any other White background",
+    "D": "Mixed - White and Black Caribbean", "E": "Mixed - White and Black African",
+    "F": "Mixed - White and Asian", "G": "Mixed - Any other mixed background",
+    "H": "Asian or Asian British - Indian", "J": "Asian or Asian British - Pakistani",
+    "K": "Asian or Asian British - Bangladeshi", "L": "Asian or Asian British - Any other Asian background",
+    "M": "Black or Black British - Caribbean", "N": "Black or Black British - African",
+    "P": "Black or Black British - Any other Black background",
+    "R": "Other Ethnic Groups - Chinese", "S": "Other Ethnic Groups - Any other ethnic group",
+    "Z": "Not stated", "99": "Not known",
+}
+
+ETHNIC_GROUPS = ["White", "Mixed", "Asian", "Black", "Other", "Not stated", "Not known"]
+ETHNICITY_UNRECORDED = ("Z", "99")
+
+OUTCOMES = ("waiting", "treated", "removed")
+
+#: Sex as recorded: F female, M male, U not known / not stated.
+SEX_CODES = ("F", "M", "U")
+SEX_LABEL = {"F": "Female", "M": "Male", "U": "Not known"}
+
+#: Age bands (lower bounds inclusive). 16-64 is the ONS working-age band [5]_.
+AGE_BANDS: list[tuple[str, int, int]] = [
+    ("0-15", 0, 15),
+    ("16-29", 16, 29),
+    ("30-44", 30, 44),
+    ("45-64", 45, 64),
+    ("65-74", 65, 74),
+    ("75+", 75, 200),
+]
+AGE_BAND_LABELS = [b[0] for b in AGE_BANDS]
+WORKING_AGE = (16, 64)
+
+#: Regular expressions the contract uses.
+PROVIDER_CODE_PATTERN = r"^[A-Z0-9]{3,5}$"
+SPECIALTY_PATTERN = r"^[0-9]{3}$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+INT_PATTERN = r"^\d+$"
+
+RTT_18_WEEKS = 18
+RTT_52_WEEKS = 52
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the provider extract."""
+
+    name: str
+    required: bool
+    kind: str  # "id", "code", "date", "int", "category", "bool", "text"
+    description: str
+
+
+#: The provider extract, one row per RTT pathway.
+EXTRACT_COLUMNS: list[Column] = [
+    Column("pathway_id", True, "id", "Pseudonymised pathway identifier, unique within the file."),
+    Column("provider_code", True, "code", "ODS-style provider code: 3-5 upper-case letters or digits."),
+    Column("specialty", True, "code", "Treatment function code (3 digits), e.g. 110."),
+    Column("specialty_name", False, "text", "Treatment function name, e.g. Trauma and Orthopaedics."),
+    Column("referral_date", True, "date", "Clock start (referral received), YYYY-MM-DD."),
+    Column("first_appointment_date", False, "date",
+           "Date the first outpatient appointment was due (attended or not); empty if none yet."),
+    Column("clock_stop_date", False, "date", "Clock stop (treatment or removal); empty while waiting."),
+    Column("outcome", True, "category", "waiting / treated / removed."),
+    Column("dna_count", True, "int", "Number of appointments on the pathway the patient did not attend."),
+    Column("sex", True, "category", "F / M / U (not known or not stated)."),
+    Column("age", False, "int", "Age in whole years at referral (0-120). Give age or age_band."),
+    Column("age_band", False, "category", "Age band at referral: " + ", ".join(AGE_BAND_LABELS) + "."),
+    Column("ethnic_category", True, "category",
+           "NHS Data Dictionary ethnic category: A-S, Z = not stated, 99 = not known."),
+    Column("imd_decile", False, "int", "IMD 2019 decile of residence, 1 = most deprived; empty when unmatched."),
+    Column("learning_disability", False, "bool", "PLUS-group flag: 1/0 or true/false; empty if not recorded."),
+    Column("interpreter_needed", False, "bool", "PLUS-group flag: 1/0 or true/false; empty if not recorded."),
+]
+
+REQUIRED_COLUMNS = [c.name for c in EXTRACT_COLUMNS if c.required]
+DATE_COLUMNS = [c.name for c in EXTRACT_COLUMNS if c.kind == "date"]
+BOOL_COLUMNS = [c.name for c in EXTRACT_COLUMNS if c.kind == "bool"]
+TRUE_VALUES = ("1", "true", "True", "TRUE", "Y", "y", "yes")
+FALSE_VALUES = ("0", "false", "False", "FALSE", "N", "n", "no")
+
+#: Columns of the derived pathway table (see :func:`derive`).
+DERIVED_COLUMNS = [
+    "wait_weeks", "completed", "clock_stop_month", "first_appointment_month", "referral_month",
+    "over_18_weeks", "over_52_weeks", "any_dna", "imd_quintile", "core20", "age_band",
+    "working_age", "sex_label", "sex_age", "ethnic_group", "ethnicity_recorded",
+]
+
+
+# --------------------------------------------------------------------------------------
+# Derived fields
+# --------------------------------------------------------------------------------------
+
+def age_band(age: pd.Series) -> pd.Series:
+    """Map whole years of age to the contract's age bands (categorical, ordered)."""
+    bins = [b[1] for b in AGE_BANDS] + [AGE_BANDS[-1][2] + 1]
+    out = pd.cut(age.astype("float64"), bins=bins, right=False, labels=AGE_BAND_LABELS)
+    return out.astype(pd.CategoricalDtype(AGE_BAND_LABELS, ordered=True))
+
+
+def imd_quintile(decile: pd.Series) -> pd.Series:
+    """IMD quintile from decile: quintile 1 = deciles 1-2 (most deprived) [3]_."""
+    d = pd.to_numeric(decile, errors="coerce")
+    return np.ceil(d / 2).astype("Int64")
+
+
+def ethnic_group(category: pd.Series) -> pd.Series:
+    """Broad ethnic group from NHS Data Dictionary ethnic category [1]_."""
+    cat = category.astype("string")
+    return cat.map(ETHNIC_CATEGORY_GROUP).astype(pd.CategoricalDtype(ETHNIC_GROUPS))
+
+
+def derive(df: pd.DataFrame, census_date: str | pd.Timestamp) -> pd.DataFrame:
+    """Add every derived field to a validated, typed provider extract.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A provider extract as returned by :func:`qi_equity.data.io.read_extract`
+        (typed: dates are datetimes, ``imd_decile`` and ``dna_count`` numeric).
+    census_date : str or Timestamp
+        The month-end census date. Waits of pathways still open are measured to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input columns plus:
+
+        - ``wait_weeks`` (float): weeks from referral to clock stop, or to the census
+          date while waiting [2]_.
+        - ``completed`` (bool): the clock has stopped (treated or removed).
+        - ``clock_stop_month``, ``first_appointment_month``, ``referral_month``
+          (Timestamp, first of month; NaT where the date is empty).
+        - ``over_18_weeks``, ``over_52_weeks`` (bool): wait strictly over 18 / 52 weeks.
+        - ``any_dna`` (bool): at least one did-not-attend on the pathway.
+        - ``imd_quintile`` (Int64, 1 = most deprived; missing when unmatched).
+        - ``core20`` (string): "Core20" for IMD deciles 1-2, "Not Core20" for 3-10,
+          "Unmatched" when the decile is empty [4]_.
+        - ``age_band`` (ordered categorical); ``working_age`` (bool, 16-64) [5]_.
+        - ``sex_label`` (Female / Male / Not known);
+          ``sex_age`` ("Female 16-64", "Male 65+", ... the sex x working-age intersection).
+        - ``ethnic_group`` (White, Mixed, Asian, Black, Other, Not stated, Not known);
+          ``ethnicity_recorded`` (bool: category not Z or 99).
+    """
+    census = pd.Timestamp(census_date)
+    out = df.copy()
+    stop = out["clock_stop_date"]
+    end = stop.where(stop.notna(), census)
+    out["wait_weeks"] = (end - out["referral_date"]).dt.days / 7.0
+    out["completed"] = out["outcome"].isin(["treated", "removed"])
+    out["clock_stop_month"] = stop.dt.to_period("M").dt.to_timestamp()
+    out["first_appointment_month"] = out["first_appointment_date"].dt.to_period("M").dt.to_timestamp()
+    out["referral_month"] = out["referral_date"].dt.to_period("M").dt.to_timestamp()
+    out["over_18_weeks"] = out["wait_weeks"] > RTT_18_WEEKS
+    out["over_52_weeks"] = out["wait_weeks"] > RTT_52_WEEKS
+    out["any_dna"] = out["dna_count"] > 0
+    out["imd_quintile"] = imd_quintile(out["imd_decile"]) if "imd_decile" in out else pd.array(
+        [pd.NA] * len(out), dtype="Int64")
+    q = out["imd_quintile"]
+    out["core20"] = np.where(q.isna(), "Unmatched", np.where(q.fillna(99) == 1, "Core20", "Not Core20"))
+    if "age" in out and out["age"].notna().any():
+        band = age_band(out["age"])
+        if "age_band" in df:
+            band = band.fillna(df["age_band"].astype(pd.CategoricalDtype(AGE_BAND_LABELS, ordered=True)))
+        out["age_band"] = band
+    else:
+        out["age_band"] = out["age_band"].astype(pd.CategoricalDtype(AGE_BAND_LABELS, ordered=True))
+    lo, hi = WORKING_AGE
+    working_bands = [b for b, a, z in AGE_BANDS if a >= lo and z <= hi]
+    out["working_age"] = out["age_band"].isin(working_bands)
+    out["sex_label"] = out["sex"].map(SEX_LABEL)
+    age_part = np.where(out["working_age"], "16-64",
+                        np.where(out["age_band"].astype(str) == "0-15", "0-15", "65+"))
+    out["sex_age"] = out["sex_label"].astype(str) + " " + age_part
+    out["ethnic_group"] = ethnic_group(out["ethnic_category"])
+    out["ethnicity_recorded"] = ~out["ethnic_category"].isin(ETHNICITY_UNRECORDED)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Equity dimensions
+# --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dimension:
+    """An equity dimension: a derived column, the order of its groups and its reference."""
+
+    name: str
+    column: str
+    label: str
+    groups: tuple[str, ...]
+    reference: str
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    "all": Dimension("all", "_all", "All patients", ("All",), "All"),
+    "sex": Dimension("sex", "sex_label", "Sex", ("Female", "Male", "Not known"), "Male"),
+    "age_band": Dimension("age_band", "age_band", "Age band", tuple(AGE_BAND_LABELS), "45-64"),
+    "sex_age": Dimension("sex_age", "sex_age", "Sex x working age",
+                         ("Female 0-15", "Male 0-15", "Female 16-64", "Male 16-64",
+                          "Female 65+", "Male 65+", "Not known 0-15", "Not known 16-64",
+                          "Not known 65+"), "Male 16-64"),
+    "ethnic_group": Dimension("ethnic_group", "ethnic_group", "Ethnic group", tuple(ETHNIC_GROUPS), "White"),
+    "imd_quintile": Dimension("imd_quintile", "imd_quintile_label", "IMD quintile",
+                              ("Q1 most deprived", "Q2", "Q3", "Q4", "Q5 least deprived", "Unmatched"),
+                              "Q5 least deprived"),
+    "core20": Dimension("core20", "core20", "Core20", ("Core20", "Not Core20", "Unmatched"), "Not Core20"),
+}
+
+_QUINTILE_LABEL = {1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"}
+
+
+def dimension_values(derived: pd.DataFrame, dimension: str) -> pd.Series:
+    """The group label of each pathway on one equity dimension (as strings)."""
+    dim = DIMENSIONS[dimension]
+    if dim.name == "all":
+        return pd.Series("All", index=derived.index, dtype="string")
+    if dim.name == "imd_quintile":
+        q = derived["imd_quintile"]
+        return q.map(_QUINTILE_LABEL).fillna("Unmatched").astype("string")
+    return derived[dim.column].astype("string").fillna("Not known")

@@ -1,0 +1,166 @@
+"""Reading provider extracts (CSV or Parquet) and the aggregate form.
+
+Two ways in:
+
+- the **pathway extract**, one row per RTT pathway (:mod:`qi_equity.data.contract`);
+- the **aggregate form**, for trusts that can share only counts: one row per
+  ``month x provider_code x specialty x dimension x group x measure`` with
+  ``numerator`` and ``denominator`` (and ``value`` where the measure is not a ratio,
+  such as a median wait). :func:`qi_equity.measures.monthly_measures` turns a pathway
+  extract into exactly this form, so every analysis downstream takes either.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qi_equity.data import contract as C
+from qi_equity.data.validation import ContractError, Failure, ValidationReport, validate_extract
+
+#: Columns of the aggregate form, in order.
+AGGREGATE_COLUMNS = ["month", "provider_code", "specialty", "dimension", "group", "measure",
+                     "numerator", "denominator", "value"]
+
+
+def read_raw(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file with every value as a string (missing stays missing).
+
+    Reading as strings keeps what the user wrote, so validation can report the exact
+    bad values; nothing is coerced or dropped here.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        df = pd.read_parquet(path)
+        out = pd.DataFrame(index=df.index)
+        for name in df.columns:
+            s = df[name]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                out[name] = s.dt.strftime("%Y-%m-%d").astype("string")
+            elif pd.api.types.is_float_dtype(s) and s.dropna().mod(1).eq(0).all():
+                out[name] = s.astype("Int64").astype("string")
+            elif pd.api.types.is_bool_dtype(s):
+                out[name] = s.map({True: "1", False: "0"}).astype("string")
+            else:
+                out[name] = s.astype("string")
+        return out
+    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+
+
+def to_typed(raw: pd.DataFrame) -> pd.DataFrame:
+    """Convert a validated string-valued extract to typed columns.
+
+    Dates become ``datetime64``; ``dna_count``, ``age`` and ``imd_decile`` nullable
+    integers; PLUS flags nullable booleans; codes stay strings.
+    """
+    df = raw.copy()
+    for name in C.DATE_COLUMNS:
+        if name in df:
+            df[name] = pd.to_datetime(df[name], format="%Y-%m-%d")
+        else:
+            df[name] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    for name in ("dna_count", "age", "imd_decile"):
+        if name in df:
+            df[name] = pd.to_numeric(df[name]).astype("Int64")
+    for name in C.BOOL_COLUMNS:
+        if name in df:
+            s = df[name]
+            df[name] = s.map(lambda v: pd.NA if pd.isna(v) else v in C.TRUE_VALUES).astype("boolean")
+    return df
+
+
+def load_extract(path: str | Path, census_date=None, validate: bool = True) -> pd.DataFrame:
+    """Read, validate and type a provider extract.
+
+    Raises
+    ------
+    ContractError
+        When any contract rule fails; ``err.report`` holds the full report.
+    """
+    raw = read_raw(path)
+    if validate:
+        report = validate_extract(raw, census_date=census_date, source=str(path))
+        if not report.ok:
+            raise ContractError(report)
+    return to_typed(raw)
+
+
+# --------------------------------------------------------------------------------------
+# Aggregate form
+# --------------------------------------------------------------------------------------
+
+def validate_aggregate(df: pd.DataFrame, source: str = "aggregate") -> ValidationReport:
+    """Check the aggregate form: columns present; counts whole and >= 0; numerator <= denominator.
+
+    These rules are simple and checked with pandas directly (the aggregate form is small).
+    """
+    n = len(df)
+    failures: list[Failure] = []
+    for name in ("month", "provider_code", "dimension", "group", "measure", "denominator"):
+        if name not in df:
+            failures.append(Failure(name, "required column is missing", -1, n))
+    if failures:
+        return ValidationReport(source, n, failures)
+    month = pd.to_datetime(df["month"], errors="coerce")
+    bad = month.isna()
+    if bad.any():
+        failures.append(Failure("month", "must be a date (first of month)", int(bad.sum()), n,
+                                df.loc[bad, "month"].head().tolist()))
+    for name in ("numerator", "denominator"):
+        if name in df:
+            v = pd.to_numeric(df[name], errors="coerce")
+            bad = df[name].notna() & (v.isna() | (v < 0) | (v % 1 != 0))
+            if bad.any():
+                failures.append(Failure(name, "must be a whole number >= 0", int(bad.sum()), n,
+                                        df.loc[bad, name].head().tolist()))
+    if "numerator" in df:
+        num = pd.to_numeric(df["numerator"], errors="coerce")
+        den = pd.to_numeric(df["denominator"], errors="coerce")
+        bad = (num > den).fillna(False)
+        if bad.any():
+            failures.append(Failure("numerator", "must not exceed denominator", int(bad.sum()), n,
+                                    list(zip(num[bad].head(), den[bad].head()))))
+    return ValidationReport(source, n, failures)
+
+
+def load_aggregate(path: str | Path) -> pd.DataFrame:
+    """Read and validate a file in the aggregate form; returns it typed.
+
+    Raises
+    ------
+    ContractError
+        When a rule fails.
+    """
+    path = Path(path)
+    df = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    report = validate_aggregate(df, source=str(path))
+    if not report.ok:
+        raise ContractError(report)
+    df = df.copy()
+    df["month"] = pd.to_datetime(df["month"])
+    for name in ("specialty",):
+        if name not in df:
+            df[name] = "all"
+    for name in ("numerator", "value"):
+        if name not in df:
+            df[name] = np.nan
+    if df["value"].isna().all():
+        df["value"] = df["numerator"] / df["denominator"] * 100
+    return df[AGGREGATE_COLUMNS]
+
+
+def load_population(path: str | Path) -> pd.DataFrame:
+    """Read the catchment population table.
+
+    Columns: ``provider_code, sex, age_band, ethnic_group, imd_decile, population``.
+    """
+    df = pd.read_csv(path, dtype={"provider_code": "string", "sex": "string", "age_band": "string",
+                                  "ethnic_group": "string"})
+    missing = {"provider_code", "sex", "age_band", "ethnic_group", "imd_decile", "population"} - set(df.columns)
+    if missing:
+        n = len(df)
+        raise ContractError(ValidationReport(str(path), n, [Failure(m, "required column is missing", -1, n)
+                                                            for m in sorted(missing)]))
+    return df

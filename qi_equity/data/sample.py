@@ -1,0 +1,300 @@
+"""A seeded generator for the bundled sample collaborative (synthetic data only).
+
+``qi-equity sample-data`` writes ``data_samples/``: one pathway extract per fictional
+provider, a catchment-population table, ``collaborative.yaml`` and the planted
+inequities in ``GROUND_TRUTH.md`` / ``ground_truth.json``. Everything is drawn from
+``numpy.random.default_rng`` with fixed seeds, so regenerating is byte-identical.
+
+Nothing here describes real people or real trusts: codes start with ``XQ`` (no NHS
+organisation has such a code) and names are invented.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qi_equity.data import contract as C
+
+SEED = 20261125
+START = pd.Timestamp("2023-04-01")  # first month of the 36-month window
+CENSUS = pd.Timestamp("2026-03-31")
+BURN_IN_MONTHS = 12  # referrals start earlier so the window opens with a real waiting list
+COLLABORATIVE = "north_weald"
+COLLABORATIVE_TITLE = "North Weald Elective Care Collaborative (synthetic)"
+
+SPECIALTIES = [  # code, name, share of referrals, mean wait in weeks
+    ("110", "Trauma and Orthopaedics", 0.30, 15.0),
+    ("120", "Ear Nose and Throat", 0.17, 12.0),
+    ("130", "Ophthalmology", 0.18, 10.0),
+    ("100", "General Surgery", 0.20, 12.5),
+    ("502", "Gynaecology", 0.15, 11.0),
+]
+
+AGE_RANGES = {"0-15": (0, 15), "16-29": (16, 29), "30-44": (30, 44), "45-64": (45, 64),
+              "65-74": (65, 74), "75+": (75, 94)}
+AGE_SHARE = {"0-15": 0.19, "16-29": 0.18, "30-44": 0.20, "45-64": 0.25, "65-74": 0.10, "75+": 0.08}
+REFERRAL_PROPENSITY = {"0-15": 0.5, "16-29": 0.7, "30-44": 0.9, "45-64": 1.3, "65-74": 1.9, "75+": 2.2}
+ETHNIC_CODES = {"White": ["A", "B", "C"], "Mixed": ["D", "E", "F", "G"], "Asian": ["H", "J", "K", "L"],
+                "Black": ["M", "N", "P"], "Other": ["R", "S"]}
+ETHNIC_CODE_WEIGHTS = {"White": [0.85, 0.03, 0.12], "Mixed": [0.3, 0.2, 0.3, 0.2],
+                       "Asian": [0.35, 0.35, 0.15, 0.15], "Black": [0.3, 0.55, 0.15], "Other": [0.35, 0.65]}
+
+
+@dataclass
+class ProviderSpec:
+    code: str
+    name: str
+    referrals_per_month: int
+    population: int
+    imd_weights: list[float]  # deciles 1..10
+    ethnic_weights: dict[str, float]
+    wait_multiplier: float = 1.0
+    dna_multiplier: float = 1.0
+    unrecorded_ethnicity: float = 0.04  # share coded Z or 99
+    imd_unmatched: float = 0.01
+    plants: list[str] = field(default_factory=list)
+
+
+PROVIDERS = [
+    ProviderSpec("XQA", "Ashbrook Hospitals NHS Trust", 220, 520_000,
+                 [6, 7, 8, 9, 10, 11, 12, 12, 13, 12],
+                 {"White": 0.62, "Mixed": 0.05, "Asian": 0.20, "Black": 0.09, "Other": 0.04},
+                 unrecorded_ethnicity=0.42, plants=["poor_ethnicity_recording"]),
+    ProviderSpec("XQB", "Brindle Valley University Hospitals NHS Trust", 260, 610_000,
+                 [9, 9, 10, 10, 10, 10, 11, 11, 10, 10],
+                 {"White": 0.80, "Mixed": 0.03, "Asian": 0.10, "Black": 0.04, "Other": 0.03},
+                 plants=["working_age_women_wait_shift"]),
+    ProviderSpec("XQC", "Calder Moor NHS Foundation Trust", 200, 450_000,
+                 [17, 15, 12, 11, 10, 9, 8, 7, 6, 5],
+                 {"White": 0.84, "Mixed": 0.03, "Asian": 0.09, "Black": 0.02, "Other": 0.02},
+                 plants=["deprived_dna_doubles"]),
+    ProviderSpec("XQD", "Dunmere General Hospital NHS Trust", 240, 560_000,
+                 [10, 10, 10, 10, 10, 10, 10, 10, 10, 10],
+                 {"White": 0.86, "Mixed": 0.03, "Asian": 0.06, "Black": 0.03, "Other": 0.02},
+                 wait_multiplier=1.15, plants=["improvement_after_change"]),
+    ProviderSpec("XQE", "Eastcombe Community Hospitals NHS Trust", 150, 330_000,
+                 [11, 11, 10, 10, 10, 10, 10, 10, 9, 9],
+                 {"White": 0.88, "Mixed": 0.03, "Asian": 0.05, "Black": 0.02, "Other": 0.02},
+                 dna_multiplier=2.0, plants=["dna_outlier"]),
+]
+
+# Planted changes ------------------------------------------------------------------------
+SHIFT_PROVIDER, SHIFT_SPECIALTY, SHIFT_START, SHIFT_STRETCH = "XQB", "110", pd.Timestamp("2024-10-01"), 1.8
+DNA_PROVIDER, DNA_START, DNA_FACTOR = "XQC", pd.Timestamp("2024-07-01"), 2.0
+TREND_PROVIDER, TREND_START, TREND_MONTHS, TREND_REDUCTION = "XQD", pd.Timestamp("2024-09-01"), 12, 0.40
+TREND_CHANGE = "Patient-initiated validation and pooled T&O/ENT theatre lists"
+OUTLIER_PROVIDER = "XQE"
+POOR_RECORDING_PROVIDER = "XQA"
+
+
+def _base_dna_probability(imd_decile: np.ndarray, age_band: np.ndarray) -> np.ndarray:
+    """Background DNA probability per first appointment: a mild deprivation and age gradient."""
+    dep = np.where(np.isnan(imd_decile), 5.5, imd_decile)
+    p = 0.055 + 0.004 * (10 - dep)
+    young = np.isin(age_band, ["16-29", "30-44"])
+    return p * np.where(young, 1.25, 1.0)
+
+
+def population_table(spec: ProviderSpec) -> pd.DataFrame:
+    """Catchment population by sex x age band x ethnic group x IMD decile (deterministic shares)."""
+    rows = []
+    imd = np.array(spec.imd_weights, float)
+    imd = imd / imd.sum()
+    for sex, s_share in (("F", 0.505), ("M", 0.495)):
+        for band, a_share in AGE_SHARE.items():
+            for group, e_share in spec.ethnic_weights.items():
+                # minority groups are younger and more often in deprived areas
+                tilt = 1.0 if group == "White" else (1.25 if band in ("0-15", "16-29", "30-44") else 0.55)
+                dep_tilt = np.linspace(1.5, 0.6, 10) if group != "White" else np.ones(10)
+                w = imd * dep_tilt
+                w = w / w.sum()
+                for d in range(10):
+                    rows.append((spec.code, sex, band, group, d + 1,
+                                 spec.population * s_share * a_share * e_share * tilt * w[d]))
+    df = pd.DataFrame(rows, columns=["provider_code", "sex", "age_band", "ethnic_group", "imd_decile", "population"])
+    df["population"] = np.round(df["population"]).astype(int)
+    return df
+
+
+def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataFrame:
+    pop = population_table(spec)
+    months = pd.date_range(START - pd.DateOffset(months=BURN_IN_MONTHS), CENSUS, freq="MS")
+    n_per_month = rng.poisson(spec.referrals_per_month, size=len(months))
+    n = int(n_per_month.sum())
+    month_start = np.repeat(months.values, n_per_month)
+    day = rng.integers(0, 28, size=n)
+    referral = pd.to_datetime(month_start) + pd.to_timedelta(day, unit="D")
+
+    weights = pop["population"].to_numpy(float) * pop["age_band"].map(REFERRAL_PROPENSITY).to_numpy(float)
+    cell = rng.choice(len(pop), size=n, p=weights / weights.sum())
+    demo = pop.iloc[cell].reset_index(drop=True)
+    band = demo["age_band"].to_numpy()
+    lo = np.array([AGE_RANGES[b][0] for b in band])
+    hi = np.array([AGE_RANGES[b][1] for b in band])
+    age = lo + np.floor(rng.random(n) * (hi - lo + 1)).astype(int)
+    sex = demo["sex"].to_numpy().astype(object)
+    sex[rng.random(n) < 0.004] = "U"
+    group = demo["ethnic_group"].to_numpy()
+    eth = np.empty(n, dtype=object)
+    for g, codes in ETHNIC_CODES.items():
+        m = group == g
+        eth[m] = rng.choice(codes, size=int(m.sum()), p=ETHNIC_CODE_WEIGHTS[g])
+    unrec = rng.random(n) < spec.unrecorded_ethnicity
+    eth[unrec] = np.where(rng.random(int(unrec.sum())) < 0.6, "Z", "99")
+    imd = demo["imd_decile"].to_numpy(float)
+    imd[rng.random(n) < spec.imd_unmatched] = np.nan
+
+    sp_idx = rng.choice(len(SPECIALTIES), size=n, p=[s[2] for s in SPECIALTIES])
+    spec_code = np.array([SPECIALTIES[i][0] for i in sp_idx])
+    spec_name = np.array([SPECIALTIES[i][1] for i in sp_idx])
+    mean_wait = np.array([SPECIALTIES[i][3] for i in sp_idx]) * spec.wait_multiplier
+    shape = 2.2
+    wait_days = rng.gamma(shape, mean_wait * 7 / shape)
+    stop = referral + pd.to_timedelta(wait_days, unit="D")
+
+    # (c) improvement: waits fall progressively after a dated change.
+    if spec.code == TREND_PROVIDER:
+        frac = ((stop - TREND_START) / pd.Timedelta(days=30.44)).to_numpy(float) / TREND_MONTHS
+        factor = 1 - TREND_REDUCTION * np.clip(frac, 0, 1)
+        stop = referral + pd.to_timedelta(wait_days * factor, unit="D")
+    # (a) working-age women in T&O: from the shift date, remaining waits are stretched.
+    if spec.code == SHIFT_PROVIDER:
+        target = (spec_code == SHIFT_SPECIALTY) & (sex == "F") & (age >= 16) & (age <= 64)
+        late = target & (stop >= SHIFT_START)
+        start = np.maximum(referral.values, np.datetime64(SHIFT_START))
+        stretched = pd.to_datetime(start) + (stop - pd.to_datetime(start)) * SHIFT_STRETCH
+        stop = pd.DatetimeIndex(np.where(late, stretched.values, stop.values))
+    stop = stop.floor("D")
+
+    removed = rng.random(n) < 0.11
+    waiting = stop > CENSUS
+    outcome = np.where(waiting, "waiting", np.where(removed, "removed", "treated"))
+    first_frac = rng.uniform(0.15, 0.55, size=n)
+    first = (referral + (stop - referral) * first_frac).floor("D")
+    first = pd.DatetimeIndex(np.where(first > CENSUS, np.datetime64("NaT"), first.values))
+    no_first = removed & (rng.random(n) < 0.3)
+    first = pd.DatetimeIndex(np.where(no_first, np.datetime64("NaT"), first.values))
+
+    p_dna = _base_dna_probability(imd, band) * spec.dna_multiplier
+    if spec.code == DNA_PROVIDER:
+        q1 = (imd <= 2) & (first >= DNA_START)
+        p_dna = np.where(q1, p_dna * DNA_FACTOR, p_dna)
+    has_first = ~first.isna()
+    dna_first = (rng.random(n) < p_dna) & has_first
+    extra = rng.poisson(0.15, size=n) * (rng.random(n) < p_dna)
+    dna = dna_first.astype(int) + extra * has_first
+
+    interp = np.where(np.isin(group, ["Asian", "Black", "Other", "Mixed"]), 0.08, 0.005)
+    ld = rng.random(n) < 0.02
+    need_interp = rng.random(n) < interp
+
+    df = pd.DataFrame({
+        "pathway_id": [f"{spec.code}-{i:06d}" for i in range(1, n + 1)],
+        "provider_code": spec.code,
+        "specialty": spec_code,
+        "specialty_name": spec_name,
+        "referral_date": referral.strftime("%Y-%m-%d"),
+        "first_appointment_date": first.strftime("%Y-%m-%d"),
+        "clock_stop_date": np.where(waiting, "", stop.strftime("%Y-%m-%d")),
+        "outcome": outcome,
+        "dna_count": dna,
+        "sex": sex,
+        "age": age,
+        "ethnic_category": eth,
+        "imd_decile": pd.array(imd, dtype="Float64").astype("Int64"),
+        "learning_disability": ld.astype(int),
+        "interpreter_needed": need_interp.astype(int),
+    })
+    df["first_appointment_date"] = df["first_appointment_date"].fillna("")
+    # The extract covers pathways open at the window start or later.
+    keep = (df["outcome"] == "waiting") | (pd.to_datetime(df["clock_stop_date"], errors="coerce") >= START)
+    return df[keep].reset_index(drop=True)
+
+
+def ground_truth() -> dict:
+    """The planted inequities, as data (also written to ``ground_truth.json``)."""
+    return {
+        "collaborative": COLLABORATIVE,
+        "census_date": str(CENSUS.date()),
+        "window": [str(START.date()), str(CENSUS.date())],
+        "planted": [
+            {"id": "a", "kind": "shift", "provider_code": SHIFT_PROVIDER, "specialty": SHIFT_SPECIALTY,
+             "dimension": "sex_age", "group": "Female 16-64", "measure": "completed_median_wait",
+             "start_month": str(SHIFT_START.date()), "direction": "higher is worse",
+             "description": "Working-age women (16-64) in Trauma and Orthopaedics wait longer: from "
+                            f"{SHIFT_START:%B %Y} every remaining wait is stretched by {SHIFT_STRETCH}x, so the median wait "
+                            "of their completed pathways shifts up from that clock-stop month."},
+            {"id": "b", "kind": "shift", "provider_code": DNA_PROVIDER, "specialty": "all",
+             "dimension": "imd_quintile", "group": "Q1 most deprived", "measure": "dna_rate",
+             "start_month": str(DNA_START.date()), "direction": "higher is worse",
+             "description": f"The DNA probability of first appointments for IMD quintile 1 doubles from {DNA_START:%B %Y}."},
+            {"id": "c", "kind": "trend", "provider_code": TREND_PROVIDER, "specialty": "all",
+             "dimension": "all", "group": "All", "measure": "completed_median_wait",
+             "start_month": str(TREND_START.date()), "direction": "lower is better",
+             "change": TREND_CHANGE,
+             "description": f"After '{TREND_CHANGE}' ({TREND_START:%B %Y}) waits fall steadily by "
+                            f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement)."},
+            {"id": "d", "kind": "outlier", "provider_code": OUTLIER_PROVIDER, "specialty": "all",
+             "dimension": "all", "group": "All", "measure": "dna_rate",
+             "description": "Its DNA rate is about double the other providers' throughout: an outlier above the "
+                            "collaborative funnel on DNA rate."},
+            {"id": "e", "kind": "data_quality", "provider_code": POOR_RECORDING_PROVIDER, "specialty": "all",
+             "dimension": "ethnic_group", "group": "Not stated / Not known", "measure": "ethnicity_unrecorded_share",
+             "value": 0.42,
+             "description": "About 42% of pathways have ethnic category Z (not stated) or 99 (not known), "
+                            "against about 4% at the other providers."},
+        ],
+        "background": "Mild gradients everywhere: DNA probability rises from about 5.5% (IMD decile 10) to 9% "
+                      "(decile 1) and is 25% higher at ages 16-44; waits differ by specialty only.",
+    }
+
+
+def _ground_truth_md(gt: dict) -> str:
+    lines = [f"# Ground truth of the sample collaborative `{gt['collaborative']}`", "",
+             "Synthetic data written by `qi-equity sample-data` (seeded, byte-identical on regeneration). "
+             "No real patient or trust is described. The analyses are tested to find each planted fact.", "",
+             f"Window: {gt['window'][0]} to {gt['window'][1]} (census date {gt['census_date']}).", "",
+             "| id | provider | kind | measure | group | from | what |", "|---|---|---|---|---|---|---|"]
+    for p in gt["planted"]:
+        lines.append(f"| {p['id']} | {p['provider_code']} | {p['kind']} | {p['measure']} | "
+                     f"{p['dimension']}: {p['group']}{' (specialty ' + p['specialty'] + ')' if p['specialty'] != 'all' else ''} | "
+                     f"{p.get('start_month', '-')} | {p['description']} |")
+    lines += ["", "Background: " + gt["background"], ""]
+    return "\n".join(lines)
+
+
+def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
+    """Write the sample collaborative to ``out_dir``; returns the path of ``collaborative.yaml``."""
+    import yaml
+
+    out = Path(out_dir)
+    (out / "providers").mkdir(parents=True, exist_ok=True)
+    pops = []
+    for i, spec in enumerate(PROVIDERS):
+        rng = np.random.default_rng([seed, i])
+        df = _generate_provider(spec, rng)
+        df.to_csv(out / "providers" / f"{spec.code}.csv", index=False, lineterminator="\n")
+        pops.append(population_table(spec))
+    pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")
+    gt = ground_truth()
+    (out / "ground_truth.json").write_text(json.dumps(gt, indent=2) + "\n")
+    (out / "GROUND_TRUTH.md").write_text(_ground_truth_md(gt))
+    config = {
+        "name": COLLABORATIVE,
+        "title": COLLABORATIVE_TITLE,
+        "census_date": str(CENSUS.date()),
+        "population": "population.csv",
+        "providers": [{"code": s.code, "name": s.name, "extract": f"providers/{s.code}.csv"} for s in PROVIDERS],
+    }
+    path = out / "collaborative.yaml"
+    path.write_text("# The bundled sample collaborative (synthetic). Paths are relative to this file.\n"
+                    + yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+__all__ = ["generate", "ground_truth", "population_table", "PROVIDERS", "C"]

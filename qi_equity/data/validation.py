@@ -1,0 +1,271 @@
+"""Validation of provider extracts against the data contract, with great-expectations.
+
+Every rule of :mod:`qi_equity.data.contract` is one great-expectations expectation, run in
+an in-process *ephemeral* context with progress bars and usage statistics off.
+great-expectations is imported only when :func:`validate_extract` runs (it costs a few
+seconds to import), so the rest of the library stays quick to load.
+
+A failure names the column, the rule, how many rows fail (and what share) and a few
+sample values. Nothing is dropped: a file either passes, or the caller gets the full
+report of what fails.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from qi_equity.data import contract as C
+
+N_SAMPLES = 5
+
+
+@dataclass
+class Failure:
+    """One contract rule that some rows (or the file) fail."""
+
+    column: str
+    rule: str
+    failing_rows: int
+    total_rows: int
+    sample_values: list[Any] = field(default_factory=list)
+    expectation: str = ""
+
+    @property
+    def share(self) -> float:
+        return self.failing_rows / self.total_rows if self.total_rows else 1.0
+
+    def format(self) -> str:
+        if self.failing_rows < 0:  # whole-file rule (a missing column)
+            return f"  - {self.column}: {self.rule}"
+        samples = ", ".join(repr(v) for v in self.sample_values[:N_SAMPLES])
+        return (f"  - {self.column}: {self.rule} -- {self.failing_rows:,} of {self.total_rows:,} rows "
+                f"({self.share:.1%}) fail; e.g. {samples}")
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one file against the contract."""
+
+    source: str
+    n_rows: int
+    failures: list[Failure]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per failing rule: ``column, rule, failing_rows, total_rows, share, sample_values, expectation``."""
+        return pd.DataFrame(
+            [{"column": f.column, "rule": f.rule, "failing_rows": f.failing_rows,
+              "total_rows": f.total_rows, "share": f.share if f.failing_rows >= 0 else float("nan"),
+              "sample_values": ", ".join(map(repr, f.sample_values[:N_SAMPLES])),
+              "expectation": f.expectation} for f in self.failures],
+            columns=["column", "rule", "failing_rows", "total_rows", "share", "sample_values", "expectation"])
+
+    def format(self) -> str:
+        if self.ok:
+            return f"{self.source}: {self.n_rows:,} rows meet the data contract."
+        lines = [f"{self.source}: {len(self.failures)} contract rule(s) fail ({self.n_rows:,} rows read, none dropped):"]
+        lines += [f.format() for f in self.failures]
+        return "\n".join(lines)
+
+
+class ContractError(ValueError):
+    """Raised when a file does not meet the data contract; carries the full report."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        super().__init__(report.format())
+
+
+def _gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations as gx  # noqa: PLC0415  (deliberately lazy: ~3-5 s import)
+
+    return gx
+
+
+def _context(gx):
+    ctx = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    except Exception:  # pragma: no cover - older/newer GX without this config
+        pass
+    return ctx
+
+
+def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str, str, str, Any]]:
+    """(frame, column, rule text, expectation) for every contract rule that applies.
+
+    ``frame`` is "raw" (string values as read) or "typed" (dates parsed), so that
+    format rules see what the user wrote and cross-column rules compare real dates.
+    """
+    E = gx.expectations
+    r: list[tuple[str, str, str, Any]] = []
+
+    for name in C.REQUIRED_COLUMNS:
+        r.append(("raw", name, "required column is missing", E.ExpectColumnToExist(column=name)))
+    if "age" not in columns and "age_band" not in columns:
+        r.append(("raw", "age", "age or age_band must be present", E.ExpectColumnToExist(column="age")))
+
+    def has(c):
+        return c in columns
+
+    for name in ("pathway_id", "provider_code", "specialty", "referral_date", "outcome", "dna_count",
+                 "sex", "ethnic_category"):
+        if has(name):
+            r.append(("raw", name, "must not be empty", E.ExpectColumnValuesToNotBeNull(column=name)))
+    if has("pathway_id"):
+        r.append(("raw", "pathway_id", "must be unique", E.ExpectColumnValuesToBeUnique(column="pathway_id")))
+    if has("provider_code"):
+        r.append(("raw", "provider_code", "must be an ODS-style code (3-5 upper-case letters/digits)",
+                  E.ExpectColumnValuesToMatchRegex(column="provider_code", regex=C.PROVIDER_CODE_PATTERN)))
+    if has("specialty"):
+        r.append(("raw", "specialty", "must be a 3-digit treatment function code",
+                  E.ExpectColumnValuesToMatchRegex(column="specialty", regex=C.SPECIALTY_PATTERN)))
+    for name in C.DATE_COLUMNS:
+        if has(name):
+            r.append(("raw", name, "must be a date YYYY-MM-DD",
+                      E.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format="%Y-%m-%d")))
+    if has("outcome"):
+        r.append(("raw", "outcome", "must be one of " + " / ".join(C.OUTCOMES),
+                  E.ExpectColumnValuesToBeInSet(column="outcome", value_set=list(C.OUTCOMES))))
+    if has("dna_count"):
+        r.append(("raw", "dna_count", "must be a whole number >= 0",
+                  E.ExpectColumnValuesToMatchRegex(column="dna_count", regex=C.INT_PATTERN)))
+    if has("sex"):
+        r.append(("raw", "sex", "must be one of " + " / ".join(C.SEX_CODES),
+                  E.ExpectColumnValuesToBeInSet(column="sex", value_set=list(C.SEX_CODES))))
+    if has("age"):
+        r.append(("raw", "age", "must be a whole number of years",
+                  E.ExpectColumnValuesToMatchRegex(column="age", regex=C.INT_PATTERN)))
+        r.append(("typed", "age", "must be between 0 and 120",
+                  E.ExpectColumnValuesToBeBetween(column="age", min_value=0, max_value=120)))
+    if has("age_band"):
+        r.append(("raw", "age_band", "must be one of " + ", ".join(C.AGE_BAND_LABELS),
+                  E.ExpectColumnValuesToBeInSet(column="age_band", value_set=C.AGE_BAND_LABELS)))
+    if has("ethnic_category"):
+        r.append(("raw", "ethnic_category", "must be an NHS Data Dictionary ethnic category (A-S, Z, 99)",
+                  E.ExpectColumnValuesToBeInSet(column="ethnic_category", value_set=list(C.ETHNIC_CATEGORY_GROUP))))
+    if has("imd_decile"):
+        r.append(("raw", "imd_decile", "must be an IMD decile 1-10 (empty when unmatched)",
+                  E.ExpectColumnValuesToBeInSet(column="imd_decile", value_set=[str(i) for i in range(1, 11)])))
+    for name in C.BOOL_COLUMNS:
+        if has(name):
+            r.append(("raw", name, "must be a yes/no flag (1/0, true/false, Y/N)",
+                      E.ExpectColumnValuesToBeInSet(column=name, value_set=list(C.TRUE_VALUES + C.FALSE_VALUES))))
+    # Cross-column rules on parsed dates.
+    if has("referral_date") and has("clock_stop_date"):
+        r.append(("typed", "clock_stop_date", "must not be before referral_date",
+                  E.ExpectColumnPairValuesAToBeGreaterThanB(
+                      column_A="clock_stop_date", column_B="referral_date", or_equal=True,
+                      ignore_row_if="either_value_is_missing")))
+    if has("referral_date") and has("first_appointment_date"):
+        r.append(("typed", "first_appointment_date", "must not be before referral_date",
+                  E.ExpectColumnPairValuesAToBeGreaterThanB(
+                      column_A="first_appointment_date", column_B="referral_date", or_equal=True,
+                      ignore_row_if="either_value_is_missing")))
+    if has("outcome") and has("clock_stop_date"):
+        r.append(("typed", "clock_stop_date", "must be empty while outcome is waiting",
+                  E.ExpectColumnValuesToBeNull(column="clock_stop_date", row_condition='outcome=="waiting"',
+                                               condition_parser="pandas")))
+        r.append(("typed", "clock_stop_date", "must be given when outcome is treated or removed",
+                  E.ExpectColumnValuesToNotBeNull(column="clock_stop_date", row_condition='outcome!="waiting"',
+                                                  condition_parser="pandas")))
+    if census is not None:
+        for name in ("referral_date", "clock_stop_date", "first_appointment_date"):
+            if has(name):
+                r.append(("typed", name, f"must not be after the census date {census.date()}",
+                          E.ExpectColumnValuesToBeBetween(column=name, max_value=census)))
+    return r
+
+
+def _typed_for_rules(raw: pd.DataFrame) -> pd.DataFrame:
+    typed = pd.DataFrame(index=raw.index)
+    for name in raw.columns:
+        if name in C.DATE_COLUMNS:
+            typed[name] = pd.to_datetime(raw[name], format="%Y-%m-%d", errors="coerce")
+        elif name == "age":
+            typed[name] = pd.to_numeric(raw[name], errors="coerce")
+        else:
+            typed[name] = raw[name].astype(object).where(raw[name].notna(), None)
+    return typed
+
+
+def _as_object(raw: pd.DataFrame) -> pd.DataFrame:
+    return raw.astype(object).where(raw.notna(), None)
+
+
+def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract") -> ValidationReport:
+    """Check a provider extract (as read, string-valued) against every contract rule.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The extract as read by :func:`qi_equity.data.io.read_raw` (every value a string
+        or missing).
+    census_date : str or Timestamp, optional
+        When given, dates after it fail.
+    source : str
+        A name for the file, used in the report.
+
+    Returns
+    -------
+    ValidationReport
+        ``.ok`` is True when every rule holds; ``.failures`` lists the column, the rule,
+        the number and share of failing rows and sample values; ``.format()`` prints it.
+    """
+    gx = _gx()
+    ctx = _context(gx)
+    census = pd.Timestamp(census_date) if census_date is not None else None
+    rules = _rules(gx, set(raw.columns), census)
+    frames = {"raw": _as_object(raw), "typed": _typed_for_rules(raw)}
+    ds = ctx.data_sources.add_pandas("qi_equity")
+    failures: list[Failure] = []
+    n = len(raw)
+    for kind in ("raw", "typed"):
+        exps = [(col, rule, e) for k, col, rule, e in rules if k == kind]
+        if not exps:
+            continue
+        asset = ds.add_dataframe_asset(f"{kind}_extract")
+        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+            batch_parameters={"dataframe": frames[kind]})
+        suite = ctx.suites.add(gx.ExpectationSuite(f"contract_{kind}"))
+        for _, _, e in exps:
+            suite.add_expectation(e)
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        by_id = {r.expectation_config.id: r for r in result.results}
+        for col, rule, e in exps:
+            res = by_id[e.id]
+            if res.success:
+                continue
+            out = res.result or {}
+            if "unexpected_count" not in out:  # table-level rule, e.g. a missing column
+                if e.expectation_type == "expect_column_to_exist" or not set(raw.columns) >= {col}:
+                    failures.append(Failure(col, rule, -1, n, [], e.expectation_type))
+                    continue
+                msg = (res.exception_info or {}).get("exception_message") or "could not be checked"
+                failures.append(Failure(col, f"{rule} ({msg})", n, n, [], e.expectation_type))
+                continue
+            samples = [_clean(v) for v in (out.get("partial_unexpected_list") or [])[:N_SAMPLES]]
+            failures.append(Failure(col, rule, int(out["unexpected_count"]), n, samples, e.expectation_type))
+    order = {c.name: i for i, c in enumerate(C.EXTRACT_COLUMNS)}
+    failures.sort(key=lambda f: (f.failing_rows >= 0, order.get(f.column, 99)))
+    return ValidationReport(source=source, n_rows=n, failures=failures)
+
+
+def _clean(v):
+    if isinstance(v, tuple):
+        return tuple(_clean(x) for x in v)
+    if isinstance(v, pd.Timestamp):
+        return str(v.date())
+    if hasattr(v, "item"):
+        return v.item()
+    return v

@@ -1,0 +1,95 @@
+"""Vectorised per-segment arithmetic.
+
+Every SPC computation runs over many series at once. Points are sorted by segment
+(series x period) and then by date; ``seg`` is the non-decreasing integer segment id of
+each point. These helpers do grouped sums, means, medians and run lengths with numpy
+(``bincount``, ``lexsort``, ``cumsum``) so no Python loop runs per series.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def counts(mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    return np.bincount(seg, weights=mask.astype(float), minlength=nseg)
+
+
+def sums(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    return np.bincount(seg, weights=np.where(mask, x, 0.0), minlength=nseg)
+
+
+def means(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    k = counts(mask, seg, nseg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k > 0, sums(x, mask, seg, nseg) / np.where(k > 0, k, 1), np.nan)
+
+
+def medians(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    """Median of ``x[mask]`` within each segment (NaN where a segment has no values)."""
+    xm = np.where(mask, x, np.inf)
+    order = np.lexsort((xm, seg))
+    xs = xm[order]
+    total = np.bincount(seg, minlength=nseg)
+    start = np.concatenate([[0], np.cumsum(total)[:-1]])
+    k = counts(mask, seg, nseg).astype(int)
+    ok = k > 0
+    lo = start + np.maximum(k - 1, 0) // 2
+    hi = start + np.maximum(k, 1) // 2
+    lo = np.minimum(lo, len(xs) - 1) if len(xs) else lo
+    hi = np.minimum(hi, len(xs) - 1) if len(xs) else hi
+    out = np.full(nseg, np.nan)
+    if len(xs):
+        out[ok] = (xs[lo[ok]] + xs[hi[ok]]) / 2.0
+    return out
+
+
+def same_as_previous(seg: np.ndarray) -> np.ndarray:
+    """True where a point has a predecessor in the same segment."""
+    out = np.zeros(len(seg), dtype=bool)
+    out[1:] = seg[1:] == seg[:-1]
+    return out
+
+
+def position(seg: np.ndarray) -> np.ndarray:
+    """0-based position of each point within its segment."""
+    n = len(seg)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = seg[1:] != seg[:-1]
+    idx = np.arange(n)
+    first = np.maximum.accumulate(np.where(starts, idx, 0))
+    return idx - first
+
+
+def run_lengths(breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run id and run length of each point, where ``breaks`` is True at the first point of a run."""
+    run_id = np.cumsum(breaks) - 1
+    lengths = np.bincount(run_id) if len(run_id) else np.zeros(0, dtype=int)
+    return run_id, lengths[run_id] if len(run_id) else np.zeros(0, dtype=int)
+
+
+def consecutive_pairs(idx: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (previous, current) of the selected points ``idx`` that lie in the same segment.
+
+    ``idx`` must be increasing; points between two selected points are skipped (this is
+    how qicharts2 joins moving ranges across excluded points).
+    """
+    if len(idx) < 2:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    prev, cur = idx[:-1], idx[1:]
+    same = seg[prev] == seg[cur]
+    return prev[same], cur[same]
+
+
+def last_index(seg: np.ndarray, nseg: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Index of the last (masked) point of each segment; -1 where there is none."""
+    out = np.full(nseg, -1, dtype=int)
+    idx = np.arange(len(seg))
+    if mask is not None:
+        idx, s = idx[mask], seg[mask]
+    else:
+        s = seg
+    np.maximum.at(out, s, idx)
+    return out

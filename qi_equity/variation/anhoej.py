@@ -1,0 +1,77 @@
+"""Anhøj run-chart rules, per series and period, vectorised.
+
+References
+----------
+.. [1] Anhøj J, Olesen AV (2014). "Run charts revisited: a simulation study of run chart
+       rules for detection of non-random variation in health care processes."
+       PLoS ONE 9(11): e113825. Longest run > round(log2(n)) + 3 (after Schilling 2012);
+       number of crossings < the 5th percentile of Binomial(n - 1, 0.5) (after Chen 2010).
+.. [2] Anhøj J (2024). qicharts2 0.8.1, ``runs.analysis``: points on the centre line and
+       missing points are not useful; excluded points are left out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import binom
+
+from qi_equity.variation import _segments as S
+
+
+def longest_run_max(n_useful: np.ndarray) -> np.ndarray:
+    """Upper bound for the longest run: ``round(log2(n_useful)) + 3`` [1]_ (NaN when n is 0)."""
+    n = np.asarray(n_useful, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(n > 0, np.round(np.log2(np.where(n > 0, n, 1))) + 3, np.nan)
+
+
+def crossings_min(n_useful: np.ndarray) -> np.ndarray:
+    """Lower bound for the number of crossings: the 5th percentile of Binomial(n - 1, 0.5) [1]_."""
+    n = np.asarray(n_useful, dtype=float)
+    out = np.full(n.shape, np.nan)
+    ok = n > 0
+    if ok.any():
+        # R's qbinom applies a small fuzz (p * (1 + 64 * DBL_EPSILON)); 0.05 is far from any
+        # CDF step here, so scipy's ppf gives the same integers.
+        out[ok] = binom.ppf(0.05, np.maximum(n[ok] - 1, 0), 0.5)
+    return out
+
+
+def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, seg: np.ndarray, nseg: int):
+    """Anhøj statistics per segment.
+
+    Returns a dict of arrays of length ``nseg``: ``n_obs`` (included points),
+    ``n_useful`` (included, not missing, not on the centre line), ``longest_run``,
+    ``longest_run_max``, ``crossings``, ``crossings_min`` and ``runs_signal``
+    (longest run > max, or crossings < min) [1]_ [2]_.
+    """
+    with np.errstate(invalid="ignore"):
+        sign = np.sign(value - centre)
+    useful = include & np.isfinite(sign) & (sign != 0)
+    idx = np.flatnonzero(useful)
+    useg, usign = seg[idx], sign[idx]
+    breaks = np.ones(len(idx), dtype=bool)
+    if len(idx) > 1:
+        breaks[1:] = (useg[1:] != useg[:-1]) | (usign[1:] != usign[:-1])
+    run_id, run_len = S.run_lengths(breaks)
+    n_useful = np.bincount(useg, minlength=nseg).astype(float)
+    longest = np.zeros(nseg)
+    np.maximum.at(longest, useg, run_len) if len(idx) else None
+    n_runs = np.bincount(useg[breaks], minlength=nseg).astype(float)
+    crossings = np.maximum(n_runs - 1, 0)
+    lmax = longest_run_max(n_useful)
+    cmin = crossings_min(n_useful)
+    has = n_useful > 0
+    longest = np.where(has, longest, np.nan)
+    crossings = np.where(has, crossings, np.nan)
+    with np.errstate(invalid="ignore"):
+        signal = has & ((longest > lmax) | (crossings < cmin))
+    return {
+        "n_obs": np.bincount(seg, weights=include.astype(float), minlength=nseg),
+        "n_useful": n_useful,
+        "longest_run": longest,
+        "longest_run_max": lmax,
+        "crossings": crossings,
+        "crossings_min": cmin,
+        "runs_signal": signal,
+    }

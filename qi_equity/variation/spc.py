@@ -1,0 +1,569 @@
+"""Statistical process control for many series at once.
+
+``spc(data, value=..., date=..., by=[...])`` computes every series (provider x specialty x
+equity group x measure ...) in one call: the points are sorted into segments
+(series x period) and all arithmetic is vectorised over segments with numpy -- no Python
+loop runs per series.
+
+Charts
+------
+- ``xmr``: Making Data Count XmR: mean +/- 2.66 x mean moving range, moving ranges at or
+  above 3.267 x the mean moving range screened out once [1]_ [2]_.
+- ``i``: qicharts2's I chart: mean +/- 3 x mean moving range / 1.128 (the same screening) [3]_.
+- ``mr``: moving-range chart: centre = mean MR, upper limit 3.267 x mean MR [3]_ [5]_.
+- ``run``: run chart around the median [3]_ [4]_.
+- ``p`` / ``pp``: proportions with per-point limits; ``pp`` is Laney's P' [3]_ [6]_.
+- ``u`` / ``up``: rates with per-point limits; ``up`` is Laney's U' [3]_ [6]_.
+- ``c``: counts (Poisson) [5]_. ``g``: counts between events (geometric), centre = median [3]_ [5]_.
+
+References
+----------
+.. [1] NHS England and NHS Improvement, "Making Data Count" (2019, 2021).
+.. [2] NHS-R Community, NHSRplotthedots 0.2.2 (``ptd_spc``), https://github.com/nhs-r-community/NHSRplotthedots
+.. [3] Anhøj J, qicharts2 0.8.1 (``qic``), https://github.com/anhoej/qicharts2
+.. [4] Anhøj J, Olesen AV (2014). Run charts revisited. PLoS ONE 9(11): e113825.
+.. [5] Montgomery DC (2009). Introduction to Statistical Quality Control, 6th ed. Wiley.
+       (I chart 6.33; c chart 7.17; u chart 7.19; g chart p. 319.)
+.. [6] Laney DB (2002). Improved control charts for attributes. Quality Engineering 14(4): 531-537.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from qi_equity.variation import _segments as S
+from qi_equity.variation import anhoej, rules
+
+CHARTS = ("xmr", "run", "i", "mr", "p", "pp", "u", "up", "c", "g")
+RATIO_CHARTS = ("p", "pp", "u", "up")
+DIRECTIONS = {"increase": 1, "decrease": -1, "neutral": 0}
+
+MDC_LIMIT = 2.66          # Making Data Count: 3 / 1.128 rounded, as in NHSRplotthedots [1]_ [2]_
+D2 = 1.128                # bias-correction constant for moving ranges of two [5]_
+MR_UPPER = 3.267          # D4 for n = 2: upper limit of moving ranges (Nelson 1982) [5]_
+SHORT_PERIOD = 13         # fewer points than this: limits provisional (NHSRplotthedots warning)
+
+POINT_COLUMNS_DOC = """
+    by columns : one column per ``by`` entry.
+    date : Timestamp of the point.
+    value : plotted value (the moving range on an ``mr`` chart; numerator/denominator x multiply on
+        ratio charts); NaN for a missing month.
+    numerator, denominator : when given.
+    period : 0, 1, ... one per rebase within a series.
+    missing : the month had no value (inserted explicitly when ``freq`` is set).
+    excluded : left out of the limit calculation by ``exclude``.
+    baseline : used for the centre and limits (``fix_after``, ``exclude``, not missing).
+    centre, lower, upper : centre line and process limits.
+    lower_2sigma, upper_2sigma : the 2-sigma lines used by the two-of-three rule.
+    outside_limits, close_to_limits : bool.
+    relative_to_centre : 1 above, -1 below, 0 on the line or missing.
+    rule : the special-cause rule the point is part of, by precedence: outside_upper,
+        outside_lower, trend_increasing, trend_decreasing, two_of_three_above,
+        two_of_three_below, shift_above, shift_below, or common_cause.
+    special_cause : bool.
+    point_type : common_cause, special_cause_improvement, special_cause_concern,
+        special_cause_neutral_high, special_cause_neutral_low.
+    improvement : increase / decrease / neutral.
+    target : the target, NaN when none.
+    short_period : the point's period has fewer than 13 points.
+"""
+
+SUMMARY_COLUMNS_DOC = """
+    by columns; period; start, end : first and last date of the period.
+    chart : the chart type.
+    n : points with a value; n_missing : months without one.
+    centre, lower, upper : centre and the limits at the period's last point.
+    common_cause, special_cause_improvement, special_cause_concern, special_cause_neutral : point counts.
+    variation_type : point type of the period's last point.
+    variation : variation icon of the series (from its last point): common_cause, improvement_high,
+        improvement_low, concern_high, concern_low, neutral_high, neutral_low.
+    assurance : pass / fail / inconsistent from the target and the series' latest limits (None without
+        a target or with a neutral direction).
+    autocorrelation : lag-1 autocorrelation of the period's values (consecutive months only).
+    autocorrelated : autocorrelation above the threshold -- the limits are unreliable.
+    short_period : fewer than 13 points.
+    n_obs, n_useful, longest_run, longest_run_max, crossings, crossings_min, runs_signal : Anhøj rules.
+"""
+
+
+class SPCInputError(ValueError):
+    """Bad input to :func:`spc`: the message names the column, the rule and the rows."""
+
+
+@dataclass
+class SPCResult:
+    """Result of :func:`spc`: ``.points`` and ``.summary`` DataFrames and ``.plot()``.
+
+    Attributes
+    ----------
+    points : pandas.DataFrame
+        One row per series x date.
+    summary : pandas.DataFrame
+        One row per series x period.
+    options : dict
+        The options used (chart, by, directions, rule lengths, ...).
+    """
+
+    points: pd.DataFrame
+    summary: pd.DataFrame
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def by(self) -> list[str]:
+        return list(self.options.get("by") or [])
+
+    def icons(self) -> pd.DataFrame:
+        """One row per series: by columns, ``variation`` and ``assurance`` icons."""
+        s = self.summary.drop_duplicates(self.by or None, keep="last") if self.by else self.summary.tail(1)
+        return s[self.by + ["variation", "assurance", "autocorrelated"]].reset_index(drop=True)
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the chart(s) with Making Data Count conventions; returns the figure.
+
+        See :func:`qi_equity.plotting.plot_spc`.
+        """
+        from qi_equity.plotting.spc import plot_spc
+
+        return plot_spc(self, ax=ax, **kwargs)
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        return [x]
+    return list(x)
+
+
+def _require(data: pd.DataFrame, cols: list[str]):
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise SPCInputError(f"column(s) {missing} not found in data (columns: {list(data.columns)})")
+
+
+def _month_index(d: pd.Series) -> np.ndarray:
+    return (d.dt.year.to_numpy() * 12 + d.dt.month.to_numpy() - 1).astype(np.int64)
+
+
+def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols) -> pd.DataFrame:
+    """Sorted working frame with one row per series x date, missing months inserted."""
+    cols = by + [date] + [c for c in (value, numerator, denominator) if c] + extra_cols
+    _require(data, cols)
+    df = data[list(dict.fromkeys(cols))].copy()
+    df[date] = pd.to_datetime(df[date], errors="coerce")
+    bad = df[date].isna()
+    if bad.any():
+        raise SPCInputError(f"column '{date}': {int(bad.sum())} row(s) are not dates, e.g. "
+                            f"{data.loc[bad.values, date].head(3).tolist()}")
+    for c in (value, numerator, denominator):
+        if c:
+            v = pd.to_numeric(df[c], errors="coerce")
+            bad = v.isna() & data[c].notna().values
+            if bad.any():
+                raise SPCInputError(f"column '{c}': {int(bad.sum())} row(s) are not numbers, e.g. "
+                                    f"{data.loc[bad.values, c].head(3).tolist()}")
+            df[c] = v.astype(float)
+    if freq == "MS":
+        off = df[date].dt.day != 1
+        if off.any():
+            raise SPCInputError(f"column '{date}': {int(off.sum())} row(s) are not the first day of a month "
+                                "(freq='MS'); aggregate to months first or pass freq=None")
+    dup = df.duplicated(by + [date])
+    if dup.any():
+        raise SPCInputError(f"{int(dup.sum())} row(s) repeat a series and date ({by + [date]}); "
+                            "each series needs one value per date")
+    df = df.sort_values(by + [date], kind="stable").reset_index(drop=True)
+    if by:
+        sid = df.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    else:
+        sid = np.zeros(len(df), dtype=np.int64)
+    df["_sid"] = sid
+    df["missing"] = False
+    if freq == "MS" and len(df):
+        m = _month_index(df[date])
+        nser = int(sid.max()) + 1
+        lo = np.full(nser, np.iinfo(np.int64).max)
+        hi = np.full(nser, np.iinfo(np.int64).min)
+        np.minimum.at(lo, sid, m)
+        np.maximum.at(hi, sid, m)
+        length = hi - lo + 1
+        if (length.sum()) > len(df):
+            offset = np.concatenate([[0], np.cumsum(length)[:-1]])
+            total = int(length.sum())
+            rep = np.repeat(np.arange(nser), length)
+            months = lo[rep] + (np.arange(total) - offset[rep])
+            first_row = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
+            full = df.iloc[first_row[rep]][by].reset_index(drop=True) if by else pd.DataFrame(index=range(total))
+            full[date] = pd.to_datetime({"year": months // 12, "month": months % 12 + 1, "day": 1})
+            full["_sid"] = rep
+            pos = offset[sid] + (m - lo[sid])
+            for c in df.columns:
+                if c in by or c in (date, "_sid"):
+                    continue
+                col = df[c]
+                if c == "missing":
+                    arr = np.ones(total, dtype=bool)
+                    arr[pos] = False
+                    full[c] = arr
+                    continue
+                filled = pd.Series(pd.NA if not pd.api.types.is_float_dtype(col) else np.nan,
+                                   index=range(total), dtype=col.dtype if pd.api.types.is_float_dtype(col) else object)
+                filled.iloc[pos] = col.to_numpy()
+                full[c] = filled
+            df = full
+    if value:
+        df["missing"] = df["missing"] | df[value].isna()
+    if denominator:
+        df["missing"] = df["missing"] | df[denominator].isna() | (df[denominator] <= 0)
+    return df
+
+
+def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
+    if isinstance(improvement, str) and improvement in df.columns:
+        vals = df[improvement].astype(object).ffill().bfill()
+        bad = ~vals.isin(list(DIRECTIONS))
+        if bad.any():
+            raise SPCInputError(f"column '{improvement}': {int(bad.sum())} row(s) are not one of "
+                                f"{list(DIRECTIONS)}")
+        return vals.map(DIRECTIONS).to_numpy(dtype=int)
+    if improvement not in DIRECTIONS:
+        raise SPCInputError(f"improvement must be one of {list(DIRECTIONS)} or a column name, not {improvement!r}")
+    return np.full(n, DIRECTIONS[improvement], dtype=int)
+
+
+def _periods(df: pd.DataFrame, date: str, by: list[str], rebase) -> np.ndarray:
+    """Period index per point: 0 before the first rebase date, 1 after it, ..."""
+    n = len(df)
+    if rebase is None:
+        return np.zeros(n, dtype=int)
+    d = df[date].to_numpy()
+    if isinstance(rebase, dict):
+        out = np.zeros(n, dtype=int)
+        if not by:
+            raise SPCInputError("rebase given per series (a dict) but no `by` columns")
+        key = df[by[0]] if len(by) == 1 else pd.Series(list(zip(*[df[b] for b in by])), index=df.index)
+        for series, dates in rebase.items():
+            mask = (key == series).to_numpy()
+            r = np.sort(pd.to_datetime(_as_list(dates)).to_numpy())
+            out[mask] = np.searchsorted(r, d[mask], side="right")
+        return out
+    r = np.sort(pd.to_datetime(_as_list(rebase)).to_numpy())
+    return np.searchsorted(r, d, side="right")
+
+
+def _mean_moving_range(y, base, seg, nseg, screen: bool):
+    """Mean moving range of consecutive baseline points per segment, screened once [2]_ [3]_."""
+    idx = np.flatnonzero(base)
+    prev, cur = S.consecutive_pairs(idx, seg)
+    mr = np.abs(y[cur] - y[prev])
+    ok = np.isfinite(mr)
+    mseg = seg[cur]
+    amr = S.means(mr, ok, mseg, nseg)
+    if screen:
+        keep = ok & (mr < MR_UPPER * amr[mseg])
+        amr = S.means(mr, keep, mseg, nseg)
+    return amr
+
+
+def _limits(chart, y, num, den, base, seg, nseg, screen):
+    """Centre, limits and 2-sigma lines per point (before ``multiply``)."""
+    n = len(y)
+    nan = np.full(n, np.nan)
+    valid = base & np.isfinite(y)
+    if chart in ("xmr", "i"):
+        centre = S.means(y, valid, seg, nseg)[seg]
+        amr = _mean_moving_range(y, base, seg, nseg, screen)[seg]
+        if chart == "xmr":
+            half3, half2 = MDC_LIMIT * amr, 2 * (MDC_LIMIT / 3) * amr
+        else:
+            half3, half2 = 3 * amr / D2, 2 * amr / D2
+        return centre, centre - half3, centre + half3, centre - half2, centre + half2
+    if chart == "run":
+        centre = S.medians(y, valid, seg, nseg)[seg]
+        return centre, nan, nan, nan, nan
+    if chart == "mr":
+        centre = S.means(y, valid, seg, nseg)[seg]
+        zero = np.zeros(n)
+        return centre, zero, MR_UPPER * centre, zero, (MR_UPPER / 3) * 2 * centre
+    if chart in RATIO_CHARTS:
+        okr = base & np.isfinite(num) & np.isfinite(den) & (den > 0)
+        cl = (S.sums(num, okr, seg, nseg) / np.where(S.sums(den, okr, seg, nseg) > 0,
+                                                     S.sums(den, okr, seg, nseg), np.nan))[seg]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(cl * (1 - cl) / den) if chart in ("p", "pp") else np.sqrt(cl / den)
+        if chart in ("pp", "up"):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                z = (y - cl) / sd
+            sigma_z = _mean_moving_range(z, okr, seg, nseg, screen)[seg] / D2
+            sd = sd * sigma_z
+        lo3, hi3, lo2, hi2 = cl - 3 * sd, cl + 3 * sd, cl - 2 * sd, cl + 2 * sd
+        if chart in ("p", "pp"):
+            hi3, hi2 = np.minimum(hi3, 1), np.minimum(hi2, 1)
+        return cl, np.maximum(lo3, 0), hi3, np.maximum(lo2, 0), hi2
+    if chart == "c":
+        cl = S.means(y, valid, seg, nseg)[seg]
+        sd = np.sqrt(cl)
+        return cl, np.maximum(cl - 3 * sd, 0), cl + 3 * sd, np.maximum(cl - 2 * sd, 0), cl + 2 * sd
+    if chart == "g":
+        m = S.means(y, valid, seg, nseg)[seg]
+        sd = np.sqrt(m * (m + 1))
+        centre = S.medians(y, valid, seg, nseg)[seg]
+        return centre, np.maximum(m - 3 * sd, 0), m + 3 * sd, np.maximum(m - 2 * sd, 0), m + 2 * sd
+    raise SPCInputError(f"chart must be one of {CHARTS}, not {chart!r}")
+
+
+def _autocorrelation(y, missing, seg, nseg):
+    """Lag-1 autocorrelation per segment over pairs of consecutive months with values."""
+    ok = ~missing & np.isfinite(y)
+    m = S.means(y, ok, seg, nseg)
+    dev = y - m[seg]
+    den = S.sums(dev * dev, ok, seg, nseg)
+    pair = np.zeros(len(y), dtype=bool)
+    pair[1:] = ok[1:] & ok[:-1] & (seg[1:] == seg[:-1])
+    prod = np.zeros(len(y))
+    prod[1:] = dev[1:] * dev[:-1]
+    num = S.sums(prod, pair, seg, nseg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, chart: str = "xmr",
+        numerator: str | None = None, denominator: str | None = None, by: list[str] | str | None = None,
+        improvement: str = "neutral", target: float | str | None = None, rebase=None,
+        fix_after: int | None = None, exclude=None, screen_outliers: bool = True,
+        shift_length: int = 7, trend_length: int = 7, multiply: float = 1.0, freq: str | None = "MS",
+        autocorrelation_threshold: float = 0.5) -> SPCResult:
+    """Statistical process control chart(s) for one or many series.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format: one row per series x date.
+    value : str or None
+        Column of values (not needed for ratio charts given ``numerator``/``denominator``).
+    date : str
+        Column of dates. With ``freq="MS"`` (default) dates must be first-of-month and
+        months missing inside a series are inserted as explicit missing points: they are
+        drawn as gaps, break moving ranges, runs and trends, and are never shifted.
+    chart : {"xmr", "run", "i", "mr", "p", "pp", "u", "up", "c", "g"}
+        See the module docstring. ``xmr`` is the Making Data Count chart.
+    numerator, denominator : str, optional
+        Columns for ratio charts (p, pp, u, up); limits are per point.
+    by : list of str, optional
+        Columns identifying series (provider, specialty, equity group, measure ...).
+    improvement : {"increase", "decrease", "neutral"} or str
+        Which direction is better, or a column holding it per row.
+    target : float or str, optional
+        A target for the assurance icon, or a column holding it.
+    rebase : date, list of dates, or dict
+        New limits from each date (a dict maps a series label -- the single ``by`` value
+        or the tuple of ``by`` values -- to its own dates).
+    fix_after : int, optional
+        Compute limits from the first ``fix_after`` points of each period (freeze a baseline).
+    exclude : list of dates, optional
+        Points left out of the centre and limit calculation (still plotted and tested).
+    screen_outliers : bool
+        Screen moving ranges >= 3.267 x the mean moving range once before the limits.
+    shift_length, trend_length : int
+        Points needed for a shift or trend (7 as NHSRplotthedots; 6 as the MDC Excel tools).
+    multiply : float
+        Multiplier for value, centre and limits (100 for percentages, 1000 for rates per 1,000).
+    freq : "MS" or None
+        Monthly series (default) or irregular dates (no gap filling).
+    autocorrelation_threshold : float
+        Lag-1 autocorrelation above which the summary flags the limits as unreliable.
+
+    Returns
+    -------
+    SPCResult
+        ``.points`` columns::
+    {points}
+        ``.summary`` columns::
+    {summary}
+
+    Raises
+    ------
+    SPCInputError
+        A missing column, a non-numeric value, a non-month date or a repeated series-date,
+        naming the column and the number of rows.
+
+    References
+    ----------
+    Making Data Count (NHS England); NHSRplotthedots 0.2.2; qicharts2 0.8.1;
+    Anhøj & Olesen (2014); Montgomery (2009); Laney (2002). See the module docstring.
+    """
+    if chart not in CHARTS:
+        raise SPCInputError(f"chart must be one of {CHARTS}, not {chart!r}")
+    by = _as_list(by)
+    if chart in RATIO_CHARTS and not (numerator and denominator):
+        raise SPCInputError(f"chart '{chart}' needs numerator= and denominator= columns")
+    ratio_values = bool(numerator and denominator)
+    if chart not in RATIO_CHARTS and numerator and not denominator and not value:
+        value = numerator
+    if shift_length < 2 or trend_length < 3:
+        raise SPCInputError("shift_length must be >= 2 and trend_length >= 3")
+    extra = [c for c in (improvement, target) if isinstance(c, str) and c in data.columns]
+    use_value = value if not ratio_values else None
+    df = _prepare(data, use_value, date, numerator, denominator, by, freq, extra)
+    n = len(df)
+
+    num = df[numerator].to_numpy(float) if numerator else np.full(n, np.nan)
+    den = df[denominator].to_numpy(float) if denominator else np.full(n, np.nan)
+    if ratio_values:  # ratio charts, or any chart of numerator / denominator
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = np.where(den > 0, num / den, np.nan)
+    else:
+        y = df[value].to_numpy(float)
+    missing = df["missing"].to_numpy(bool) | ~np.isfinite(y)
+
+    sid = df["_sid"].to_numpy()
+    period = _periods(df, date, by, rebase)
+    key = sid.astype(np.int64) * (int(period.max()) + 1 if n else 1) + period
+    _, seg = np.unique(key, return_inverse=True)
+    seg = seg.astype(np.int64)
+    nseg = int(seg.max()) + 1 if n else 0
+
+    if chart == "mr":
+        prev_same = S.same_as_previous(seg)
+        mrv = np.full(n, np.nan)
+        mrv[1:] = np.where(prev_same[1:], np.abs(y[1:] - y[:-1]), np.nan)
+        y = mrv
+        missing_v = ~np.isfinite(y)
+    else:
+        missing_v = missing
+
+    excluded = np.zeros(n, dtype=bool)
+    if exclude is not None:
+        excluded = df[date].isin(pd.to_datetime(_as_list(exclude))).to_numpy()
+    pos = S.position(seg)
+    baseline = ~excluded & ~missing
+    if fix_after is not None:
+        baseline &= pos < int(fix_after)
+
+    centre, lower, upper, lower2, upper2 = _limits(chart, y, num, den, baseline, seg, nseg, screen_outliers)
+    y = y * multiply
+    centre, lower, upper, lower2, upper2 = (a * multiply for a in (centre, lower, upper, lower2, upper2))
+    lower, upper, lower2, upper2 = (np.where(np.isfinite(a), a, np.nan) for a in (lower, upper, lower2, upper2))
+
+    direction = _directions(df, improvement, n)
+    rel = rules.relative_to_centre(y, centre)
+    if chart == "run":
+        outside = np.zeros(n, dtype=bool)
+        close = np.zeros(n, dtype=bool)
+    else:
+        outside = rules.outside_limits(y, lower, upper) & ~missing_v
+        close = rules.close_to_limits(y, lower2, upper2, outside) & ~missing_v
+    tdir = rules.trend_direction(np.where(missing_v, np.nan, y), seg, trend_length)
+    two3 = rules.two_of_three(close, rel, seg)
+    shift_part = rules.shift(rel, seg, shift_length)
+    rule_code = rules.combine(outside, tdir, two3, shift_part, rel)
+    if chart == "mr":  # the MDC rules are not applied to a moving-range chart, except the limits
+        rule_code = np.where(np.isin(rule_code, [1, 2]), rule_code, 0)
+    ptype = rules.point_type(rule_code, direction)
+
+    if isinstance(target, str) and target in df.columns:
+        tgt = pd.to_numeric(df[target], errors="coerce").to_numpy(float)
+    elif target is None:
+        tgt = np.full(n, np.nan)
+    else:
+        tgt = np.full(n, float(target))
+
+    # ---- summary per segment -------------------------------------------------------
+    has_value = ~missing_v
+    n_points = S.counts(has_value, seg, nseg)
+    short = n_points < SHORT_PERIOD
+    include = ~excluded
+    runs = anhoej.runs_analysis(y, centre, include, seg, nseg)
+    if chart == "mr":
+        runs["runs_signal"] = np.zeros(nseg, dtype=bool)
+    acf = _autocorrelation(y, missing_v, seg, nseg)
+    with np.errstate(invalid="ignore"):
+        acf_flag = (acf > autocorrelation_threshold) & (n_points >= 10)
+    last_pt = S.last_index(seg, nseg, has_value)
+    last_any = S.last_index(seg, nseg)
+    seg_sid = sid[last_any]
+    # series-level icons from the series' last point with a value
+    nser = int(sid.max()) + 1 if n else 0
+    ser_last = S.last_index(sid, nser, has_value)
+    ser_ok = ser_last >= 0
+    ser_var = np.full(nser, None, dtype=object)
+    ser_ass = np.full(nser, None, dtype=object)
+    if ser_ok.any():
+        li = ser_last[ser_ok]
+        ser_var[ser_ok] = rules.variation_icon(ptype[li], direction[li])
+        ser_ass[ser_ok] = rules.assurance_icon(tgt[li], lower[li], upper[li], direction[li])
+
+    def at_last(a):
+        out = np.full(nseg, np.nan)
+        ok = last_pt >= 0
+        out[ok] = a[last_pt[ok]]
+        return out
+
+    pt_counts = {name: S.counts(ptype == code, seg, nseg).astype(int) for code, name in
+                 [(0, "common_cause"), (1, "special_cause_improvement"), (2, "special_cause_concern")]}
+    pt_counts["special_cause_neutral"] = S.counts((ptype == 3) | (ptype == 4), seg, nseg).astype(int)
+    seg_first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if n else np.zeros(0, dtype=int)
+    summary = df.iloc[seg_first][by].reset_index(drop=True) if by else pd.DataFrame(index=range(nseg))
+    summary["period"] = period[seg_first]
+    summary["start"] = df[date].to_numpy()[seg_first]
+    summary["end"] = df[date].to_numpy()[last_any]
+    summary["chart"] = chart
+    summary["n"] = n_points.astype(int)
+    summary["n_missing"] = S.counts(missing_v, seg, nseg).astype(int)
+    summary["centre"] = centre[seg_first]
+    summary["lower"] = at_last(lower)
+    summary["upper"] = at_last(upper)
+    for k, v in pt_counts.items():
+        summary[k] = v
+    vt = np.full(nseg, None, dtype=object)
+    okl = last_pt >= 0
+    vt[okl] = np.array(rules.POINT_TYPES, dtype=object)[ptype[last_pt[okl]]]
+    summary["variation_type"] = vt
+    summary["variation"] = ser_var[seg_sid]
+    summary["assurance"] = ser_ass[seg_sid]
+    summary["autocorrelation"] = acf
+    summary["autocorrelated"] = acf_flag
+    summary["short_period"] = short
+    for k in ("n_obs", "n_useful", "longest_run", "longest_run_max", "crossings", "crossings_min"):
+        summary[k] = runs[k]
+    summary["runs_signal"] = runs["runs_signal"]
+
+    # ---- points ------------------------------------------------------------------------
+    pts = df[by + [date]].copy()
+    pts = pts.rename(columns={date: "date"})
+    pts["value"] = np.where(missing_v, np.nan, y)
+    if numerator:
+        pts["numerator"] = num
+    if denominator:
+        pts["denominator"] = den
+    pts["period"] = period
+    pts["missing"] = missing_v
+    pts["excluded"] = excluded
+    pts["baseline"] = baseline
+    pts["centre"] = centre
+    pts["lower"] = lower
+    pts["upper"] = upper
+    pts["lower_2sigma"] = lower2
+    pts["upper_2sigma"] = upper2
+    pts["outside_limits"] = outside
+    pts["close_to_limits"] = close
+    pts["relative_to_centre"] = np.where(missing_v, 0, rel)
+    pts["rule"] = pd.Categorical.from_codes(rule_code, rules.RULES)
+    pts["special_cause"] = rule_code != 0
+    pts["point_type"] = pd.Categorical.from_codes(ptype, rules.POINT_TYPES)
+    pts["improvement"] = pd.Categorical.from_codes(np.select([direction > 0, direction < 0], [0, 1], 2),
+                                                   ["increase", "decrease", "neutral"])
+    pts["target"] = tgt
+    pts["short_period"] = short[seg]
+    options = dict(chart=chart, value=value, date=date, numerator=numerator, denominator=denominator, by=by,
+                   improvement=improvement, target=target, rebase=rebase, fix_after=fix_after, exclude=exclude,
+                   screen_outliers=screen_outliers, shift_length=shift_length, trend_length=trend_length,
+                   multiply=multiply, freq=freq, autocorrelation_threshold=autocorrelation_threshold)
+    return SPCResult(points=pts, summary=summary, options=options)
+
+
+spc.__doc__ = spc.__doc__.replace("{points}", POINT_COLUMNS_DOC).replace("{summary}", SUMMARY_COLUMNS_DOC)
