@@ -84,7 +84,7 @@ PROVIDERS = [
 ]
 
 # Planted changes ------------------------------------------------------------------------
-SHIFT_PROVIDER, SHIFT_SPECIALTY, SHIFT_START, SHIFT_STRETCH = "XQB", "110", pd.Timestamp("2024-10-01"), 1.8
+SHIFT_PROVIDER, SHIFT_SPECIALTY, SHIFT_START, SHIFT_STRETCH = "XQB", "110", pd.Timestamp("2024-10-01"), 1.6
 DNA_PROVIDER, DNA_START, DNA_FACTOR = "XQC", pd.Timestamp("2024-07-01"), 2.0
 TREND_PROVIDER, TREND_START, TREND_MONTHS, TREND_REDUCTION = "XQD", pd.Timestamp("2024-09-01"), 12, 0.40
 TREND_CHANGE = "Patient-initiated validation and pooled T&O/ENT theatre lists"
@@ -162,13 +162,13 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
         frac = ((stop - TREND_START) / pd.Timedelta(days=30.44)).to_numpy(float) / TREND_MONTHS
         factor = 1 - TREND_REDUCTION * np.clip(frac, 0, 1)
         stop = referral + pd.to_timedelta(wait_days * factor, unit="D")
-    # (a) working-age women in T&O: from the shift date, remaining waits are stretched.
+    # (a) working-age women in T&O: pathways completing from the shift month have waited
+    # SHIFT_STRETCH times as long (same clock-stop dates, so the flow of completions is unchanged).
     if spec.code == SHIFT_PROVIDER:
         target = (spec_code == SHIFT_SPECIALTY) & (sex == "F") & (age >= 16) & (age <= 64)
         late = target & (stop >= SHIFT_START)
-        start = np.maximum(referral.values, np.datetime64(SHIFT_START))
-        stretched = pd.to_datetime(start) + (stop - pd.to_datetime(start)) * SHIFT_STRETCH
-        stop = pd.DatetimeIndex(np.where(late, stretched.values, stop.values))
+        longer = stop - (stop - referral) * SHIFT_STRETCH
+        referral = pd.DatetimeIndex(np.where(late, longer.values, referral.values)).floor("D")
     stop = stop.floor("D")
 
     removed = rng.random(n) < 0.11
@@ -226,9 +226,9 @@ def ground_truth() -> dict:
             {"id": "a", "kind": "shift", "provider_code": SHIFT_PROVIDER, "specialty": SHIFT_SPECIALTY,
              "dimension": "sex_age", "group": "Female 16-64", "measure": "completed_median_wait",
              "start_month": str(SHIFT_START.date()), "direction": "higher is worse",
-             "description": "Working-age women (16-64) in Trauma and Orthopaedics wait longer: from "
-                            f"{SHIFT_START:%B %Y} every remaining wait is stretched by {SHIFT_STRETCH}x, so the median wait "
-                            "of their completed pathways shifts up from that clock-stop month."},
+             "description": "Working-age women (16-64) in Trauma and Orthopaedics wait longer: pathways whose "
+                            f"clock stops from {SHIFT_START:%B %Y} have waited {SHIFT_STRETCH}x as long, so the median "
+                            "wait of their completed pathways shifts up from that clock-stop month."},
             {"id": "b", "kind": "shift", "provider_code": DNA_PROVIDER, "specialty": "all",
              "dimension": "imd_quintile", "group": "Q1 most deprived", "measure": "dna_rate",
              "start_month": str(DNA_START.date()), "direction": "higher is worse",

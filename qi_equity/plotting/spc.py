@@ -1,0 +1,213 @@
+"""SPC charts with Making Data Count conventions.
+
+Grey common cause, orange concern, blue improvement, purple neutral; dashed process
+limits; a target line; the variation and assurance icons written in the corner. Meaning
+is never carried by colour alone: each point type has its own marker shape and the icons
+are words. Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state, no
+change to global style); every figure gets a title and alt text (``fig.qi_alt_text``).
+
+References
+----------
+.. [1] NHS England, "Making Data Count" (2019): chart and icon conventions.
+.. [2] NHS-R Community, NHSRplotthedots 0.2.2, ``ptd_spc_colours``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+COLOURS = {  # NHSRplotthedots 0.2.2 defaults [2]_
+    "common_cause": "#7B7D7D",
+    "special_cause_improvement": "#289de0",
+    "special_cause_concern": "#fab428",
+    "special_cause_neutral_high": "#361475",
+    "special_cause_neutral_low": "#361475",
+    "line": "#7B7D7D",
+    "centre": "#000000",
+    "limits": "#231f20",
+    "target": "#de1b1b",
+}
+MARKERS = {"common_cause": "o", "special_cause_improvement": "s", "special_cause_concern": "X",
+           "special_cause_neutral_high": "D", "special_cause_neutral_low": "D"}
+LABELS = {"common_cause": "Common cause", "special_cause_improvement": "Special cause: improvement",
+          "special_cause_concern": "Special cause: concern", "special_cause_neutral_high": "Special cause: neutral",
+          "special_cause_neutral_low": "Special cause: neutral"}
+VARIATION_TEXT = {"common_cause": "common cause", "improvement_high": "improvement (high)",
+                  "improvement_low": "improvement (low)", "concern_high": "concern (high)",
+                  "concern_low": "concern (low)", "neutral_high": "neutral (high)", "neutral_low": "neutral (low)"}
+ASSURANCE_TEXT = {"pass": "consistently passes target", "fail": "consistently fails target",
+                  "inconsistent": "hit and miss"}
+
+
+def new_figure(width: float = 8.0, height: float = 4.0, nrows: int = 1, ncols: int = 1, **kw):
+    """A Figure and axes without pyplot (no global state touched)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def _series_keys(result, series):
+    by = result.by
+    if not by:
+        return [()]
+    keys = result.summary[by].drop_duplicates()
+    if series is not None:
+        sel = series if isinstance(series, (list, tuple)) and by and len(by) > 1 else [series] if len(by) == 1 else series
+        if len(by) == 1 and not isinstance(series, list):
+            keys = keys[keys[by[0]] == series]
+        else:
+            keys = keys.merge(pd.DataFrame([sel] if not isinstance(sel[0], (list, tuple)) else sel, columns=by))
+    return [tuple(r) for r in keys.itertuples(index=False)]
+
+
+def _subset(df, by, key):
+    if not by:
+        return df
+    m = np.ones(len(df), dtype=bool)
+    for b, v in zip(by, key):
+        m &= (df[b] == v).to_numpy()
+    return df[m]
+
+
+def _fmt(v):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
+
+
+def describe(points: pd.DataFrame, summary: pd.DataFrame, title: str, chart: str = "xmr") -> str:
+    """Alt text for one series: what the chart shows and what it says."""
+    p = points[~points["missing"]]
+    if p.empty:
+        return f"{title}: no data."
+    last = summary.iloc[-1]
+    parts = [f"SPC chart ({chart}) of {title}: {len(p)} points from {p['date'].min():%b %Y} to {p['date'].max():%b %Y}"]
+    parts.append(f"centre {_fmt(last['centre'])}" + (
+        f", process limits {_fmt(last['lower'])} to {_fmt(last['upper'])}" if pd.notna(last["upper"]) else ""))
+    counts = p["point_type"].astype(str).value_counts()
+    imp, con = int(counts.get("special_cause_improvement", 0)), int(counts.get("special_cause_concern", 0))
+    neu = int(counts.get("special_cause_neutral_high", 0) + counts.get("special_cause_neutral_low", 0))
+    parts.append(f"{imp} special-cause improvement, {con} concern and {neu} neutral points")
+    parts.append(f"latest point {_fmt(p['value'].iloc[-1])} ({p['date'].iloc[-1]:%b %Y}); variation: "
+                 f"{VARIATION_TEXT.get(last['variation'], 'n/a')}")
+    if last.get("assurance"):
+        parts.append(f"assurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}")
+    if bool(last.get("autocorrelated")):
+        parts.append(f"limits may be unreliable: lag-1 autocorrelation {last['autocorrelation']:.2f}")
+    return "; ".join(parts) + "."
+
+
+def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True):
+    x = pts["date"]
+    y = pts["value"]
+    ax.plot(x, y, color=COLOURS["line"], lw=1.2, zorder=2)
+    for per, seg in pts.groupby("period", sort=True):
+        ax.plot(seg["date"], seg["centre"], color=COLOURS["centre"], lw=1.1, zorder=1)
+        if seg["upper"].notna().any():
+            ax.plot(seg["date"], seg["upper"], color=COLOURS["limits"], lw=0.9, ls="--", zorder=1)
+            ax.plot(seg["date"], seg["lower"], color=COLOURS["limits"], lw=0.9, ls="--", zorder=1)
+    if pts["target"].notna().any():
+        ax.plot(x, pts["target"], color=COLOURS["target"], lw=1.0, ls=":", zorder=1, label="Target")
+    for pt, grp in pts[~pts["missing"]].groupby(pts["point_type"].astype(str), sort=False):
+        ax.scatter(grp["date"], grp["value"], s=26 if pt == "common_cause" else 40, marker=MARKERS[pt],
+                   color=COLOURS[pt], edgecolor="white", linewidth=0.4, zorder=3, label=LABELS[pt])
+    ax.set_title(title, fontsize=10, loc="left")
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=9)
+    ax.tick_params(labelsize=8)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    loc = AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
+    ax.grid(axis="y", color="#e6e6e6", lw=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    last = summ.iloc[-1]
+    if icons:
+        txt = f"Variation: {VARIATION_TEXT.get(last['variation'], 'n/a')}"
+        if last.get("assurance"):
+            txt += f"\nAssurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}"
+        ax.text(0.99, 0.98, txt, transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#bbbbbb", lw=0.6))
+    if bool(last.get("autocorrelated")):
+        ax.text(0.01, 0.02, f"Limits may be unreliable: lag-1 autocorrelation {last['autocorrelation']:.2f} "
+                "(expected for month-end snapshots; a real shift raises it too)", transform=ax.transAxes,
+                fontsize=7, color="#8a4b00", ha="left", va="bottom")
+    if bool(summ["short_period"].iloc[-1]):
+        ax.text(0.01, 0.10, "Fewer than 13 points: limits provisional", transform=ax.transAxes, fontsize=7,
+                color="#555555", ha="left", va="bottom")
+    if show_legend:
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles))
+        ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.1),
+                  frameon=False, ncols=5)
+
+
+def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str | None = None,
+             ncols: int = 3, legend: bool = True, max_panels: int = 24):
+    """Draw an :class:`~qi_equity.variation.SPCResult`.
+
+    Parameters
+    ----------
+    result : SPCResult
+    ax : matplotlib Axes, optional
+        Draw one series here (the figure of ``ax`` is returned).
+    series : value or tuple, optional
+        Which series (values of the ``by`` columns) to draw; all by default.
+    title, ylabel : str, optional
+    ncols : int
+        Columns of small multiples when several series are drawn.
+    max_panels : int
+        At most this many panels (a ValueError names how many were asked for).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``fig.qi_alt_text`` describing every panel.
+    """
+    by = result.by
+    keys = _series_keys(result, series)
+    if not keys:
+        raise ValueError(f"no series matches {series!r}")
+    if len(keys) > max_panels:
+        raise ValueError(f"{len(keys)} series asked for; at most {max_panels} panels (pass series= to choose)")
+    chart = result.options.get("chart", "xmr")
+    alts = []
+    if ax is not None or len(keys) == 1:
+        if ax is None:
+            fig, axes = new_figure()
+            ax = axes[0, 0]
+        fig = ax.figure
+        key = keys[0]
+        pts, summ = _subset(result.points, by, key), _subset(result.summary, by, key)
+        t = title or (" / ".join(map(str, key)) if key else "SPC chart")
+        _draw_one(ax, pts, summ, t, ylabel, legend)
+        alts.append(describe(pts, summ, t, chart))
+    else:
+        nrows = math.ceil(len(keys) / ncols)
+        fig, axes = new_figure(width=3.6 * min(ncols, len(keys)), height=2.6 * nrows,
+                               nrows=nrows, ncols=min(ncols, len(keys)), sharex=True)
+        flat = axes.ravel()
+        for i, key in enumerate(keys):
+            pts, summ = _subset(result.points, by, key), _subset(result.summary, by, key)
+            t = " / ".join(map(str, key))
+            _draw_one(flat[i], pts, summ, t, ylabel if i % ncols == 0 else None, False)
+            alts.append(describe(pts, summ, t, chart))
+        for j in range(len(keys), len(flat)):
+            flat[j].set_visible(False)
+        if legend:
+            uniq = {}
+            for a in flat[:len(keys)]:
+                h, lab = a.get_legend_handles_labels()
+                uniq.update(zip(lab, h))
+            fig.legend(uniq.values(), uniq.keys(), loc="outside lower center", ncols=5, fontsize=7.5, frameon=False)
+        if title:
+            fig.suptitle(title, fontsize=11, x=0.01, ha="left")
+    fig.qi_alt_text = (title + ". " if title and len(keys) > 1 else "") + " ".join(alts)
+    return fig
