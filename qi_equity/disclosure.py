@@ -86,9 +86,11 @@ def suppress_table(df: pd.DataFrame, counts: dict[str, list[str]], partition: li
         ``.data`` (hidden cells NaN), ``.mask``, ``.display()``.
     """
     data = df.copy()
-    mask = pd.DataFrame(False, index=df.index, columns=df.columns)
+    mask = {c: np.zeros(len(df), dtype=bool) for c in df.columns}
     for c in counts:
         mask[c] |= primary(df[c], threshold).to_numpy()
+    gid = (df.groupby(partition, sort=False, observed=True, dropna=False).ngroup().to_numpy()
+           if partition else None)
 
     def propagate():
         changed = False
@@ -101,30 +103,28 @@ def suppress_table(df: pd.DataFrame, counts: dict[str, list[str]], partition: li
         return changed
 
     def secondary():
-        if not partition:
+        """Vectorised over partitions: add the smallest published positive count of every
+        partition whose hidden counts are a lone cell or could only be all ones."""
+        if gid is None or len(df) == 0:
             return False
         changed = False
+        ng = int(gid.max()) + 1
+        size = np.bincount(gid, minlength=ng)
         for c in counts:
-            vals = pd.to_numeric(df[c], errors="coerce").to_numpy(float)
-            for _, idx in df.groupby(partition, sort=False, observed=True).indices.items():
-                if len(idx) < 2:
-                    continue
-                hidden = mask[c].to_numpy()[idx]
-                k = int(hidden.sum())
-                if k == 0:
-                    continue
-                total = np.nansum(vals[idx][hidden])
-                # a lone hidden cell is total minus the rest; k hidden cells summing to k are all ones
-                while k >= 1 and (k == 1 or total <= k) and (~hidden).any():
-                    cand = np.where(~hidden & (vals[idx] > 0), vals[idx], np.inf)
-                    if not np.isfinite(cand).any():
-                        break
-                    j = int(np.argmin(cand))
-                    hidden[j] = True
-                    mask.iloc[idx[j], mask.columns.get_loc(c)] = True
-                    k += 1
-                    total += vals[idx][j]
-                    changed = True
+            vals = np.nan_to_num(pd.to_numeric(df[c], errors="coerce").to_numpy(float))
+            while True:
+                hidden = mask[c]
+                k = np.bincount(gid, weights=hidden.astype(float), minlength=ng)
+                tot = np.bincount(gid, weights=np.where(hidden, vals, 0.0), minlength=ng)
+                need = (k >= 1) & ((k == 1) | (tot <= k)) & (size >= 2)
+                cand = np.flatnonzero(~hidden & (vals > 0) & need[gid])
+                if len(cand) == 0:
+                    break
+                order = cand[np.lexsort((vals[cand], gid[cand]))]
+                g = gid[order]
+                first = order[np.r_[True, g[1:] != g[:-1]]]
+                mask[c][first] = True
+                changed = True
         return changed
 
     while True:
@@ -132,6 +132,7 @@ def suppress_table(df: pd.DataFrame, counts: dict[str, list[str]], partition: li
         b = secondary()
         if not (a or b):
             break
+    mask = pd.DataFrame(mask, index=df.index)
     for c in mask.columns:
         if mask[c].any():
             data[c] = data[c].astype(float).where(~mask[c].to_numpy(), np.nan)

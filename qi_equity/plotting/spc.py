@@ -172,6 +172,16 @@ def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str
         With ``fig.qi_alt_text`` describing every panel.
     """
     by = result.by
+    if len(result.points) == 0:
+        fig, axes = new_figure(height=1.2)
+        ax = axes[0, 0]
+        dropped = result.options.get("dropped") or []
+        msg = "No series has enough months with published (unsuppressed) values to chart"
+        msg += f": {', '.join(map(str, dropped))}." if dropped else "."
+        ax.text(0.01, 0.5, (title + "\n" if title else "") + msg, fontsize=9, va="center", ha="left", wrap=True)
+        ax.set_axis_off()
+        fig.qi_alt_text = (title + ": " if title else "") + msg
+        return fig
     keys = _series_keys(result, series)
     if not keys:
         raise ValueError(f"no series matches {series!r}")
