@@ -69,8 +69,8 @@ PROVIDERS = [
                  [9, 9, 10, 10, 10, 10, 11, 11, 10, 10],
                  {"White": 0.80, "Mixed": 0.03, "Asian": 0.10, "Black": 0.04, "Other": 0.03},
                  plants=["working_age_women_wait_shift"]),
-    ProviderSpec("XQC", "Calder Moor NHS Foundation Trust", 200, 450_000,
-                 [17, 15, 12, 11, 10, 9, 8, 7, 6, 5],
+    ProviderSpec("XQC", "Calder Moor NHS Foundation Trust", 300, 650_000,
+                 [22, 18, 12, 10, 9, 8, 7, 6, 5, 3],
                  {"White": 0.84, "Mixed": 0.03, "Asian": 0.09, "Black": 0.02, "Other": 0.02},
                  plants=["deprived_dna_doubles"]),
     ProviderSpec("XQD", "Dunmere General Hospital NHS Trust", 240, 560_000,
@@ -80,7 +80,7 @@ PROVIDERS = [
     ProviderSpec("XQE", "Eastcombe Community Hospitals NHS Trust", 150, 330_000,
                  [11, 11, 10, 10, 10, 10, 10, 10, 9, 9],
                  {"White": 0.88, "Mixed": 0.03, "Asian": 0.05, "Black": 0.02, "Other": 0.02},
-                 dna_multiplier=2.0, plants=["dna_outlier"]),
+                 dna_multiplier=2.5, plants=["dna_outlier"]),
 ]
 
 # Planted changes ------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def ground_truth() -> dict:
                             f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement)."},
             {"id": "d", "kind": "outlier", "provider_code": OUTLIER_PROVIDER, "specialty": "all",
              "dimension": "all", "group": "All", "measure": "dna_rate",
-             "description": "Its DNA rate is about double the other providers' throughout: an outlier above the "
+             "description": "Its DNA probability is 2.5 times the background, so its DNA rate is well above the other providers' throughout: an outlier above the "
                             "collaborative funnel on DNA rate."},
             {"id": "e", "kind": "data_quality", "provider_code": POOR_RECORDING_PROVIDER, "specialty": "all",
              "dimension": "ethnic_group", "group": "Not stated / Not known", "measure": "ethnicity_unrecorded_share",

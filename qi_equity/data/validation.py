@@ -108,6 +108,8 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
     format rules see what the user wrote and cross-column rules compare real dates.
     """
     E = gx.expectations
+    from great_expectations.expectations.row_conditions import Column as _col
+
     r: list[tuple[str, str, str, Any]] = []
 
     for name in C.REQUIRED_COLUMNS:
@@ -174,11 +176,11 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
                       ignore_row_if="either_value_is_missing")))
     if has("outcome") and has("clock_stop_date"):
         r.append(("typed", "clock_stop_date", "must be empty while outcome is waiting",
-                  E.ExpectColumnValuesToBeNull(column="clock_stop_date", row_condition='outcome=="waiting"',
-                                               condition_parser="pandas")))
+                  E.ExpectColumnValuesToBeNull(column="clock_stop_date",
+                                               row_condition=_col("outcome") == "waiting")))
         r.append(("typed", "clock_stop_date", "must be given when outcome is treated or removed",
-                  E.ExpectColumnValuesToNotBeNull(column="clock_stop_date", row_condition='outcome!="waiting"',
-                                                  condition_parser="pandas")))
+                  E.ExpectColumnValuesToNotBeNull(column="clock_stop_date",
+                                                  row_condition=_col("outcome") != "waiting")))
     if census is not None:
         for name in ("referral_date", "clock_stop_date", "first_appointment_date"):
             if has(name):

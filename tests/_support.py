@@ -1,0 +1,35 @@
+"""Shared test data and helpers (importable as `_support`)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data_samples"
+CENSUS = "2026-03-31"
+
+GOOD_ROWS = [
+    # pathway_id, provider, specialty, name, referral, first appt, clock stop, outcome, dna, sex, age, eth, imd, ld, interp
+    ("P1", "XQZ", "110", "Trauma and Orthopaedics", "2025-01-06", "2025-02-03", "2025-05-05", "treated", "0", "F", "34", "A", "1", "0", "0"),
+    ("P2", "XQZ", "110", "Trauma and Orthopaedics", "2025-02-10", "2025-03-10", "", "waiting", "1", "M", "70", "H", "10", "0", "1"),
+    ("P3", "XQZ", "120", "Ear Nose and Throat", "2025-03-03", "", "2025-03-31", "removed", "0", "F", "12", "Z", "", "1", "0"),
+    ("P4", "XQZ", "120", "Ear Nose and Throat", "2024-06-03", "2024-09-02", "2025-08-04", "treated", "2", "U", "45", "99", "3", "", ""),
+]
+COLUMNS = ["pathway_id", "provider_code", "specialty", "specialty_name", "referral_date", "first_appointment_date",
+           "clock_stop_date", "outcome", "dna_count", "sex", "age", "ethnic_category", "imd_decile",
+           "learning_disability", "interpreter_needed"]
+
+
+def good_frame() -> pd.DataFrame:
+    df = pd.DataFrame(GOOD_ROWS, columns=COLUMNS).astype("string")
+    return df.replace("", pd.NA)
+
+
+@lru_cache(maxsize=None)
+def _sample_derived(code):
+    from qi_equity.reports.provider import load_provider
+
+    return load_provider(SAMPLE / "providers" / f"{code}.csv", CENSUS, validate=False)
+
+
