@@ -269,14 +269,22 @@ def _mean_moving_range(y, base, seg, nseg, screen: bool):
     return amr
 
 
-def _limits(chart, y, num, den, base, seg, nseg, screen):
-    """Centre, limits and 2-sigma lines per point (before ``multiply``)."""
+def _limits(chart, y, num, den, base, seg, nseg, screen, mr_base=None):
+    """Centre, limits and 2-sigma lines per point (before ``multiply``).
+
+    ``base`` marks the points the centre is computed from; ``mr_base`` the points whose
+    consecutive pairs give moving ranges: it keeps missing points, so a missing month breaks
+    the moving range rather than joining its neighbours (excluded points are skipped, as in
+    qicharts2).
+    """
     n = len(y)
+    if mr_base is None:
+        mr_base = base
     nan = np.full(n, np.nan)
     valid = base & np.isfinite(y)
     if chart in ("xmr", "i"):
         centre = S.means(y, valid, seg, nseg)[seg]
-        amr = _mean_moving_range(y, base, seg, nseg, screen)[seg]
+        amr = _mean_moving_range(y, mr_base, seg, nseg, screen)[seg]
         if chart == "xmr":
             half3, half2 = MDC_LIMIT * amr, 2 * (MDC_LIMIT / 3) * amr
         else:
@@ -298,7 +306,7 @@ def _limits(chart, y, num, den, base, seg, nseg, screen):
         if chart in ("pp", "up"):
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = (y - cl) / sd
-            sigma_z = _mean_moving_range(z, okr, seg, nseg, screen)[seg] / D2
+            sigma_z = _mean_moving_range(z, mr_base, seg, nseg, screen)[seg] / D2
             sd = sd * sigma_z
         lo3, hi3, lo2, hi2 = cl - 3 * sd, cl + 3 * sd, cl - 2 * sd, cl + 2 * sd
         if chart in ("p", "pp"):
@@ -440,11 +448,12 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     if exclude is not None:
         excluded = df[date].isin(pd.to_datetime(_as_list(exclude))).to_numpy()
     pos = S.position(seg)
-    baseline = ~excluded & ~missing
+    mr_base = ~excluded
     if fix_after is not None:
-        baseline &= pos < int(fix_after)
+        mr_base &= pos < int(fix_after)
+    baseline = mr_base & ~missing
 
-    centre, lower, upper, lower2, upper2 = _limits(chart, y, num, den, baseline, seg, nseg, screen_outliers)
+    centre, lower, upper, lower2, upper2 = _limits(chart, y, num, den, baseline, seg, nseg, screen_outliers, mr_base)
     y = y * multiply
     centre, lower, upper, lower2, upper2 = (a * multiply for a in (centre, lower, upper, lower2, upper2))
     lower, upper, lower2, upper2 = (np.where(np.isfinite(a), a, np.nan) for a in (lower, upper, lower2, upper2))

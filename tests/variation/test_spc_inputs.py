@@ -1,0 +1,85 @@
+"""spc() input handling: missing months, clear errors, periods, multiply, charts without references."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qi_equity.variation import SPCInputError, spc
+
+MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
+
+
+def test_missing_month_is_inserted_explicitly_and_breaks_moving_ranges():
+    v = np.arange(24, dtype=float) % 5
+    df = pd.DataFrame({"date": MONTHS, "value": v}).drop(index=10)
+    res = spc(df)
+    p = res.points
+    assert len(p) == 24 and p["missing"].sum() == 1
+    assert p.loc[10, "date"] == MONTHS[10] and np.isnan(p.loc[10, "value"])
+    assert p.loc[10, "rule"] == "common_cause"
+    # the mean moving range uses only consecutive months: hand-computed
+    kept = np.delete(v, 10)
+    mrs = [abs(v[i] - v[i - 1]) for i in range(1, 24) if i not in (10, 11)]
+    amr = np.mean(mrs)
+    amr = np.mean([m for m in mrs if m < 3.267 * amr])
+    assert p.loc[0, "upper"] == pytest.approx(kept.mean() + 2.66 * amr)
+    assert res.summary.loc[0, "n_missing"] == 1
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (lambda d: d.drop(columns="value"), "column(s) ['value'] not found"),
+    (lambda d: d.assign(value=["x"] + [1.0] * 23), "column 'value': 1 row(s) are not numbers"),
+    (lambda d: d.assign(date=d["date"] + pd.Timedelta(days=3)), "24 row(s) are not the first day of a month"),
+    (lambda d: pd.concat([d, d.iloc[:2]]), "2 row(s) repeat a series and date"),
+])
+def test_bad_input_names_column_rule_and_rows(bad, msg):
+    df = pd.DataFrame({"date": MONTHS, "value": np.arange(24.0)})
+    with pytest.raises(SPCInputError, match=msg.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+        spc(bad(df))
+
+
+def test_rebase_per_series_and_exclude():
+    df = pd.concat([pd.DataFrame({"date": MONTHS, "value": np.r_[np.full(12, 10.0), np.full(12, 20.0)] + np.tile([0, 1], 12),
+                                  "g": g}) for g in ("a", "b")])
+    res = spc(df, by="g", rebase={"a": "2024-01-01"})
+    s = res.summary
+    assert s[s.g == "a"]["period"].tolist() == [0, 1] and s[s.g == "b"]["period"].tolist() == [0]
+    assert s[s.g == "a"]["centre"].tolist() == [10.5, 20.5]
+    ex = spc(df[df.g == "b"], exclude=MONTHS[12:].tolist())
+    assert ex.points["centre"].iloc[0] == 10.5
+    assert ex.points["excluded"].sum() == 12
+
+
+def test_ratio_charts_against_hand_computation():
+    df = pd.DataFrame({"date": MONTHS[:4], "num": [5, 10, 8, 7], "den": [50, 100, 80, 70]})
+    u = spc(df, chart="u", numerator="num", denominator="den", multiply=1000).points
+    cl = 30 / 300
+    assert u["centre"].iloc[0] == pytest.approx(100.0)
+    assert u["upper"].iloc[0] == pytest.approx(1000 * (cl + 3 * np.sqrt(cl / 50)))
+    assert u["lower"].iloc[1] == pytest.approx(max(0, 1000 * (cl - 3 * np.sqrt(cl / 100))))
+    c = spc(df.assign(value=df.num), chart="c").points
+    assert c["upper"].iloc[0] == pytest.approx(7.5 + 3 * np.sqrt(7.5))
+    g = spc(pd.DataFrame({"date": MONTHS[:5], "value": [3.0, 10, 1, 6, 20]}), chart="g").points
+    assert g["centre"].iloc[0] == 6.0  # median
+    assert g["upper"].iloc[0] == pytest.approx(8 + 3 * np.sqrt(8 * 9))
+
+
+def test_up_chart_uses_laney_sigma_z():
+    df = pd.DataFrame({"date": MONTHS[:6], "num": [5, 14, 8, 20, 6, 12], "den": [50, 100, 80, 120, 60, 90]})
+    p = spc(df, chart="up", numerator="num", denominator="den", screen_outliers=False).points
+    cl = df.num.sum() / df.den.sum()
+    sd = np.sqrt(cl / df.den)
+    z = (df.num / df.den - cl) / sd
+    sigma_z = np.mean(np.abs(np.diff(z))) / 1.128
+    np.testing.assert_allclose(p["upper"], cl + 3 * sd * sigma_z)
+
+
+def test_autocorrelated_snapshot_series_is_flagged():
+    rng = np.random.default_rng(1)
+    x = np.zeros(36)
+    for t in range(1, 36):
+        x[t] = 0.9 * x[t - 1] + rng.normal()
+    s = spc(pd.DataFrame({"date": pd.date_range("2022-01-01", periods=36, freq="MS"), "value": x})).summary
+    assert s["autocorrelation"].iloc[0] > 0.5 and bool(s["autocorrelated"].iloc[0])
+    w = spc(pd.DataFrame({"date": pd.date_range("2022-01-01", periods=36, freq="MS"), "value": rng.normal(size=36)})).summary
+    assert not bool(w["autocorrelated"].iloc[0])
