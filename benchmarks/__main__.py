@@ -1,0 +1,118 @@
+"""Run every benchmark in a fresh process (median of >= 5 runs, peak resident memory) and
+write benchmarks/RESULTS.md with the machine and library versions.
+
+    python -m benchmarks            # all
+    python -m benchmarks NAME ...   # some
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODULES = ["benchmarks.bench_spc"]
+REPEATS = int(os.environ.get("QI_BENCH_REPEATS", "5"))
+
+
+def registry():
+    out = {}
+    for m in MODULES:
+        mod = importlib.import_module(m)
+        for name, spec in mod.BENCHMARKS.items():
+            out[name] = (m, spec)
+    return out
+
+
+def run_one(name: str) -> dict:
+    mod, spec = registry()[name]
+    data = spec["setup"]()
+    spec["run"](data)  # warm-up
+    times = []
+    for _ in range(REPEATS):
+        t = time.perf_counter()
+        spec["run"](data)
+        times.append(time.perf_counter() - t)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+    return {"name": name, "times": times, "median": statistics.median(times), "peak_rss_mib": peak,
+            "series": spec.get("series"), "scale_to": spec.get("scale_to"), "note": spec.get("note", "")}
+
+
+def machine() -> dict:
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int([l for l in open("/proc/meminfo") if l.startswith("MemTotal")][0].split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, IndexError):
+        pass
+    import numpy
+    import pandas
+    import scipy
+
+    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "memory": mem,
+            "os": platform.platform(), "python": platform.python_version(), "numpy": numpy.__version__,
+            "pandas": pandas.__version__, "scipy": scipy.__version__}
+
+
+def main(argv):
+    if argv[:1] == ["--one"]:
+        print(json.dumps(run_one(argv[1])))
+        return 0
+    names = argv or list(registry())
+    results = []
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        out = subprocess.run([sys.executable, "-m", "benchmarks", "--one", name], capture_output=True, text=True,
+                             cwd=HERE.parent)
+        if out.returncode:
+            print(out.stderr, file=sys.stderr)
+            return out.returncode
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(r)
+        print(f"  median {r['median']:.3f} s, peak RSS {r['peak_rss_mib']:.0f} MiB")
+    m = machine()
+    lines = ["# Benchmark results", "", f"Run {time.strftime('%Y-%m-%d %H:%M')} with `./kit bench` "
+             f"(median of {REPEATS} runs after a warm-up, each benchmark in a fresh process).", "",
+             "## Machine", ""] + [f"- {k}: {v}" for k, v in m.items()] + [
+             "", "## Results", "", "| benchmark | series | median (s) | runs (s) | peak RSS (MiB) | note |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        runs = ", ".join(f"{t:.2f}" for t in r["times"])
+        lines.append(f"| {r['name']} | {r['series'] or ''} | {r['median']:.3f} | {runs} | "
+                     f"{r['peak_rss_mib']:.0f} | {r['note']} |")
+    scaled = [r for r in results if r.get("scale_to")]
+    if scaled:
+        lines += ["", "## Per-series loop, scaled", ""]
+        vec = {r["series"]: r for r in results if not r.get("scale_to")}
+        for r in scaled:
+            est = r["median"] * r["scale_to"] / r["series"]
+            line = f"- {r['name']}: {r['median']:.2f} s for {r['series']:,} series, about {est:,.0f} s for {r['scale_to']:,}"
+            if r["scale_to"] in vec:
+                line += f" -- the vectorised call is about {est / vec[r['scale_to']]['median']:,.0f}x faster"
+            lines.append(line + ".")
+    extra = HERE / "NOTES.md"
+    if extra.exists():
+        lines += ["", extra.read_text().strip()]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

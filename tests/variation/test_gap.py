@@ -1,0 +1,61 @@
+"""gap() and variation_matrix() on hand-made series."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qi_equity.plotting import plot_variation_matrix
+from qi_equity.variation import SPCInputError, gap, spc, variation_matrix
+
+MONTHS = pd.date_range("2023-01-01", periods=24, freq="MS")
+
+
+def _data(widen=True):
+    ref = 10 + np.tile([0.0, 0.5, -0.5], 8)
+    grp = ref + 2 + np.tile([0.3, -0.3, 0.0, 0.1], 6) + (np.r_[np.zeros(14), np.full(10, 4.0)] if widen else 0)
+    return pd.concat([pd.DataFrame({"month": MONTHS, "group": "ref", "value": ref}),
+                      pd.DataFrame({"month": MONTHS, "group": "g", "value": grp})])
+
+
+def test_gap_values_and_orientation():
+    d = _data(widen=False)
+    r = gap(d, reference="ref", statistic="both")
+    diff = r.points[r.points.statistic == "difference"]["value"].to_numpy()
+    ratio = r.points[r.points.statistic == "ratio"]["value"].to_numpy()
+    ref = d[d.group == "ref"]["value"].to_numpy()
+    g = d[d.group == "g"]["value"].to_numpy()
+    np.testing.assert_allclose(diff, g - ref)
+    np.testing.assert_allclose(ratio, g / ref)
+    flipped = gap(d, reference="ref", higher_is_worse=False)
+    np.testing.assert_allclose(flipped.points["value"], ref - g)
+
+
+def test_widening_gap_is_special_cause_concern():
+    r = gap(_data(widen=True), reference="ref")
+    p = r.points
+    assert (p["point_type"].astype(str)[14:] == "special_cause_concern").all()
+    assert r.summary["variation"].iloc[0] == "concern_high"
+
+
+def test_missing_reference_month_is_a_missing_gap():
+    d = _data().drop(index=3)  # drops the reference's 4th month (first frame's index 3)
+    r = gap(d.reset_index(drop=True), reference="ref")
+    assert r.points["missing"].sum() == 1
+
+
+def test_bad_reference():
+    with pytest.raises(SPCInputError, match="reference group 'nope' not found"):
+        gap(_data(), reference="nope")
+
+
+def test_variation_matrix_and_figure():
+    d = pd.concat([_data().assign(measure=m) for m in ("wait", "dna")])
+    res = spc(d, value="value", date="month", by=["group", "measure"], improvement="decrease")
+    mat = variation_matrix(res, "group", "measure")
+    assert list(mat.columns) == ["group", "dna", "wait"]
+    assert set(mat["group"]) == {"g", "ref"}
+    assert mat.set_index("group").loc["g", "wait"] == "concern_high"
+    fig = plot_variation_matrix(mat, title="Icons")
+    assert "g / wait: concern (high)" in fig.qi_alt_text
+    with pytest.raises(SPCInputError):
+        variation_matrix(res, "group", "nope")
