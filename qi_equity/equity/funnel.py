@@ -1,0 +1,265 @@
+"""Funnel plots with Spiegelhalter overdispersion, as FunnelPlotR does them.
+
+Providers (or groups within one provider) are compared with a target: the pooled
+proportion for proportions, 1 for indirectly standardised ratios (observed / expected).
+Limits at 95% and 99.8% come in two kinds:
+
+- **unadjusted**: for ratios exact Poisson limits around the target; for proportions the
+  arcsine-square-root normal approximation;
+- **overdispersed** (additive random effects): z-scores on the transformed scale are
+  winsorised (proportions) or truncated (SHMI ratios) at ``trim_by`` at each end, the
+  dispersion ratio phi is their mean square, and when phi shows overdispersion the
+  between-unit variance tau² inflates the limits.
+
+The method is never switched silently: ``.summary`` reports the requested method
+(``method``), the one used for the outlier flags (``effective_method``) and why.
+
+References
+----------
+.. [1] Spiegelhalter DJ (2005). Funnel plots for comparing institutional performance.
+       Statistics in Medicine 24: 1185-1202.
+.. [2] Spiegelhalter DJ (2005). Handling over-dispersion of performance indicators.
+       Quality and Safety in Health Care 14: 347-351.
+.. [3] Mainey C, et al. FunnelPlotR 0.5.0, https://github.com/nhs-r-community/FunnelPlotR
+       (transformations, winsorisation/truncation, phi, tau², limit formulae; z values
+       1.959964 and 3.090232 as hard-coded there).
+.. [4] NHS Digital (2023). SHMI methodology: truncation of 10% at each end of z-scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2
+
+Z95, Z998 = 1.959964, 3.090232  # as FunnelPlotR [3]_
+
+
+@dataclass
+class FunnelResult:
+    """Result of :func:`funnel`.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        One row per unit: ``group, numerator, denominator, value`` (proportion x multiplier or
+        ratio x multiplier), ``z`` (unadjusted z-score on the transformed scale),
+        ``z_winsorised`` (NaN where truncated), ``trimmed`` (winsorised or truncated),
+        ``lower95, upper95, lower998, upper998`` (unadjusted),
+        ``od_lower95, od_upper95, od_lower998, od_upper998`` (overdispersed),
+        ``outlier95, outlier998`` (by the effective method), ``direction`` (high / low / ""),
+        ``highlight``.
+    summary : pandas.DataFrame
+        One row: ``kind, target, n_units, n_used_for_phi, phi, tau2, method,
+        effective_method, reason, trim_by, multiplier``.
+    limits : pandas.DataFrame
+        Limits on a grid of denominators for drawing the funnel.
+    """
+
+    data: pd.DataFrame
+    summary: pd.DataFrame
+    limits: pd.DataFrame
+    options: dict = field(default_factory=dict)
+
+    def outliers(self, level: float = 0.998) -> pd.DataFrame:
+        """Units outside the (effective-method) limits at 0.95 or 0.998."""
+        col = "outlier95" if level == 0.95 else "outlier998"
+        return self.data[self.data[col]].reset_index(drop=True)
+
+    def plot(self, ax=None, highlight=None, title: str | None = None, **kw):
+        """Draw the funnel; ``highlight`` is a unit (or list) to pick out. Returns the figure."""
+        from qi_equity.plotting.funnel import plot_funnel
+
+        return plot_funnel(self, ax=ax, highlight=highlight, title=title, **kw)
+
+
+def _transform(kind, num, den, target, sr_method):
+    """Transformed value Y, its standard error s and the unadjusted z-score [3]_."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "proportion":
+            y = np.arcsin(np.sqrt(num / den))
+            t = np.arcsin(np.sqrt(target))
+            s = 1 / (2 * np.sqrt(den))
+            z = (y - t) / s
+        elif sr_method == "SHMI":
+            y = np.log(num / den)
+            s = 1 / np.sqrt(den)
+            z = np.sqrt(den) * np.log(num / den)
+        else:  # CQC square-root method
+            y = np.sqrt(num / den)
+            s = 1 / (2 * np.sqrt(den))
+            z = (y - 1) / s
+    return y, s, z
+
+
+def _quantile7(x, q):
+    """R's default quantile (type 7), which numpy's 'linear' method equals."""
+    return np.quantile(x, q, method="linear")
+
+
+def _winsorise(z, trim_by):
+    ok = np.isfinite(z)
+    lz, uz = _quantile7(z[ok], trim_by), _quantile7(z[ok], 1 - trim_by)
+    trimmed = ~((z > lz) & (z < uz))
+    return np.clip(z, lz, uz), trimmed
+
+
+def _truncate(z, trim_by):
+    """SHMI truncation: drop the units ranked in the bottom and top ``trim_by`` [4]_."""
+    k = 1 / trim_by
+    rk = pd.Series(z).rank(method="average").to_numpy()
+    sp = np.floor(rk * k / (len(z) + 1))
+    trimmed = ~((sp > 0) & (sp < k - 1))
+    return np.where(trimmed, np.nan, z), trimmed
+
+
+def dispersion(z_used: np.ndarray, s_used: np.ndarray) -> tuple[float, float]:
+    """phi (mean squared z) and the DerSimonian-Laird-type additive tau² of Spiegelhalter [2]_ [3]_."""
+    n = len(z_used)
+    phi = float(np.sum(z_used ** 2) / n) if n else float("nan")
+    if n == 0 or n * phi < n - 1:
+        return phi, 0.0
+    w = 1 / s_used ** 2
+    tau2 = max(0.0, (n * phi - (n - 1)) / (np.sum(w) - np.sum(w ** 2) / np.sum(w)))
+    return phi, float(tau2)
+
+
+def limits_at(den, kind: str, target: float, tau2: float, sr_method: str = "SHMI", multiplier: float = 1.0):
+    """Unadjusted and overdispersed limits at the given denominators [3]_.
+
+    Returns a dict of arrays ``lower95, upper95, lower998, upper998, od_lower95, ...``.
+    """
+    den = np.asarray(den, dtype=float)
+    out = {}
+    if kind == "ratio":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["lower95"] = target * chi2.ppf(0.025, 2 * den) / 2 / den
+            out["upper95"] = target * chi2.ppf(0.975, 2 * (den + 1)) / 2 / den
+            out["lower998"] = target * chi2.ppf(0.001, 2 * den) / 2 / den
+            out["upper998"] = target * chi2.ppf(0.999, 2 * (den + 1)) / 2 / den
+            if sr_method == "SHMI":
+                sd = np.sqrt(1 / den + tau2)
+                out["od_lower95"], out["od_upper95"] = np.exp(-Z95 * sd), np.exp(Z95 * sd)
+                out["od_lower998"], out["od_upper998"] = np.exp(-Z998 * sd), np.exp(Z998 * sd)
+            else:
+                sd = np.sqrt((1 / (2 * np.sqrt(den))) ** 2 + tau2)
+                out["od_lower95"], out["od_upper95"] = (1 - Z95 * sd) ** 2, (1 + Z95 * sd) ** 2
+                out["od_lower998"], out["od_upper998"] = (1 - Z998 * sd) ** 2, (1 + Z998 * sd) ** 2
+    else:
+        t = np.arcsin(np.sqrt(target))
+        s2 = (1 / (2 * np.sqrt(den))) ** 2
+        for prefix, tt in (("", 0.0), ("od_", tau2)):
+            sd = np.sqrt(s2 + tt)
+            for z, lab in ((Z95, "95"), (Z998, "998")):
+                lo, hi = t - z * sd, t + z * sd
+                # arcsine limits beyond [0, pi/2] fold back under sin^2: clamp them (a
+                # proportion's limit cannot pass 0 or 1)
+                out[f"{prefix}lower{lab}"] = np.where(lo <= 0, 0.0, np.sin(np.clip(lo, 0, np.pi / 2)) ** 2)
+                out[f"{prefix}upper{lab}"] = np.where(hi >= np.pi / 2, 1.0, np.sin(np.clip(hi, 0, np.pi / 2)) ** 2)
+    return {k: v * multiplier for k, v in out.items()}
+
+
+def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = "denominator",
+           group: str = "group", kind: str = "proportion", method: str = "overdispersed",
+           sr_method: str = "SHMI", trim_by: float = 0.1, multiplier: float = 1.0, target: float | None = None,
+           highlight=None) -> FunnelResult:
+    """Funnel plot of units (providers, or groups within one provider) against a target.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit.
+    numerator, denominator, group : str
+        Columns. For ``kind="ratio"`` the numerator is observed and the denominator expected.
+    kind : {"proportion", "ratio"}
+        Proportion (target = pooled proportion) or indirectly standardised ratio (target 1).
+    method : {"overdispersed", "unadjusted"}
+        Limits used for the outlier flags. With "overdispersed", when phi shows no
+        overdispersion (phi <= 1, hence tau² = 0) the unadjusted limits are used and
+        ``effective_method`` and ``reason`` say so.
+    sr_method : {"SHMI", "CQC"}
+        Transformation for ratios (log, or square root).
+    trim_by : float
+        Winsorise (proportions, CQC) or truncate (SHMI) this share at each end before phi.
+    multiplier : float
+        Scale of ``value`` and the limits (100 for percentages).
+    target : float, optional
+        Override the target.
+    highlight : unit or list, optional
+        Unit(s) flagged in ``data.highlight`` and picked out by ``.plot()``.
+
+    Returns
+    -------
+    FunnelResult
+        ``.data``, ``.summary``, ``.limits``, ``.outliers()``, ``.plot()``.
+
+    Raises
+    ------
+    ValueError
+        Missing columns, non-positive denominators, or numerators above denominators for
+        proportions (the message names the column and counts the rows).
+
+    Notes
+    -----
+    Units with a denominator of zero cannot be placed on a funnel: they are reported as
+    an error rather than dropped. Proportions of exactly 0 or 1 are placed (arcsine is
+    defined there); ratios with zero observed have an infinite negative z (log scale) and
+    are excluded from phi, as ``-inf`` z-scores are in FunnelPlotR's winsorisation.
+    FunnelPlotR evaluates proportion limits for plotting on a grid and (0.5.0) patches
+    tiny denominators against it; this implementation computes every limit exactly at each
+    unit's denominator and clamps arcsine limits at 0 and 1, so the two can differ only
+    for denominators small enough that a limit reaches 0 or 1.
+    """
+    for c in (numerator, denominator, group):
+        if c not in data.columns:
+            raise ValueError(f"column '{c}' not found (columns: {list(data.columns)})")
+    if kind not in ("proportion", "ratio"):
+        raise ValueError("kind must be 'proportion' or 'ratio'")
+    num = pd.to_numeric(data[numerator], errors="coerce").to_numpy(float)
+    den = pd.to_numeric(data[denominator], errors="coerce").to_numpy(float)
+    bad = ~(den > 0)
+    if bad.any():
+        raise ValueError(f"column '{denominator}': {int(bad.sum())} row(s) are missing, zero or negative")
+    if kind == "proportion" and np.any(num > den):
+        raise ValueError(f"column '{numerator}': {int((num > den).sum())} row(s) exceed the denominator")
+    if np.any(~(num >= 0)):
+        raise ValueError(f"column '{numerator}': {int((~(num >= 0)).sum())} row(s) are missing or negative")
+    if target is None:
+        target = 1.0 if kind == "ratio" else float(num.sum() / den.sum())
+    y, s, z = _transform(kind, num, den, target, sr_method)
+    if kind == "ratio" and sr_method == "SHMI":
+        zw, trimmed = _truncate(z, trim_by)
+    else:
+        zw, trimmed = _winsorise(z, trim_by)
+    used = np.isfinite(zw)
+    phi, tau2 = dispersion(zw[used], s[used])
+    lim = limits_at(den, kind, target, tau2, sr_method, multiplier)
+    value = num / den * multiplier
+    effective, reason = "unadjusted", "unadjusted limits requested"
+    if method == "overdispersed":
+        if phi > 1 and tau2 > 0:
+            effective, reason = "overdispersed", f"phi = {phi:.3g} > 1: limits widened by tau2 = {tau2:.3g}"
+        else:
+            reason = f"no overdispersion (phi = {phi:.3g} <= 1): unadjusted limits used"
+    elif method != "unadjusted":
+        raise ValueError("method must be 'overdispersed' or 'unadjusted'")
+    pre = "od_" if effective == "overdispersed" else ""
+    out95 = (value < lim[pre + "lower95"]) | (value > lim[pre + "upper95"])
+    out998 = (value < lim[pre + "lower998"]) | (value > lim[pre + "upper998"])
+    hl = set(np.atleast_1d(highlight).tolist()) if highlight is not None else set()
+    d = pd.DataFrame({"group": data[group].to_numpy(), "numerator": num, "denominator": den, "value": value,
+                      "z": z, "z_winsorised": zw, "trimmed": trimmed, **lim,
+                      "outlier95": out95, "outlier998": out998})
+    d["direction"] = np.where(out95 & (value > target * multiplier), "high",
+                              np.where(out95 & (value < target * multiplier), "low", ""))
+    d["highlight"] = d["group"].isin(hl)
+    summary = pd.DataFrame([{"kind": kind, "target": target * multiplier, "n_units": len(d),
+                             "n_used_for_phi": int(used.sum()), "phi": phi, "tau2": tau2, "method": method,
+                             "effective_method": effective, "reason": reason, "trim_by": trim_by,
+                             "multiplier": multiplier}])
+    grid = np.unique(np.r_[np.geomspace(max(den.min() * 0.5, 1), den.max() * 1.1, 200), den])
+    limits = pd.DataFrame({"denominator": grid, **limits_at(grid, kind, target, tau2, sr_method, multiplier)})
+    return FunnelResult(d, summary, limits, dict(kind=kind, method=method, sr_method=sr_method, trim_by=trim_by,
+                                                 multiplier=multiplier, highlight=highlight))
