@@ -1,0 +1,101 @@
+"""Building blocks of the collaborative report. They read only the providers' metrics
+files (suppressed aggregates), never patient-level data, so each trust can run its own
+provider report and share just its metrics file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qi_equity.measures import MEASURES
+from qi_equity.reports.provider import build_metrics, read_metrics, table
+
+SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "data_samples" / "collaborative.yaml"
+
+
+def sample_metrics(cache_dir: str | Path | None = None) -> Path:
+    """Metrics of the bundled sample collaborative, built once into a cache folder."""
+    import tempfile
+
+    folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "qi-equity-sample-metrics"
+    if not list(folder.glob("*.json")):
+        build_metrics(SAMPLE_CONFIG, folder, validate=False)
+    return folder
+from qi_equity.variation import spc
+
+
+def load(metrics_dir: str | Path) -> dict:
+    """All metrics files of a folder as DataFrames.
+
+    Returns
+    -------
+    dict
+        ``providers`` (provider_code, provider_name, census_date), ``monthly`` (aggregate form
+        plus provider_name), ``equity`` (equity tables), ``data_quality`` and ``icons``.
+    """
+    files = read_metrics(metrics_dir or sample_metrics())
+    if not files:
+        raise FileNotFoundError(f"no metrics files (*.json) in {metrics_dir}")
+    prov = pd.DataFrame([{k: f[k] for k in ("provider_code", "provider_name", "census_date")} for f in files])
+
+    def frame(key):
+        parts = []
+        for f in files:
+            d = table(f[key])
+            d.insert(0, "provider_name", f["provider_name"])
+            if "provider_code" not in d:
+                d.insert(0, "provider_code", f["provider_code"])
+            parts.append(d)
+        return pd.concat(parts, ignore_index=True)
+
+    monthly = frame("monthly")
+    monthly["month"] = pd.to_datetime(monthly["month"])
+    return {"providers": prov, "monthly": monthly, "equity": frame("equity_table"),
+            "data_quality": frame("data_quality"), "icons": frame("icons")}
+
+
+def headline_table(m: dict) -> pd.DataFrame:
+    """One row per provider: the last-12-month 'All patients' row of each equity table."""
+    e = m["equity"]
+    e = e[e["dimension"] == "all"]
+    return pd.DataFrame({
+        "Provider": e["provider_code"], "Name": e["provider_name"],
+        "Completed (12 m)": e["completed"], "Median wait (wk)": e["median_wait"].round(1),
+        "% over 18 wk": e["over_18_pct"].round(1), "% over 52 wk": e["over_52_pct"].round(1),
+        "DNA %": e["dna_rate"].round(1), "Waiting now": e["waiting"],
+    }).reset_index(drop=True)
+
+
+def provider_spc(m: dict, measure: str = "completed_median_wait", dimension: str = "all", group: str = "All"):
+    """SPC of one measure for every provider (small multiples)."""
+    d = m["monthly"]
+    d = d[(d["measure"] == measure) & (d["dimension"] == dimension) & (d["group"] == group)].copy()
+    d.loc[~(d["denominator"] > 0), "value"] = np.nan
+    return spc(d, value="value", date="month", by=["provider_code"], improvement=MEASURES[measure].improvement)
+
+
+def icon_matrix(m: dict, measures=("completed_median_wait", "completed_over_18", "dna_rate")) -> pd.DataFrame:
+    """Rows providers, columns measures, cells variation icons (from the full monthly series)."""
+    cols = {}
+    for name in measures:
+        r = provider_spc(m, name)
+        cols[MEASURES[name].label] = r.icons().set_index("provider_code")["variation"]
+    out = pd.DataFrame(cols)
+    out.index.name = "Provider"
+    return out.reset_index()
+
+
+def learning_from(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Providers whose latest point shows special-cause improvement on any measure."""
+    long = matrix.melt(id_vars="Provider", var_name="Measure", value_name="Variation")
+    return long[long["Variation"].astype(str).str.startswith("improvement")].reset_index(drop=True)
+
+
+def recording_quality(m: dict) -> pd.DataFrame:
+    """Ethnicity and IMD recording by provider (percent of pathways)."""
+    dq = m["data_quality"]
+    dq = dq[dq["label"].isin(["Ethnicity not recorded (Z or 99)", "IMD decile unmatched"])]
+    return dq.pivot(index="provider_code", columns="label", values="percent").round(1).reset_index().rename(
+        columns={"provider_code": "Provider"})

@@ -1,0 +1,65 @@
+"""Notebook display helpers for reports: images with alt text, suppressed tables.
+
+nbconvert's HTML templates give PNG outputs no alt text, so figures are shown as an HTML
+``<figure>`` with an embedded PNG, ``alt`` text and a caption (with a plain-text fallback).
+Nothing is loaded from the internet.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import pandas as pd
+
+from qi_equity.disclosure import Published
+
+
+def figure_html(fig, alt: str | None = None, caption: str | None = None, dpi: int = 96) -> str:
+    """The figure as an HTML ``<figure>`` with an embedded PNG and alt text."""
+    alt = alt or getattr(fig, "qi_alt_text", None) or "Chart"
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (f'<figure class="qi-figure"><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+            f'style="max-width:100%">{cap}</figure>')
+
+
+def show_figure(fig, alt: str | None = None, caption: str | None = None):
+    """Display a figure in a notebook as HTML with alt text (static in exported reports)."""
+    from IPython.display import display
+
+    display({"text/html": figure_html(fig, alt, caption),
+             "text/plain": f"[figure] {alt or getattr(fig, 'qi_alt_text', '')}"}, raw=True)
+
+
+def table_html(table: pd.DataFrame | Published, caption: str | None = None, note: str | None = None,
+               decimals: int = 1) -> str:
+    if isinstance(table, Published):
+        df = table.display(decimals)
+        note = note or table.note
+    else:
+        df = table
+    body = df.to_html(index=False, na_rep="", escape=True, border=0, classes="qi-table",
+                      float_format=lambda v: f"{v:,.{decimals}f}")
+    cap = f"<p class='qi-caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
+    nt = f"<p class='qi-note'>{html.escape(note)}</p>" if note else ""
+    return cap + body + nt
+
+
+def show_table(table: pd.DataFrame | Published, caption: str | None = None, note: str | None = None,
+               decimals: int = 1):
+    """Display a table (a :class:`~qi_equity.disclosure.Published` shows ``*`` for hidden cells)."""
+    from IPython.display import display
+
+    display({"text/html": table_html(table, caption, note, decimals),
+             "text/plain": (caption or "") + "\n" + (table.display(decimals) if isinstance(table, Published)
+                                                     else table).to_string()}, raw=True)
+
+
+def show_markdown(text: str):
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))

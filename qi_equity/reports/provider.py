@@ -1,0 +1,280 @@
+"""Building blocks of the provider report (the notebook only calls these).
+
+Every table that leaves this module for publication has gone through
+:func:`qi_equity.disclosure.suppress_table`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qi_equity import disclosure, measures
+from qi_equity.data import contract as C
+from qi_equity.data.io import load_extract
+from qi_equity.equity.intervals import wilson
+from qi_equity.variation import spc
+
+#: Dimensions published in provider reports. Each is one partition of the same total, so
+#: secondary suppression within a dimension protects it. Core20 equals IMD quintile 1 and
+#: sex and age band are published through their intersection (sex x working age), so no
+#: two published partitions overlap.
+PUBLISHED_DIMENSIONS = ("all", "sex_age", "ethnic_group", "imd_quintile")
+HEADLINE = "completed_median_wait"
+
+
+def load_provider(data_path: str | Path, census_date, validate: bool = True) -> pd.DataFrame:
+    """Read (and by default validate) a provider extract and derive every field."""
+    return C.derive(load_extract(data_path, census_date=census_date, validate=validate), census_date)
+
+
+def data_quality_table(derived: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> disclosure.Published:
+    """Recording quality (see :func:`qi_equity.measures.data_quality`), suppressed."""
+    dq = measures.data_quality(derived)[["label", "count", "denominator", "percent"]]
+    return disclosure.suppress_table(dq, counts={"count": ["percent"]}, threshold=threshold)
+
+
+EQUITY_COUNTS = {
+    "completed": ["median_wait", "over_18", "over_52", "over_18_pct", "over_18_lower", "over_18_upper",
+                  "over_52_pct"],
+    "over_18": ["over_18_pct", "over_18_lower", "over_18_upper"],
+    "over_52": ["over_52_pct"],
+    "dna_denominator": ["dna", "dna_rate", "dna_lower", "dna_upper"],
+    "dna": ["dna_rate", "dna_lower", "dna_upper"],
+    "waiting": [],
+}
+
+
+def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
+                   threshold: int = disclosure.DEFAULT_THRESHOLD, confidence: float = 0.95) -> disclosure.Published:
+    """Waits and DNA by equity group over the last ``months`` months, with Wilson intervals,
+    suppressed for publication.
+
+    Columns: ``dimension_label, group, completed, median_wait, over_18, over_18_pct,
+    over_18_lower, over_18_upper, over_52, over_52_pct, dna_denominator, dna, dna_rate,
+    dna_lower, dna_upper, waiting`` (percentages 0-100; intervals at ``confidence``).
+    """
+    t = measures.equity_table(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS)
+    for num, den, lo, hi in (("over_18", "completed", "over_18_lower", "over_18_upper"),
+                             ("dna", "dna_denominator", "dna_lower", "dna_upper")):
+        ok = t[den] > 0
+        lower, upper = np.full(len(t), np.nan), np.full(len(t), np.nan)
+        if ok.any():
+            lo_, hi_ = wilson(t.loc[ok, num], t.loc[ok, den], confidence)
+            lower[ok.to_numpy()], upper[ok.to_numpy()] = 100 * lo_, 100 * hi_
+        t[lo], t[hi] = lower, upper
+    cols = ["dimension", "dimension_label", "group", "completed", "median_wait", "over_18", "over_18_pct",
+            "over_18_lower", "over_18_upper", "over_52", "over_52_pct", "dna_denominator", "dna", "dna_rate",
+            "dna_lower", "dna_upper", "waiting"]
+    return disclosure.suppress_table(t[cols], EQUITY_COUNTS, partition=["dimension"], threshold=threshold)
+
+
+def equity_display(pub: disclosure.Published) -> pd.DataFrame:
+    """Report layout of :func:`equity_summary`: intervals joined to their values."""
+    d = pub.display(1)
+    m = pub.mask
+
+    def with_ci(v, lo, hi):
+        return [(a if (a in ("*", "") or b in ("*", "")) else f"{a} ({b}-{c})") for a, b, c in zip(d[v], d[lo], d[hi])]
+
+    out = pd.DataFrame({
+        "Dimension": d["dimension_label"], "Group": d["group"],
+        "Completed (12 m)": d["completed"], "Median wait (wk)": d["median_wait"],
+        "% over 18 wk (95% CI)": with_ci("over_18_pct", "over_18_lower", "over_18_upper"),
+        "% over 52 wk": d["over_52_pct"],
+        "First appts": d["dna_denominator"], "With a DNA": d["dna"],
+        "DNA % (95% CI)": with_ci("dna_rate", "dna_lower", "dna_upper"),
+        "Waiting now": d["waiting"],
+    })
+    del m
+    return out
+
+
+def monthly(derived: pd.DataFrame, census_date, months: int = 36, by_specialty: bool = True,
+            threshold: int | None = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Monthly measures in the aggregate form (see :func:`qi_equity.measures.monthly_measures`),
+    suppressed for publication unless ``threshold`` is None: a month whose counts are hidden
+    has no value, so it is drawn as a gap in SPC charts."""
+    agg = measures.monthly_measures(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS,
+                                    by_specialty=by_specialty)
+    return agg if threshold is None else publishable_monthly(agg, threshold)
+
+
+def measure_spc(agg: pd.DataFrame, measure: str = HEADLINE, dimension: str = "all", specialty: str = "all",
+                groups=None, min_points: int = 12, **kw):
+    """SPC of one measure for each group of a dimension (series with fewer than
+    ``min_points`` months with a value are left out and listed in ``result.options['dropped']``)."""
+    m = measures.MEASURES[measure]
+    d = agg[(agg["measure"] == measure) & (agg["dimension"] == dimension) & (agg["specialty"] == specialty)].copy()
+    if groups is not None:
+        d = d[d["group"].isin(groups)]
+    d.loc[~(d["denominator"] > 0), "value"] = np.nan
+    n_ok = d.groupby("group")["value"].count()
+    keep = n_ok[n_ok >= min_points].index
+    dropped = sorted(set(n_ok.index) - set(keep))
+    d = d[d["group"].isin(keep)]
+    kw.setdefault("improvement", m.improvement)
+    res = spc(d, value="value", date="month", by=["group"], **kw)
+    res.options["dropped"] = dropped
+    res.options["measure"] = measure
+    return res
+
+
+def icon_table(agg: pd.DataFrame, dimension: str, measures_=(HEADLINE, "completed_over_18", "dna_rate")) -> pd.DataFrame:
+    """Variation icon of each measure for each group of a dimension (rows groups, columns measures)."""
+    frames = []
+    for name in measures_:
+        r = measure_spc(agg, name, dimension)
+        ic = r.icons()[["group", "variation"]].rename(columns={"variation": measures.MEASURES[name].label})
+        frames.append(ic.set_index("group"))
+    out = pd.concat(frames, axis=1).reset_index().rename(columns={"group": "Group"})
+    order = {g: i for i, g in enumerate(C.DIMENSIONS[dimension].groups)}
+    return out.sort_values("Group", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+MONTHLY_COUNTS = {"denominator": ["numerator", "value"], "numerator": ["value"]}
+
+
+def publishable_monthly(agg: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """The aggregate form with small counts suppressed (NaN) per month x measure x dimension."""
+    pub = disclosure.suppress_table(agg, MONTHLY_COUNTS,
+                                    partition=["month", "specialty", "measure", "dimension"], threshold=threshold)
+    return pub.data
+
+
+def _clean(v):
+    if isinstance(v, (float, np.floating)):
+        return None if not np.isfinite(v) else float(f"{float(v):.10g}")
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if v is pd.NA or v is None:
+        return None
+    return v
+
+
+def _records(df: pd.DataFrame) -> dict:
+    """A table as ``{"columns": [...], "data": [[...], ...]}`` (compact, deterministic)."""
+    return {"columns": list(df.columns),
+            "data": [[_clean(v) for v in row] for row in df.itertuples(index=False, name=None)]}
+
+
+def table(payload: dict) -> pd.DataFrame:
+    """Inverse of the metrics-file table encoding."""
+    return pd.DataFrame(payload["data"], columns=payload["columns"])
+
+
+def metrics(provider_code: str, provider_name: str, census_date, derived: pd.DataFrame, agg: pd.DataFrame,
+            threshold: int = disclosure.DEFAULT_THRESHOLD) -> dict:
+    """Everything the collaborative report needs from one provider, already suppressed.
+
+    No pathway-level data: monthly measures (all specialties), the equity table, data
+    quality and the headline icons.
+    """
+    allspec = agg[agg["specialty"] == "all"]
+    icons = []
+    for name in (HEADLINE, "completed_over_18", "dna_rate"):
+        r = measure_spc(agg, name, "all")
+        ic = r.icons()
+        icons.append({"measure": name, "variation": ic["variation"].iloc[0] if len(ic) else None,
+                      "assurance": ic["assurance"].iloc[0] if len(ic) else None})
+    eq = equity_summary(derived, census_date, threshold=threshold).data
+    dq = data_quality_table(derived, threshold).data
+    return {
+        "schema": "qi_equity.metrics/1",
+        "provider_code": provider_code,
+        "provider_name": provider_name,
+        "census_date": str(pd.Timestamp(census_date).date()),
+        "suppression_threshold": threshold,
+        "monthly": _records(publishable_monthly(allspec, threshold)),
+        "equity_table": _records(eq),
+        "data_quality": _records(dq),
+        "icons": _records(pd.DataFrame(icons, columns=["measure", "variation", "assurance"])),
+    }
+
+
+def atomic_write(path: str | Path, data: bytes | str):
+    """Write to a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_metrics(path: str | Path, payload: dict):
+    """Write a metrics file deterministically (sorted keys, fixed float precision), atomically."""
+    atomic_write(path, json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
+
+
+def read_metrics(folder: str | Path) -> list[dict]:
+    """All providers' metrics files in a folder, sorted by provider code."""
+    files = sorted(Path(folder).glob("*.json"))
+    return [json.loads(f.read_text()) for f in files]
+
+
+def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] | None = None,
+                  validate: bool = True, threshold: int = disclosure.DEFAULT_THRESHOLD) -> list[Path]:
+    """Write every provider's metrics file without running notebooks (no HTML).
+
+    The same metrics the provider report writes: use it to feed the collaborative report
+    or a national comparison quickly. Returns the paths written.
+    """
+    from qi_equity.reports.runner import Collaborative
+
+    collab = Collaborative.load(config)
+    out = Path(out_dir)
+    paths = []
+    for p in collab.providers:
+        if providers and p["code"] not in providers:
+            continue
+        derived = load_provider(p["extract"], collab.census_date, validate=validate)
+        agg = monthly(derived, collab.census_date, threshold=threshold)
+        path = out / f"{p['code']}.json"
+        write_metrics(path, metrics(p["code"], p["name"], collab.census_date, derived, agg, threshold))
+        paths.append(path)
+    return paths
+
+
+def gap_spc(agg: pd.DataFrame, measure: str, dimension: str, group: str, reference: str,
+            specialty: str = "all", statistic: str = "difference"):
+    """SPC of the gap between a group and its reference on one measure (widening = concern).
+
+    See :func:`qi_equity.variation.gap`; the orientation follows the measure's direction.
+    """
+    from qi_equity.variation import gap
+
+    m = measures.MEASURES[measure]
+    d = agg[(agg["measure"] == measure) & (agg["dimension"] == dimension) & (agg["specialty"] == specialty)].copy()
+    d.loc[~(d["denominator"] > 0), "value"] = np.nan
+    res = gap(d, reference=reference, groups=[group], higher_is_worse=m.improvement != "increase",
+              statistic=statistic)
+    res.options["measure"] = measure
+    return res
+
+
+def matrix(agg: pd.DataFrame, dimension: str, measures_=(HEADLINE, "completed_over_18", "dna_rate")) -> pd.DataFrame:
+    """Variation matrix for one dimension: rows groups, columns measure labels, cells icons."""
+    t = icon_table(agg, dimension, measures_)
+    return t
