@@ -122,7 +122,10 @@ def dispersion(z_used: np.ndarray, s_used: np.ndarray) -> tuple[float, float]:
     if n == 0 or n * phi < n - 1:
         return phi, 0.0
     w = 1 / s_used ** 2
-    tau2 = max(0.0, (n * phi - (n - 1)) / (np.sum(w) - np.sum(w ** 2) / np.sum(w)))
+    spread = np.sum(w) - np.sum(w ** 2) / np.sum(w)
+    if not spread > 0:  # a single unit: no between-unit variance to estimate
+        return phi, 0.0
+    tau2 = max(0.0, (n * phi - (n - 1)) / spread)
     return phi, float(tau2)
 
 

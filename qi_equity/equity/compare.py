@@ -1,0 +1,162 @@
+"""Group comparisons against a stated reference group, and summary measures of inequality.
+
+References
+----------
+.. [1] Newcombe RG (1998). Interval estimation for the difference between independent
+       proportions: comparison of eleven methods. Statistics in Medicine 17: 873-890
+       (method 10: the hybrid score interval from Wilson limits).
+.. [2] Zou GY, Donner A (2008). Construction of confidence limits about effect measures:
+       a general approach (MOVER). Statistics in Medicine 27: 1693-1702 (differences of
+       rates from their exact/Byar's limits).
+.. [3] Katz D, et al. (1978). Obtaining confidence intervals for the risk ratio in cohort
+       studies. Biometrics 34: 469-474 (log method for ratios of proportions);
+       Rothman KJ, Greenland S (1998). Modern Epidemiology (log method for rate ratios).
+.. [4] World Health Organization (2021). Health Equity Assessment Toolkit (HEAT): technical
+       notes -- difference, ratio, between-group variance, mean difference from best and
+       from mean, Theil index, mean log deviation, population attributable risk and fraction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from qi_equity.equity.intervals import poisson_count_ci, wilson
+
+
+def _intervals(x, n, kind, confidence):
+    if kind == "proportion":
+        return wilson(x, n, confidence)
+    lo, hi = poisson_count_ci(x, confidence)
+    return lo / n, hi / n
+
+
+def compare_groups(data: pd.DataFrame, x: str, n: str, group: str = "group", reference: str | None = None,
+                   kind: str = "proportion", confidence: float = 0.95, multiplier: float = 100.0,
+                   higher_is_worse: bool = True, by=None) -> pd.DataFrame:
+    """Each group's value with its interval, and its difference and ratio to a reference group.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per group (per ``by``): counts ``x`` out of ``n``.
+    x, n, group : str
+        Columns.
+    reference : str, optional
+        The reference group; default the largest group (by ``n``).
+    kind : {"proportion", "rate"}
+        Wilson intervals and Newcombe differences [1]_, or exact/Byar's intervals and MOVER
+        differences [2]_. Ratios use the log method [3]_.
+    multiplier : float
+        100 for percentages, 1000 for rates per 1,000 (values and differences; not ratios).
+    higher_is_worse : bool
+        Direction used for ``flag``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        by columns, ``group, x, n, value, lower, upper, reference, difference, difference_lower,
+        difference_upper, ratio, ratio_lower, ratio_upper, flag`` where flag is "worse",
+        "better" or "similar" (the difference interval includes 0), or "reference".
+    """
+    if kind not in ("proportion", "rate"):
+        raise ValueError("kind must be 'proportion' or 'rate'")
+    by = [by] if isinstance(by, str) else list(by or [])
+    out = []
+    for key, d in (data.groupby(by, sort=False) if by else [((), data)]):
+        d = d.reset_index(drop=True)
+        xs = pd.to_numeric(d[x], errors="coerce").to_numpy(float)
+        ns = pd.to_numeric(d[n], errors="coerce").to_numpy(float)
+        ok = ns > 0
+        ref = reference if reference is not None else d.loc[int(np.nanargmax(ns)), group]
+        if ref not in set(d[group]):
+            raise ValueError(f"reference group {ref!r} not found in column '{group}'")
+        ri = int(np.flatnonzero((d[group] == ref).to_numpy())[0])
+        p = np.where(ok, xs / np.where(ok, ns, 1), np.nan)
+        lo, hi = np.full(len(d), np.nan), np.full(len(d), np.nan)
+        if ok.any():
+            lo[ok], hi[ok] = _intervals(xs[ok], ns[ok], kind, confidence)
+        p2, l2, u2 = p[ri], lo[ri], hi[ri]
+        diff = p - p2
+        dl = diff - np.sqrt((p - lo) ** 2 + (u2 - p2) ** 2)
+        du = diff + np.sqrt((hi - p) ** 2 + (p2 - l2) ** 2)
+        z = norm.ppf(1 - (1 - confidence) / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = p / p2
+            if kind == "proportion":
+                se = np.sqrt(1 / xs - 1 / ns + 1 / xs[ri] - 1 / ns[ri])
+            else:
+                se = np.sqrt(1 / xs + 1 / xs[ri])
+            valid = (xs > 0) & (xs[ri] > 0)
+            rl = np.where(valid, np.exp(np.log(ratio) - z * se), np.nan)
+            ru = np.where(valid, np.exp(np.log(ratio) + z * se), np.nan)
+        worse = (dl > 0) if higher_is_worse else (du < 0)
+        better = (du < 0) if higher_is_worse else (dl > 0)
+        flag = np.where(worse, "worse", np.where(better, "better", "similar")).astype(object)
+        flag[ri] = "reference"
+        flag[~ok] = ""
+        res = pd.DataFrame({"group": d[group], "x": xs, "n": ns, "value": p * multiplier, "lower": lo * multiplier,
+                            "upper": hi * multiplier, "reference": ref, "difference": diff * multiplier,
+                            "difference_lower": dl * multiplier, "difference_upper": du * multiplier,
+                            "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "flag": flag})
+        res.loc[ri, ["difference_lower", "difference_upper", "ratio_lower", "ratio_upper"]] = np.nan
+        for b, v in zip(by, key if isinstance(key, tuple) else (key,)):
+            res.insert(0, b, v)
+        out.append(res)
+    return pd.concat(out, ignore_index=True)
+
+
+def summary_measures(data: pd.DataFrame, value: str = "value", population: str = "population",
+                     group: str = "group", higher_is_better: bool = False, reference: str | None = None,
+                     setting_average: float | None = None) -> pd.DataFrame:
+    """WHO HEAT summary measures of inequality for an unordered dimension (e.g. ethnicity) [4]_.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per group: the group's estimate ``value`` and its ``population`` (weight).
+    higher_is_better : bool
+        Whether higher values are favourable (decides the best group and PAR's sign).
+    reference : str, optional
+        Reference group for PAR; default the best-performing group.
+    setting_average : float, optional
+        The overall average; default the population-weighted mean of the groups.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure, value, definition`` for ``D`` (max - min), ``R`` (max / min), ``BGV``
+        (sum p_j (y_j - mu)^2), ``MDB`` (sum p_j |y_j - y_best|), ``MDM`` (sum p_j |y_j - mu|),
+        ``TI`` (Theil: sum p_j r_j ln r_j, r_j = y_j / mu), ``MLD`` (sum p_j (-ln r_j)),
+        ``PAR`` (y_ref - mu) and ``PAF`` (100 x PAR / mu); p_j are population shares.
+    """
+    y = pd.to_numeric(data[value], errors="coerce").to_numpy(float)
+    w = pd.to_numeric(data[population], errors="coerce").to_numpy(float)
+    if np.any(~np.isfinite(y)) or np.any(~(w > 0)):
+        raise ValueError(f"every group needs a value and a positive {population}")
+    p = w / w.sum()
+    mu = float(np.sum(p * y)) if setting_average is None else float(setting_average)
+    best = float(y.max() if higher_is_better else y.min())
+    if reference is not None:
+        if reference not in set(data[group]):
+            raise ValueError(f"reference group {reference!r} not found")
+        yref = float(y[(data[group] == reference).to_numpy()][0])
+    else:
+        yref = best
+    r = y / mu
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ti = float(np.sum(p * r * np.log(r)))
+        mld = float(np.sum(p * -np.log(r)))
+    rows = [
+        ("D", float(y.max() - y.min()), "highest minus lowest group"),
+        ("R", float(y.max() / y.min()) if y.min() > 0 else np.nan, "highest divided by lowest group"),
+        ("BGV", float(np.sum(p * (y - mu) ** 2)), "between-group variance"),
+        ("MDB", float(np.sum(p * np.abs(y - best))), "mean difference from the best group (weighted)"),
+        ("MDM", float(np.sum(p * np.abs(y - mu))), "mean difference from the mean (weighted)"),
+        ("TI", ti, "Theil index"),
+        ("MLD", mld, "mean log deviation"),
+        ("PAR", yref - mu, "population attributable risk: reference minus average"),
+        ("PAF", 100 * (yref - mu) / mu, "population attributable fraction (%)"),
+    ]
+    return pd.DataFrame(rows, columns=["measure", "value", "definition"])

@@ -1,0 +1,91 @@
+"""funnel() against FunnelPlotR 0.5.0 (tests/fixtures/equity, see PROVENANCE.md)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qi_equity.equity.funnel import funnel
+
+FIX = Path(__file__).parents[1] / "fixtures" / "equity"
+CASES = pd.read_csv(FIX / "funnel_cases.csv")
+INPUTS = pd.read_csv(FIX / "funnel_inputs.csv")
+PROV = pd.read_csv(FIX / "funnel_fpr_providers.csv")
+SUMM = pd.read_csv(FIX / "funnel_fpr_summary.csv")
+LIMITS = [("lower95", "LCL95"), ("upper95", "UCL95"), ("lower998", "LCL99"), ("upper998", "UCL99"),
+          ("od_lower95", "OD95LCL"), ("od_upper95", "OD95UCL"), ("od_lower998", "OD99LCL"), ("od_upper998", "OD99UCL")]
+
+
+def _run(case):
+    d = INPUTS[INPUTS.case_id == case.case_id]
+    r = funnel(d, kind="proportion" if case.data_type == "PR" else "ratio", sr_method=case.sr_method,
+               trim_by=case.trim_by, multiplier=case.multiplier)
+    ref = PROV[PROV.case_id == case.case_id].set_index("group").loc[r.data["group"]].reset_index()
+    return r, ref
+
+
+@pytest.mark.parametrize("case", list(CASES.itertuples()), ids=lambda c: c.case_id)
+def test_summary_phi_tau2_target(case):
+    r, _ = _run(case)
+    s = SUMM[SUMM.case_id == case.case_id].iloc[0]
+    got = r.summary.iloc[0]
+    assert got["target"] == pytest.approx(s.target, rel=1e-6)
+    assert got["n_units"] == s.n_providers and got["n_used_for_phi"] == s.n_used_for_phi
+    assert got["phi"] == pytest.approx(s.phi, rel=1e-6)
+    assert got["tau2"] == pytest.approx(s.tau2, rel=1e-6, abs=1e-15)
+    assert (got["effective_method"] == "overdispersed") == bool(s.default_draw_adjusted_effective)
+
+
+@pytest.mark.parametrize("case", list(CASES.itertuples()), ids=lambda c: c.case_id)
+def test_values_zscores_and_limits(case):
+    r, ref = _run(case)
+    d = r.data
+    np.testing.assert_allclose(d["value"], ref["rr"], rtol=1e-6)
+    np.testing.assert_allclose(d["z"], ref["Uzscore"], rtol=1e-6)
+    np.testing.assert_allclose(d["z_winsorised"], ref["Wuzscore"], rtol=1e-6, equal_nan=True)
+    trimmed_ref = ref["truncated"] if case.sr_method == "SHMI" and case.data_type == "SR" else ref["winsorised"]
+    assert d["trimmed"].astype(int).tolist() == trimmed_ref.astype(int).tolist()
+    for mine, theirs in LIMITS:
+        np.testing.assert_allclose(d[mine], ref[theirs], rtol=1e-6, err_msg=mine)
+
+
+@pytest.mark.parametrize("case", list(CASES.itertuples()), ids=lambda c: c.case_id)
+def test_outlier_flags_exactly(case):
+    r, ref = _run(case)
+    d = r.data
+    v = d["value"]
+    for lev, tag in (("95", "95"), ("998", "99")):
+        unadj = (v < d[f"lower{lev}"]) | (v > d[f"upper{lev}"])
+        od = (v < d[f"od_lower{lev}"]) | (v > d[f"od_upper{lev}"])
+        assert unadj.astype(int).tolist() == ref[f"outlier_unadj_{tag}"].tolist()
+        assert od.astype(int).tolist() == ref[f"outlier_od_{tag}"].tolist()
+        assert d[f"outlier{lev}"].astype(int).tolist() == ref[f"outlier_default_{tag}"].tolist()
+    assert set(r.outliers(0.95)["group"]) == set(ref.loc[ref.outlier_default_95 == 1, "group"])
+
+
+def test_method_never_switches_silently():
+    d = INPUTS[INPUTS.case_id == "F1_PR_noOD"]
+    r = funnel(d, method="overdispersed")
+    s = r.summary.iloc[0]
+    assert s["method"] == "overdispersed" and s["effective_method"] == "unadjusted"
+    assert "no overdispersion" in s["reason"]
+
+
+def test_edge_cases():
+    d = pd.DataFrame({"group": list("abcdef"), "numerator": [0, 5, 1, 7, 3, 4], "denominator": [10, 5, 1, 50, 40, 30]})
+    r = funnel(d)  # zero events, numerator == denominator, denominator 1
+    assert np.isfinite(r.data["lower95"]).all() and (r.data["upper998"] <= 1).all() and (r.data["lower95"] >= 0).all()
+    one = funnel(d.iloc[:1])  # a collaborative of one provider
+    assert one.summary.iloc[0]["n_units"] == 1
+    with pytest.raises(ValueError, match="denominator': 1 row"):
+        funnel(d.assign(denominator=[0, 5, 1, 50, 40, 30]))
+    with pytest.raises(ValueError, match="exceed the denominator"):
+        funnel(d.assign(numerator=[20, 5, 1, 7, 3, 4]))
+
+
+def test_plot_highlights_a_provider():
+    d = INPUTS[INPUTS.case_id == "F2_PR_OD"]
+    r = funnel(d, highlight="T05")
+    fig = r.plot(highlight="T05", title="Funnel")
+    assert "T05" in fig.qi_alt_text and "Funnel" in fig.qi_alt_text
