@@ -241,8 +241,10 @@ def ground_truth() -> dict:
                             f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement)."},
             {"id": "d", "kind": "outlier", "provider_code": OUTLIER_PROVIDER, "specialty": "all",
              "dimension": "all", "group": "All", "measure": "dna_rate",
-             "description": "Its DNA probability is 2.5 times the background, so its DNA rate is well above the other providers' throughout: an outlier above the "
-                            "collaborative funnel on DNA rate."},
+             "description": "Its DNA probability is 2.5 times the background, so over the last 12 months its "
+                            "DNA rate is the only one above the collaborative funnel: outside the 95% limits "
+                            "adjusted for overdispersion and the 99.8% unadjusted limits (with five providers, "
+                            "the overdispersion estimate is itself inflated by the outlier)."},
             {"id": "e", "kind": "data_quality", "provider_code": POOR_RECORDING_PROVIDER, "specialty": "all",
              "dimension": "ethnic_group", "group": "Not stated / Not known", "measure": "ethnicity_unrecorded_share",
              "value": 0.42,

@@ -99,3 +99,54 @@ def recording_quality(m: dict) -> pd.DataFrame:
     dq = dq[dq["label"].isin(["Ethnicity not recorded (Z or 99)", "IMD decile unmatched"])]
     return dq.pivot(index="provider_code", columns="label", values="percent").round(1).reset_index().rename(
         columns={"provider_code": "Provider"})
+
+
+FUNNEL_MEASURES = {  # name: (label, count column, denominator column in the equity table)
+    "dna_rate": ("Pathways with a DNA (%), last 12 months", "dna", "dna_denominator"),
+    "completed_over_18": ("Completed pathways over 18 weeks (%), last 12 months", "over_18", "completed"),
+}
+
+
+def provider_funnel(m: dict, measure: str = "dna_rate", highlight=None):
+    """Funnel of one measure across providers (12-month 'All patients' counts).
+
+    Providers whose counts were suppressed cannot be placed: they are listed in
+    ``result.options['excluded']``, never dropped silently.
+    """
+    from qi_equity.equity import funnel
+
+    label, xcol, ncol = FUNNEL_MEASURES[measure]
+    e = m["equity"]
+    e = e[e["dimension"] == "all"][["provider_code", xcol, ncol]].rename(columns={xcol: "numerator", ncol: "denominator"})
+    bad = e["numerator"].isna() | ~(e["denominator"] > 0)
+    res = funnel(e[~bad], group="provider_code", kind="proportion", multiplier=100, highlight=highlight)
+    res.options["excluded"] = e.loc[bad, "provider_code"].tolist()
+    res.options["label"] = label
+    return res
+
+
+def plot_funnels_highlighting_each(m: dict, measure: str = "dna_rate", ncols: int = 3):
+    """Small multiples: the same funnel once per provider, that provider highlighted."""
+    import math
+
+    from qi_equity.plotting import new_figure, plot_funnel
+
+    base = provider_funnel(m, measure)
+    codes = base.data["group"].tolist()
+    nrows = math.ceil(len(codes) / ncols)
+    fig, axes = new_figure(width=4.2 * min(ncols, len(codes)), height=3.3 * nrows, nrows=nrows,
+                           ncols=min(ncols, len(codes)))
+    alts = []
+    for i, code in enumerate(codes):
+        ax = axes.ravel()[i]
+        plot_funnel(base, ax=ax, highlight=code, title=f"{code}", label_outliers=False)
+        alts.append(ax.figure.qi_alt_text)
+        if ax.get_legend() and i:
+            ax.get_legend().remove()
+    for j in range(len(codes), axes.size):
+        axes.ravel()[j].set_visible(False)
+    fig.suptitle(base.options["label"], fontsize=11, x=0.01, ha="left")
+    excluded = base.options["excluded"]
+    fig.qi_alt_text = base.options["label"] + ". " + " ".join(alts) + (
+        f" Not placed (suppressed counts): {', '.join(excluded)}." if excluded else "")
+    return fig, base

@@ -278,3 +278,102 @@ def matrix(agg: pd.DataFrame, dimension: str, measures_=(HEADLINE, "completed_ov
     """Variation matrix for one dimension: rows groups, columns measure labels, cells icons."""
     t = icon_table(agg, dimension, measures_)
     return t
+
+
+#: Reference group of each published dimension (stated in the report).
+REFERENCES = {"sex_age": "Male 16-64", "ethnic_group": "White", "imd_quintile": "Q5 least deprived"}
+INEQUALITY_MEASURES = {  # name: (label, count column, denominator column)
+    "dna_rate": ("Pathways with a DNA (%)", "dna", "dna_denominator"),
+    "completed_over_18": ("Completed pathways over 18 weeks (%)", "over_18", "completed"),
+}
+_DERIVED = ["value", "lower", "upper", "difference", "difference_lower", "difference_upper", "ratio",
+            "ratio_lower", "ratio_upper"]
+
+
+def inequality_table(derived: pd.DataFrame, census_date, months: int = 12,
+                     threshold: int = disclosure.DEFAULT_THRESHOLD, confidence: float = 0.95,
+                     references: dict | None = None) -> disclosure.Published:
+    """The core table of a provider report: measure x dimension x group -> count, value with
+    interval, difference and ratio to the reference group with intervals, and a flag.
+
+    Columns: ``measure, measure_label, dimension, group, x, n, value, lower, upper, reference,
+    difference, difference_lower, difference_upper, ratio, ratio_lower, ratio_upper, flag``
+    (see :func:`qi_equity.equity.compare_groups`). Suppressed: small counts and everything
+    derived from them; when a reference group's counts are hidden, every comparison with it
+    is hidden too (a difference plus a group's value would give the reference back).
+    """
+    from qi_equity.equity.compare import compare_groups
+
+    refs = references or REFERENCES
+    t = measures.equity_table(derived, census_date, months, dimensions=("all",) + tuple(refs))
+    parts = []
+    for name, (label, xcol, ncol) in INEQUALITY_MEASURES.items():
+        for dim, ref in refs.items():
+            d = t[t["dimension"] == dim].rename(columns={xcol: "x", ncol: "n"})[["group", "x", "n"]]
+            d = d[d["n"] > 0]
+            if ref not in set(d["group"]):
+                continue
+            c = compare_groups(d, "x", "n", reference=ref, confidence=confidence, multiplier=100)
+            c.insert(0, "dimension", dim)
+            c.insert(0, "measure_label", label)
+            c.insert(0, "measure", name)
+            parts.append(c)
+    table = pd.concat(parts, ignore_index=True)
+    pub = disclosure.suppress_table(table, {"n": ["x"] + _DERIVED, "x": _DERIVED},
+                                    partition=["measure", "dimension"], threshold=threshold)
+    data, mask = pub.data, pub.mask
+    ref_hidden = (data["group"] == data["reference"]) & (mask["x"] | mask["n"])
+    for key in data.loc[ref_hidden, ["measure", "dimension"]].itertuples(index=False):
+        rows = (data["measure"] == key[0]) & (data["dimension"] == key[1])
+        for c in ["difference", "difference_lower", "difference_upper", "ratio", "ratio_lower", "ratio_upper"]:
+            mask.loc[rows, c] = True
+            data.loc[rows, c] = np.nan
+    hidden_any = mask[["x", "n"]].any(axis=1)
+    data.loc[hidden_any, "flag"] = ""
+    return pub
+
+
+def inequality_display(pub: disclosure.Published) -> pd.DataFrame:
+    d = pub.display(1)
+
+    def ci(v, lo, hi, dec=1):
+        return [a if (a in ("*", "") or b in ("*", "")) else f"{a} ({b} to {c})" for a, b, c in zip(d[v], d[lo], d[hi])]
+
+    ratio = pub.data["ratio"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    rl = pub.data["ratio_lower"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    ru = pub.data["ratio_upper"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    ratio_txt = [("*" if m else (r if not a else f"{r} ({a} to {b})")) for r, a, b, m in
+                 zip(ratio, rl, ru, pub.mask["ratio"])]
+    return pd.DataFrame({"Measure": d["measure_label"], "Group": d["group"], "Count": d["x"], "Of": d["n"],
+                         "% (95% CI)": ci("value", "lower", "upper"),
+                         "Gap vs reference, pp (95% CI)": ci("difference", "difference_lower", "difference_upper"),
+                         "Ratio (95% CI)": ratio_txt, "Reference": d["reference"], "Flag": d["flag"]})
+
+
+def sii_by_decile(derived: pd.DataFrame, census_date, measure: str = "dna_rate", months: int = 12,
+                  threshold: int = disclosure.DEFAULT_THRESHOLD, reps: int = 20_000):
+    """Counts by IMD decile over the window and the SII/RII of the measure (percentages).
+
+    Returns ``(deciles, result, note)``: ``deciles`` has ``quantile, x, population, value,
+    lower, upper``; ``result`` is one row of :func:`qi_equity.equity.sii` (None with a ``note``
+    when a decile is empty or suppressed: the SII needs every decile).
+    """
+    from qi_equity.equity import proportion_ci, sii
+
+    win = measures.window(census_date, months)
+    if measure == "dna_rate":
+        base = derived[derived["first_appointment_month"].isin(win)]
+        flag = base["any_dna"]
+    else:
+        base = derived[derived["completed"] & derived["clock_stop_month"].isin(win)]
+        flag = base["over_18_weeks"]
+    g = pd.DataFrame({"quantile": base["imd_decile"], "x": flag.astype(int)}).dropna()
+    dec = g.groupby("quantile").agg(x=("x", "sum"), population=("x", "size")).reindex(range(1, 11), fill_value=0)
+    dec = dec.reset_index().rename(columns={"index": "quantile"})
+    small = disclosure.primary(dec["x"], threshold) | disclosure.primary(dec["population"], threshold)
+    if (dec["population"] == 0).any() or small.any():
+        return dec, None, "Not shown: at least one IMD decile has too few pathways to publish (suppression) or none."
+    ci = proportion_ci(dec["x"], dec["population"], multiplier=100)
+    dec["value"], dec["lower"], dec["upper"] = ci["value"], ci["lower"], ci["upper"]
+    res = sii(dec, value=None, x="x", population="population", kind="proportion", multiplier=100, reps=reps)
+    return dec, res, ""

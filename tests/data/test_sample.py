@@ -98,3 +98,16 @@ def test_planted_poor_ethnicity_recording_e():
         shares[code] = dq.loc["ethnicity_unrecorded", "percent"] / 100
     assert shares[PLANT["e"]["provider_code"]] == pytest.approx(PLANT["e"]["value"], abs=0.03)
     assert all(v < 0.07 for k, v in shares.items() if k != PLANT["e"]["provider_code"])
+
+
+def test_planted_outlier_d_on_the_collaborative_funnel(tmp_path):
+    from qi_equity.reports import collaborative as CR
+    from qi_equity.reports.provider import build_metrics
+
+    build_metrics(SAMPLE / "collaborative.yaml", tmp_path, validate=False)
+    res = CR.provider_funnel(CR.load(tmp_path), "dna_rate")
+    d = res.data.set_index("group")
+    code = PLANT["d"]["provider_code"]
+    assert res.summary.iloc[0]["effective_method"] == "overdispersed"
+    assert d.index[d["outlier95"]].tolist() == [code] and d.loc[code, "direction"] == "high"
+    assert d.loc[code, "value"] > d.loc[code, "upper998"]
