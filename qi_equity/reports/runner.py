@@ -78,6 +78,9 @@ def export_html(nb) -> str:
     exporter = HTMLExporter(template_name="qi_report", extra_template_basedirs=[str(TEMPLATES)],
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:  # papermill gives its injected cell a random id: make reruns identical
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
     body, _ = exporter.from_notebook_node(nb)
     return body
 
@@ -127,6 +130,8 @@ def run_provider(job: dict) -> dict:
             return status
         del raw
         status["stage"] = "notebook"
+        if job.get("_kill_after_validation"):
+            return status
         import papermill as pm
 
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
@@ -153,7 +158,19 @@ def run_provider(job: dict) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+FAULT_KILL_ENV = "QI_EQUITY_FAULT_KILL"
+
+
 def _child(job: dict, result_path: str):
+    # Fault injection for tests: a worker killed mid-run (as by the OOM killer) for the named
+    # provider(s): it dies after validation, in the middle of writing its report.
+    if job["code"] in os.environ.get(FAULT_KILL_ENV, "").split(","):
+        import signal
+
+        run_provider(dict(job, _kill_after_validation=True))
+        fd, _ = tempfile.mkstemp(prefix=f".{job['code']}.html.", suffix=".tmp", dir=job["out_dir"])
+        os.write(fd, b"<html>half-written")  # dies mid-write
+        os.kill(os.getpid(), signal.SIGKILL)
     res = run_provider(job)
     Path(result_path).write_text(json.dumps(res))
 
@@ -350,5 +367,6 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
                                          "collaborative_report": collab_status}, indent=1, sort_keys=True))
     write_index(out, collab, statuses, collab_status)
     sweep_temporary_files(out)
-    ok = all(s["status"] == "ok" for s in statuses) and (collab_status is None or collab_status["status"] == "ok")
+    # the exit status reflects the providers run now (a --provider subset is not failed by the others)
+    ok = all(r["status"] == "ok" for r in results) and (collab_status is None or collab_status["status"] == "ok")
     return {"out": str(out), "providers": statuses, "collaborative": collab_status, "ok": ok}

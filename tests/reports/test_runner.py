@@ -1,75 +1,132 @@
-"""End to end: the report command on the sample collaborative with one invalid provider."""
+"""End to end: the report command on the sample collaborative with broken providers, fault
+isolation, atomic writes, determinism, offline HTML and a Dask LocalCluster."""
 
 import json
+import os
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 import yaml
 
 from _support import SAMPLE
 from qi_equity.cli import main
+from qi_equity.reports.runner import FAULT_KILL_ENV, run
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def run_with_bad_provider(tmp_path_factory):
-    root = tmp_path_factory.mktemp("collab")
+def _copy_sample(root):
     cfg = yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())
     (root / "providers").mkdir()
     for p in cfg["providers"]:
         shutil.copy(SAMPLE / p["extract"], root / p["extract"])
-    shutil.copy(SAMPLE / "population.csv", root / "population.csv")
-    bad = (root / "providers" / "XQD.csv").read_text().splitlines()
-    header = bad[0].split(",")
-    eth = header.index("ethnic_category")
-    row = bad[1].split(",")
-    row[eth] = "X"
-    bad[1] = ",".join(row)
-    (root / "providers" / "XQD.csv").write_text("\n".join(bad) + "\n")
     (root / "collaborative.yaml").write_text(yaml.safe_dump(cfg))
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory):
+    """XQD: invalid ethnicity code; XQE: corrupt (binary) file; XQA: worker killed mid-write."""
+    root = tmp_path_factory.mktemp("collab")
+    cfg = _copy_sample(root)
+    lines = (root / "providers" / "XQD.csv").read_text().splitlines()
+    eth = lines[0].split(",").index("ethnic_category")
+    row = lines[1].split(",")
+    row[eth] = "X"
+    lines[1] = ",".join(row)
+    (root / "providers" / "XQD.csv").write_text("\n".join(lines) + "\n")
+    (root / "providers" / "XQE.csv").write_bytes(b"\x00\x9f\x92\x96 not a csv \xff\xfe" * 50)
     out = root / "reports"
-    code = main(["report", "--config", str(root / "collaborative.yaml"), "--out", str(out), "--no-progress"])
-    return code, out / cfg["name"], cfg
+    os.environ[FAULT_KILL_ENV] = "XQA"
+    try:
+        code = main(["report", "--config", str(root / "collaborative.yaml"), "--out", str(out), "--no-progress",
+                     "--workers", "2"])
+    finally:
+        os.environ.pop(FAULT_KILL_ENV)
+    return code, out / cfg["name"], cfg, root
 
 
-def test_invalid_provider_gets_no_report_others_do(run_with_bad_provider):
-    code, out, cfg = run_with_bad_provider
+def test_failures_are_isolated_and_shown(broken_run):
+    code, out, cfg, _ = broken_run
     assert code != 0
+    failed = {"XQA", "XQD", "XQE"}
     for p in cfg["providers"]:
-        assert (out / f"{p['code']}.html").exists() == (p["code"] != "XQD")
-        assert (out / "metrics" / f"{p['code']}.json").exists() == (p["code"] != "XQD")
+        assert (out / f"{p['code']}.html").exists() == (p["code"] not in failed)
+        assert (out / "metrics" / f"{p['code']}.json").exists() == (p["code"] not in failed)
     index = (out / "index.html").read_text()
-    assert "XQD" in index and "failed at validation" in index
-    assert "ethnic_category: must be an NHS Data Dictionary ethnic category" in index
-    assert index.count("&#10003; ok") == len(cfg["providers"]) - 1
+    assert "failed at validation" in index and "ethnic_category: must be an NHS Data Dictionary ethnic category" in index
+    assert "failed at worker" in index and "the worker process died (signal 9)" in index
+    assert index.count("&#10003; ok") == 2
     assert (out / "collaborative.html").exists()
     state = json.loads((out / "run.json").read_text())
-    assert [s["status"] for s in state["providers"]].count("failed") == 1
+    assert {s["code"] for s in state["providers"] if s["status"] == "failed"} == failed
 
 
-def test_reports_open_offline_and_images_have_alt_text(run_with_bad_provider):
-    _, out, _ = run_with_bad_provider
-    for page in out.glob("*.html"):
-        text = page.read_text()
-        assert not re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']?https?://""", text, re.I), page.name
-        assert not re.search(r"""@import\s+url\(\s*["']?https?://""", text, re.I), page.name
-        for img in re.findall(r"<img\b[^>]*>", text):
-            assert re.search(r'alt="[^"]{10,}"', img), page.name
-        assert "def " not in text or page.name == "index.html"  # code cells hidden
-
-
-def test_no_temporary_files_left(run_with_bad_provider):
-    _, out, _ = run_with_bad_provider
+def test_no_partial_or_temporary_file_left(broken_run):
+    _, out, _, _ = broken_run
     assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
 
 
-def test_provider_report_has_its_sections(run_with_bad_provider):
-    _, out, _ = run_with_bad_provider
+def test_reports_open_offline_and_images_have_alt_text(broken_run):
+    _, out, _, _ = broken_run
+    pages = list(out.glob("*.html"))
+    assert len(pages) >= 4
+    for page in pages:
+        text = page.read_text()
+        assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)\s*=\s*["']?https?://""", text, re.I), page.name
+        assert not re.search(r"""@import\s+url\(\s*["']?https?://""", text, re.I), page.name
+        for img in re.findall(r"<img\b[^>]*>", text):
+            assert re.search(r'alt="[^"]{10,}"', img), page.name
+
+
+def test_provider_report_sections(broken_run):
+    _, out, _, _ = broken_run
     html = (out / "XQB.html").read_text()
-    for heading in ("Data quality", "Waits and did-not-attend by equity group", "Understanding variation",
+    for heading in ("Data quality", "Waits and did-not-attend by equity group", "Inequality table",
+                    "The social gradient across IMD deciles", "Understanding variation", "Is the gap widening?",
                     "Methods and caveats"):
-        assert heading in html
+        assert heading in html, heading
     assert "Counts from 1 to 4" in html
+    collab = (out / "collaborative.html").read_text()
+    assert "Funnel plots" in collab and "highlighted" in collab
+
+
+def test_only_failed_reruns_the_failed_and_keeps_previous_reports(broken_run):
+    code, out, cfg, root = broken_run
+    shutil.copy(SAMPLE / "providers" / "XQE.csv", root / "providers" / "XQE.csv")  # fixed
+    before = (out / "XQB.html").stat().st_mtime_ns
+    res = run(root / "collaborative.yaml", root / "reports", only_failed=True, progress=False, workers=2)
+    status = {s["code"]: s["status"] for s in res["providers"]}
+    assert status["XQE"] == "ok" and status["XQA"] == "ok" and status["XQD"] == "failed"
+    assert (out / "XQB.html").stat().st_mtime_ns == before  # not re-run
+    assert not res["ok"]
+
+
+def test_two_runs_give_identical_metrics_and_html(broken_run, tmp_path):
+    _, out, _, root = broken_run
+    first_metrics = (out / "metrics" / "XQB.json").read_bytes()
+    first_html = (out / "XQB.html").read_text()
+    res = run(root / "collaborative.yaml", tmp_path, providers=["XQB"], progress=False, collaborative=False)
+    assert res["ok"]
+    second = tmp_path / "north_weald"
+    assert (second / "metrics" / "XQB.json").read_bytes() == first_metrics
+
+    def strip(html):
+        return [line for line in html.splitlines() if "Generated at" not in line]
+
+    a, b = strip(first_html), strip((second / "XQB.html").read_text())
+    assert a == b
+    assert len(first_html.splitlines()) - len(a) == 1  # exactly one generated-at line differs
+
+
+def test_a_batch_runs_on_a_dask_local_cluster(tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        res = run(SAMPLE / "collaborative.yaml", tmp_path, providers=["XQC"], scheduler=client, progress=False,
+                  collaborative=False)
+    assert res["ok"]
+    assert (tmp_path / "north_weald" / "XQC.html").exists()
+    assert (tmp_path / "north_weald" / "metrics" / "XQC.json").exists()
