@@ -150,3 +150,15 @@ def plot_funnels_highlighting_each(m: dict, measure: str = "dna_rate", ncols: in
     fig.qi_alt_text = base.options["label"] + ". " + " ".join(alts) + (
         f" Not placed (suppressed counts): {', '.join(excluded)}." if excluded else "")
     return fig, base
+
+
+def provider_gaps(m: dict, measure: str = "dna_rate", dimension: str = "imd_quintile",
+                  group: str = "Q1 most deprived", reference: str = "Q5 least deprived"):
+    """The gap between a group and its reference, charted per provider (widening = concern)."""
+    from qi_equity.variation import gap
+
+    d = m["monthly"]
+    d = d[(d["measure"] == measure) & (d["dimension"] == dimension) & d["group"].isin([group, reference])].copy()
+    d.loc[~(d["denominator"] > 0), "value"] = np.nan
+    return gap(d, reference=reference, groups=[group], by=["provider_code"],
+               higher_is_worse=MEASURES[measure].improvement != "increase")
