@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ["benchmarks.bench_spc"]
+MODULES = ["benchmarks.bench_spc", "benchmarks.bench_reports", "benchmarks.bench_national"]
 REPEATS = int(os.environ.get("QI_BENCH_REPEATS", "5"))
 
 
@@ -35,9 +35,10 @@ def registry():
 def run_one(name: str) -> dict:
     mod, spec = registry()[name]
     data = spec["setup"]()
-    spec["run"](data)  # warm-up
+    if spec.get("warmup", True):
+        spec["run"](data)
     times = []
-    for _ in range(REPEATS):
+    for _ in range(spec.get("repeats", REPEATS)):
         t = time.perf_counter()
         spec["run"](data)
         times.append(time.perf_counter() - t)
@@ -88,7 +89,7 @@ def main(argv):
         print(f"  median {r['median']:.3f} s, peak RSS {r['peak_rss_mib']:.0f} MiB")
     m = machine()
     lines = ["# Benchmark results", "", f"Run {time.strftime('%Y-%m-%d %H:%M')} with `./kit bench` "
-             f"(median of {REPEATS} runs after a warm-up, each benchmark in a fresh process).", "",
+             f"(median of {REPEATS} runs, after a warm-up run unless noted, each benchmark in a fresh process; peak RSS is the benchmark process's own, not its kernel subprocesses').", "",
              "## Machine", ""] + [f"- {k}: {v}" for k, v in m.items()] + [
              "", "## Results", "", "| benchmark | series | median (s) | runs (s) | peak RSS (MiB) | note |",
              "|---|---|---|---|---|---|"]

@@ -87,7 +87,7 @@ PROVIDERS = [
 SHIFT_PROVIDER, SHIFT_SPECIALTY, SHIFT_START, SHIFT_STRETCH = "XQB", "110", pd.Timestamp("2024-10-01"), 1.6
 DNA_PROVIDER, DNA_START, DNA_FACTOR = "XQC", pd.Timestamp("2024-07-01"), 2.0
 TREND_PROVIDER, TREND_START, TREND_MONTHS, TREND_REDUCTION = "XQD", pd.Timestamp("2024-09-01"), 12, 0.40
-TREND_CHANGE = "Patient-initiated validation and pooled T&O/ENT theatre lists"
+TREND_CHANGE = "Patient-initiated validation and pooled T&O/ENT theatre lists"  # PDSA cycle 3 at XQD
 OUTLIER_PROVIDER = "XQE"
 POOR_RECORDING_PROVIDER = "XQA"
 
@@ -164,9 +164,14 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
         stop = referral + pd.to_timedelta(wait_days * factor, unit="D")
     # (a) working-age women in T&O: pathways completing from the shift month have waited
     # SHIFT_STRETCH times as long (same clock-stop dates, so the flow of completions is unchanged).
+    # The extra wait falls between the first appointment and treatment (waiting for surgery):
+    # referral to first appointment is unchanged, so the gap opens at the second stage.
+    first_offset = None
     if spec.code == SHIFT_PROVIDER:
         target = (spec_code == SHIFT_SPECIALTY) & (sex == "F") & (age >= 16) & (age <= 64)
         late = target & (stop >= SHIFT_START)
+        first_frac_late = rng.uniform(0.15, 0.55, size=n)
+        first_offset = (stop - referral) * first_frac_late  # referral -> first appointment, as before the change
         longer = stop - (stop - referral) * SHIFT_STRETCH
         referral = pd.DatetimeIndex(np.where(late, longer.values, referral.values)).floor("D")
     stop = stop.floor("D")
@@ -176,6 +181,8 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
     outcome = np.where(waiting, "waiting", np.where(removed, "removed", "treated"))
     first_frac = rng.uniform(0.15, 0.55, size=n)
     first = (referral + (stop - referral) * first_frac).floor("D")
+    if first_offset is not None:
+        first = pd.DatetimeIndex(np.where(late, (referral + first_offset).floor("D").values, first.values))
     first = pd.DatetimeIndex(np.where(first > CENSUS, np.datetime64("NaT"), first.values))
     no_first = removed & (rng.random(n) < 0.3)
     first = pd.DatetimeIndex(np.where(no_first, np.datetime64("NaT"), first.values))
@@ -216,6 +223,38 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
     return df[keep].reset_index(drop=True)
 
 
+PDSA_CYCLES = [  # provider, cycle, change idea, start, end, measure, prediction, what happened, decision
+    ("XQA", 1, "Ask ethnicity at booking with a scripted explanation", "2024-05-01", "2024-07-31", "referrals",
+     "Ethnicity not stated/not known falls below 20% of new referrals", "Recording improved in one clinic only",
+     "adapt"),
+    ("XQA", 2, "Add ethnicity to the e-referral mandatory fields", "2024-11-01", "2025-02-28", "referrals",
+     "Recording of ethnicity reaches 90% of new referrals", "Not yet approved by the system supplier", "abandon"),
+    ("XQB", 1, "Text reminders two days before first appointments", "2024-02-01", "2024-04-30", "dna_rate",
+     "DNA rate falls by a quarter", "No visible change in DNA", "abandon"),
+    ("XQC", 1, "Evening and Saturday clinics for working-age patients", "2025-03-01", "2025-06-30", "dna_rate",
+     "DNA in the most deprived quintile returns to its 2023 level", "Too early to tell; uptake low", "adapt"),
+    ("XQD", 1, "Telephone validation of patients waiting over 40 weeks", "2024-03-01", "2024-05-31",
+     "completed_median_wait", "Median wait of completed pathways falls by 1 week", "Many patients already treated "
+     "elsewhere; little change", "adapt"),
+    ("XQD", 2, "Partial booking for follow-ups", "2024-06-01", "2024-08-31", "completed_median_wait",
+     "Median wait falls by 1 week", "No visible change", "abandon"),
+    ("XQD", 3, "Patient-initiated validation and pooled T&O/ENT theatre lists", "2024-09-01", "2025-02-28",
+     "completed_median_wait", "Median wait falls steadily by a third within a year",
+     "Median wait fell month on month from October", "adopt"),
+    ("XQD", 4, "Extend pooled lists to general surgery", "2025-03-01", "2025-08-31", "completed_median_wait",
+     "Improvement sustained; general surgery waits fall too", "Sustained", "adopt"),
+    ("XQE", 1, "Interpreter booked with the appointment letter", "2024-09-01", "2024-12-31", "dna_rate",
+     "DNA among patients needing an interpreter halves", "Bookings made but letters unchanged", "adapt"),
+]
+
+
+def pdsa_log() -> pd.DataFrame:
+    """The sample collaborative's PDSA log (theory of knowledge)."""
+    from qi_equity.knowledge.pdsa import PDSA_COLUMNS
+
+    return pd.DataFrame(PDSA_CYCLES, columns=PDSA_COLUMNS)
+
+
 def ground_truth() -> dict:
     """The planted inequities, as data (also written to ``ground_truth.json``)."""
     return {
@@ -226,9 +265,12 @@ def ground_truth() -> dict:
             {"id": "a", "kind": "shift", "provider_code": SHIFT_PROVIDER, "specialty": SHIFT_SPECIALTY,
              "dimension": "sex_age", "group": "Female 16-64", "measure": "completed_median_wait",
              "start_month": str(SHIFT_START.date()), "direction": "higher is worse",
+             "stage": "first_appointment_to_clock_stop",
              "description": "Working-age women (16-64) in Trauma and Orthopaedics wait longer: pathways whose "
                             f"clock stops from {SHIFT_START:%B %Y} have waited {SHIFT_STRETCH}x as long, so the median "
-                            "wait of their completed pathways shifts up from that clock-stop month."},
+                            "wait of their completed pathways shifts up from that clock-stop month. The time from "
+                            "referral to first appointment is unchanged: the gap opens between the first "
+                            "appointment and treatment."},
             {"id": "b", "kind": "shift", "provider_code": DNA_PROVIDER, "specialty": "all",
              "dimension": "imd_quintile", "group": "Q1 most deprived", "measure": "dna_rate",
              "start_month": str(DNA_START.date()), "direction": "higher is worse",
@@ -236,7 +278,7 @@ def ground_truth() -> dict:
             {"id": "c", "kind": "trend", "provider_code": TREND_PROVIDER, "specialty": "all",
              "dimension": "all", "group": "All", "measure": "completed_median_wait",
              "start_month": str(TREND_START.date()), "direction": "lower is better",
-             "change": TREND_CHANGE,
+             "change": TREND_CHANGE, "pdsa_cycle": 3,
              "description": f"After '{TREND_CHANGE}' ({TREND_START:%B %Y}) waits fall steadily by "
                             f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement)."},
             {"id": "d", "kind": "outlier", "provider_code": OUTLIER_PROVIDER, "specialty": "all",
@@ -283,6 +325,7 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         df.to_csv(out / "providers" / f"{spec.code}.csv", index=False, lineterminator="\n")
         pops.append(population_table(spec))
     pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")
+    pdsa_log().to_csv(out / "pdsa_log.csv", index=False, lineterminator="\n")
     gt = ground_truth()
     (out / "ground_truth.json").write_text(json.dumps(gt, indent=2) + "\n")
     (out / "GROUND_TRUTH.md").write_text(_ground_truth_md(gt))
@@ -291,6 +334,7 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         "title": COLLABORATIVE_TITLE,
         "census_date": str(CENSUS.date()),
         "population": "population.csv",
+        "pdsa_log": "pdsa_log.csv",
         "providers": [{"code": s.code, "name": s.name, "extract": f"providers/{s.code}.csv"} for s in PROVIDERS],
     }
     path = out / "collaborative.yaml"

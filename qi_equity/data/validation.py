@@ -145,6 +145,10 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
     if has("sex"):
         r.append(("raw", "sex", "must be one of " + " / ".join(C.SEX_CODES),
                   E.ExpectColumnValuesToBeInSet(column="sex", value_set=list(C.SEX_CODES))))
+    if has("age") and not has("age_band"):
+        r.append(("raw", "age", "must not be empty", E.ExpectColumnValuesToNotBeNull(column="age")))
+    if has("age_band") and not has("age"):
+        r.append(("raw", "age_band", "must not be empty", E.ExpectColumnValuesToNotBeNull(column="age_band")))
     if has("age"):
         r.append(("raw", "age", "must be a whole number of years",
                   E.ExpectColumnValuesToMatchRegex(column="age", regex=C.INT_PATTERN)))

@@ -199,6 +199,15 @@ def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str
         t = title or (" / ".join(map(str, key)) if key else "SPC chart")
         _draw_one(ax, pts, summ, t, ylabel, legend)
         alts.append(describe(pts, summ, t, chart))
+        cycles = result.options.get("pdsa") or []
+        for c in cycles:
+            x = pd.Timestamp(c["start_date"])
+            ax.axvline(x, color="#005eb8", lw=0.8, ls=":", zorder=0)
+            ax.text(x, 1.0, f" C{c['cycle']}", transform=ax.get_xaxis_transform(), fontsize=7, color="#005eb8",
+                    va="top", ha="left")
+        if cycles:
+            alts.append("PDSA cycles start: " + "; ".join(
+                f"cycle {c['cycle']} ({pd.Timestamp(c['start_date']):%b %Y}) {c['change_idea']}" for c in cycles) + ".")
     else:
         nrows = math.ceil(len(keys) / ncols)
         fig, axes = new_figure(width=3.6 * min(ncols, len(keys)), height=2.6 * nrows,

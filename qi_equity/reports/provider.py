@@ -143,7 +143,8 @@ MONTHLY_COUNTS = {"denominator": ["numerator", "value"], "numerator": ["value"]}
 def publishable_monthly(agg: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
     """The aggregate form with small counts suppressed (NaN) per month x measure x dimension."""
     pub = disclosure.suppress_table(agg, MONTHLY_COUNTS,
-                                    partition=["month", "specialty", "measure", "dimension"], threshold=threshold)
+                                    partition=["provider_code", "month", "specialty", "measure", "dimension"],
+                                    threshold=threshold)
     return pub.data
 
 
@@ -441,3 +442,29 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
                          "All patients: variation": all_icons[name][0] or "n/a",
                          "Assurance": all_icons[name][1] or ""})
     return pd.DataFrame(rows)
+
+
+def stage_summary(derived: pd.DataFrame, census_date, dimension: str = "sex_age", specialty: str | None = None,
+                  months: int = 12, threshold: int = disclosure.DEFAULT_THRESHOLD) -> tuple[disclosure.Published, dict]:
+    """Pathway stages by group (see :func:`qi_equity.system.stage_analysis`), suppressed, and
+    where each group's gap to the reference opens: ``{group: stage label}``."""
+    from qi_equity.system import STAGES, gap_opens_at, stage_analysis
+
+    s = stage_analysis(derived, census_date, dimension, months, specialty)
+    opens = {}
+    for g in s["group"].unique():
+        if g == s["reference"].iloc[0]:
+            continue
+        st = gap_opens_at(s, g)
+        step = s[(s.group == g) & (s.stage == st)]["gap_step"]
+        if st and len(step) and step.iloc[0] > 0:
+            opens[g] = STAGES[st]
+    cols = ["group", "stage_label", "completed", "median_weeks", "cohort", "converted_pct", "gap_weeks"]
+    pub = disclosure.suppress_table(s[cols + ["stage"]], {"completed": ["median_weeks", "gap_weeks"],
+                                                          "cohort": ["converted_pct"]},
+                                    partition=["stage"], threshold=threshold)
+    hidden = set(pub.data.loc[pub.mask["completed"] | pub.mask["cohort"], "group"])
+    opens = {g: v for g, v in opens.items() if g not in hidden}
+    pub.data = pub.data.drop(columns="stage")
+    pub.mask = pub.mask.drop(columns="stage")
+    return pub, opens

@@ -51,6 +51,7 @@ class Collaborative:
     providers: list[dict]
     population: str | None
     root: Path
+    pdsa_log: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Collaborative":
@@ -67,8 +68,9 @@ class Collaborative:
             providers.append({"code": str(p["code"]), "name": str(p.get("name", p["code"])),
                               "extract": str((root / p["extract"]).resolve())})
         pop = cfg.get("population")
+        pdsa = cfg.get("pdsa_log")
         return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), str(cfg["census_date"]), providers,
-                   str((root / pop).resolve()) if pop else None, root)
+                   str((root / pop).resolve()) if pop else None, root, str((root / pdsa).resolve()) if pdsa else None)
 
 
 def export_html(nb) -> str:
@@ -136,7 +138,7 @@ def run_provider(job: dict) -> dict:
 
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
                       census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
-                      validate=False, metrics_path=str(tmp / "metrics.json"))
+                      validate=False, metrics_path=str(tmp / "metrics.json"), pdsa_path=job.get("pdsa_log") or "")
         try:
             nb = pm.execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), parameters=params,
                                      kernel_name=job.get("kernel", DEFAULT_KERNEL),
@@ -345,7 +347,7 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
                 if (not providers or p["code"] in providers)
                 and (not only_failed or previous.get(p["code"], {}).get("status") != "ok")]
     jobs = [dict(p, census_date=collab.census_date, out_dir=str(out), notebook=notebook, kernel=kernel,
-                 threshold=threshold) for p in selected]
+                 threshold=threshold, pdsa_log=collab.pdsa_log) for p in selected]
     if workers is None:
         workers = min(len(jobs), os.cpu_count() or 1) or 1
     try:

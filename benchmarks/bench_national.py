@@ -1,0 +1,92 @@
+"""National scale: a 7.5-million-pathway extract (200 providers) -> monthly aggregates with
+DuckDB; SPC for every resulting series in one call; metrics for every provider without HTML.
+
+The extract is generated once into benchmarks/.out/ (ignored by git)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+OUT = Path(__file__).resolve().parent / ".out"
+NATIONAL = OUT / "national_7_5m.parquet"
+CENSUS = "2026-03-31"
+
+
+def _extract():
+    if not NATIONAL.exists():
+        from qi_equity.data import national
+
+        national.generate(NATIONAL, n_providers=200, pathways=7_500_000)
+    return NATIONAL
+
+
+def setup_aggregate():
+    return _extract()
+
+
+def run_aggregate(path):
+    from qi_equity.data.ingest import monthly_measures_duckdb
+
+    agg = monthly_measures_duckdb(path, CENSUS, by_specialty=True)
+    assert agg["provider_code"].nunique() == 200
+
+
+def _aggregate():
+    from qi_equity.data.ingest import monthly_measures_duckdb
+
+    cache = OUT / "national_aggregate.parquet"
+    if not cache.exists():
+        monthly_measures_duckdb(_extract(), CENSUS, by_specialty=True).to_parquet(cache)
+    return pd.read_parquet(cache)
+
+
+def setup_spc():
+    from qi_equity.measures import MEASURES
+
+    agg = _aggregate()
+    agg.loc[~(agg["denominator"] > 0), "value"] = float("nan")
+    agg["improvement"] = agg["measure"].map({k: m.improvement for k, m in MEASURES.items()})
+    return agg
+
+
+def run_spc(agg):
+    from qi_equity.variation import spc
+
+    res = spc(agg, value="value", date="month", by=["provider_code", "specialty", "dimension", "group", "measure"],
+              improvement="improvement")
+    assert len(res.summary) > 100_000
+
+
+def setup_metrics():
+    return _aggregate()
+
+
+def run_metrics(agg):
+    from qi_equity.data.ingest import write_metrics_from_aggregate
+
+    out = Path(tempfile.mkdtemp(prefix="qi-national-metrics-"))
+    try:
+        assert len(write_metrics_from_aggregate(agg, out, CENSUS)) == 200
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _count_series():
+    return None
+
+
+BENCHMARKS = {
+    "national_7_5m_pathways_to_monthly_aggregates_duckdb": dict(
+        setup=setup_aggregate, run=run_aggregate, warmup=False,
+        note="200 providers, month x provider x specialty x equity group, 7 measures (peak RSS includes DuckDB)"),
+    "national_spc_every_series_one_call": dict(
+        setup=setup_spc, run=run_spc, warmup=False,
+        note="XmR + rules + Anhøj for every provider x specialty x group x measure series"),
+    "national_metrics_all_providers_no_html": dict(
+        setup=setup_metrics, run=run_metrics, warmup=False,
+        note="suppression + icons + one metrics file per provider, from the aggregate"),
+}

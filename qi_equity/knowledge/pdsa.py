@@ -1,0 +1,140 @@
+"""PDSA cycles against SPC.
+
+Contract of the PDSA log (one row per cycle, CSV):
+
+======================  ========================================================
+``provider_code``       provider running the cycle
+``cycle``               whole number, unique within a provider
+``change_idea``         the change tested (text, not empty)
+``start_date``          YYYY-MM-DD
+``end_date``            YYYY-MM-DD, not before ``start_date``
+``measure``             the measure it should move (a qi_equity measure name)
+``prediction``          what the team predicted (text, not empty)
+``what_happened``       what the study found (text; empty while running)
+``decision``            ``adopt`` / ``adapt`` / ``abandon`` (empty while running)
+======================  ========================================================
+
+References
+----------
+.. [1] Langley GJ, et al. (2009). The Improvement Guide, 2nd ed. (the Model for Improvement
+       and PDSA cycles; predictions made before each test).
+.. [2] Provost LP, Murray SK (2011). The Health Care Data Guide: freezing limits on a baseline
+       and reading signals after a change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.measures import MEASURES
+from qi_equity.variation import spc
+
+PDSA_COLUMNS = ["provider_code", "cycle", "change_idea", "start_date", "end_date", "measure", "prediction",
+                "what_happened", "decision"]
+DECISIONS = ("adopt", "adapt", "abandon")
+#: Fewest baseline points worth freezing limits on (Provost & Murray suggest 12-20; fewer give
+#: provisional limits, flagged by the short_period column).
+MIN_BASELINE = 10
+
+
+def validate_pdsa(df: pd.DataFrame, source: str = "pdsa log") -> ValidationReport:
+    """Check a PDSA log: every failure names the column, the rule and the failing rows."""
+    n = len(df)
+    f: list[Failure] = []
+    missing = [c for c in PDSA_COLUMNS if c not in df.columns]
+    for c in missing:
+        f.append(Failure(c, "required column is missing", -1, n))
+    if missing:
+        return ValidationReport(source, n, f)
+
+    def add(col, rule, bad):
+        if bad.any():
+            f.append(Failure(col, rule, int(bad.sum()), n, df.loc[bad, col].head(5).tolist()))
+
+    for c in ("provider_code", "change_idea", "prediction", "start_date", "end_date", "measure"):
+        add(c, "must not be empty", df[c].isna() | (df[c].astype(str).str.strip() == ""))
+    cyc = pd.to_numeric(df["cycle"], errors="coerce")
+    add("cycle", "must be a whole number >= 1", cyc.isna() | (cyc < 1) | (cyc % 1 != 0))
+    add("cycle", "must be unique within a provider", df.duplicated(["provider_code", "cycle"], keep=False))
+    start = pd.to_datetime(df["start_date"], format="%Y-%m-%d", errors="coerce")
+    end = pd.to_datetime(df["end_date"], format="%Y-%m-%d", errors="coerce")
+    add("start_date", "must be a date YYYY-MM-DD", start.isna() & df["start_date"].notna())
+    add("end_date", "must be a date YYYY-MM-DD", end.isna() & df["end_date"].notna())
+    add("end_date", "must not be before start_date", (end < start).fillna(False))
+    add("measure", "must be one of " + ", ".join(MEASURES), df["measure"].notna() & ~df["measure"].isin(list(MEASURES)))
+    add("decision", "must be adopt / adapt / abandon (or empty while running)",
+        df["decision"].notna() & ~df["decision"].isin(DECISIONS))
+    return ValidationReport(source, n, f)
+
+
+def load_pdsa(path: str | Path, provider_code: str | None = None) -> pd.DataFrame:
+    """Read and validate a PDSA log (optionally one provider's cycles). Raises ContractError."""
+    df = pd.read_csv(path, dtype={"provider_code": "string", "measure": "string", "decision": "string"},
+                     keep_default_na=False, na_values=[""])
+    rep = validate_pdsa(df, str(path))
+    if not rep.ok:
+        raise ContractError(rep)
+    df["start_date"] = pd.to_datetime(df["start_date"])
+    df["end_date"] = pd.to_datetime(df["end_date"])
+    if provider_code is not None:
+        df = df[df["provider_code"] == provider_code]
+    return df.sort_values(["provider_code", "cycle"]).reset_index(drop=True)
+
+
+def pdsa_spc(series: pd.DataFrame, pdsa: pd.DataFrame, value: str = "value", date: str = "month",
+             improvement: str = "decrease", **spc_options):
+    """XmR of a measure with limits frozen on the baseline before the first cycle [2]_.
+
+    Returns the :class:`~qi_equity.variation.SPCResult` with ``options['pdsa']`` holding the
+    cycles (drawn as annotations by ``.plot()``).
+    """
+    first = pdsa["start_date"].min()
+    months = pd.to_datetime(series[date])
+    baseline = int((months < first.to_period("M").to_timestamp()).sum()) if pd.notna(first) else None
+    if baseline is not None and baseline < MIN_BASELINE:
+        baseline = None  # too short a baseline to freeze: use every point, and say so in options
+    res = spc(series, value=value, date=date, improvement=improvement, fix_after=baseline, **spc_options)
+    res.options["pdsa"] = pdsa[["cycle", "change_idea", "start_date", "decision"]].to_dict("records")
+    res.options["baseline_points"] = baseline
+    return res
+
+
+def cycle_after_which_special_cause(res, pdsa: pd.DataFrame, kind: str = "special_cause_improvement") -> dict | None:
+    """The latest cycle started before the first special-cause point (of ``kind``) that
+    follows the first cycle; None when no such signal appears."""
+    p = res.points
+    first = pdsa["start_date"].min()
+    hits = p[(p["point_type"].astype(str) == kind) & (p["date"] >= first.to_period("M").to_timestamp())]
+    if hits.empty:
+        return None
+    when = hits["date"].min()
+    before = pdsa[pdsa["start_date"].dt.to_period("M").dt.to_timestamp() <= when]
+    if before.empty:
+        return None
+    row = before.sort_values("start_date").iloc[-1]
+    return {"cycle": int(row["cycle"]), "change_idea": row["change_idea"], "start_date": row["start_date"],
+            "first_signal": when}
+
+
+def prediction_table(pdsa: pd.DataFrame, res=None) -> pd.DataFrame:
+    """Prediction against outcome per cycle, with what the SPC chart showed after it.
+
+    Columns: ``cycle, change_idea, start_date, prediction, what_happened, decision,
+    spc_after`` (the point types seen from the cycle's start to the next cycle's start).
+    """
+    t = pdsa[["cycle", "change_idea", "start_date", "prediction", "what_happened", "decision"]].copy()
+    t = t.sort_values("start_date").reset_index(drop=True)
+    if res is not None:
+        p = res.points
+        starts = t["start_date"].dt.to_period("M").dt.to_timestamp().tolist() + [pd.Timestamp.max]
+        seen = []
+        for a, b in zip(starts[:-1], starts[1:]):
+            types = p[(p["date"] >= a) & (p["date"] < b) & ~p["missing"]]["point_type"].astype(str)
+            imp, con = (types == "special_cause_improvement").sum(), (types == "special_cause_concern").sum()
+            seen.append(f"{imp} improvement, {con} concern of {len(types)} points" if len(types) else "no data yet")
+        t["spc_after"] = seen
+    t["start_date"] = t["start_date"].dt.strftime("%Y-%m-%d")
+    return t.fillna("")

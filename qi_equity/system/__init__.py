@@ -1,0 +1,10 @@
+"""Appreciation for a system: where on the pathway an inequity enters.
+
+IHI's first lens asks who the people are, what the culture, structures and key processes
+are. Here: the pathway stages (referral -> first appointment -> treatment or removal), with
+conversion and time at each stage by equity group, and the stage where a gap opens.
+"""
+
+from qi_equity.system.pathway import STAGES, gap_opens_at, stage_analysis
+
+__all__ = ["stage_analysis", "gap_opens_at", "STAGES"]

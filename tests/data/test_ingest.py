@@ -1,0 +1,67 @@
+"""The DuckDB path gives the same aggregates as the pandas path; the national generator writes
+chunks; the engine is picked by size."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _support import CENSUS, SAMPLE, _sample_derived
+from qi_equity import measures
+from qi_equity.data import national
+from qi_equity.data.ingest import DIMENSIONS, aggregate_extract, monthly_measures_duckdb, write_metrics_from_aggregate
+
+KEYS = ["provider_code", "month", "specialty", "dimension", "group", "measure"]
+
+
+def test_duckdb_equals_pandas_on_the_sample_collaborative():
+    duck = monthly_measures_duckdb(str(SAMPLE / "providers" / "*.csv"), CENSUS, by_specialty=True)
+    pand = pd.concat([measures.monthly_measures(_sample_derived(c), CENSUS, 36, DIMENSIONS, by_specialty=True)
+                      for c in ["XQA", "XQB", "XQC", "XQD", "XQE"]], ignore_index=True)
+    assert len(duck) == len(pand) > 100_000
+    a = pand.sort_values(KEYS).reset_index(drop=True)
+    b = duck.sort_values(KEYS).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[KEYS], b[KEYS], check_dtype=False)
+    for c in ("numerator", "denominator", "value"):
+        np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12, equal_nan=True, err_msg=c)
+
+
+def test_engine_is_picked_by_size(tmp_path):
+    p = national.generate(tmp_path / "nat.parquet", n_providers=3, pathways=30_000)
+    small = aggregate_extract(p, CENSUS, threshold_mb=1000)          # pandas, validated
+    big = aggregate_extract(p, CENSUS, threshold_mb=0.0001)          # duckdb
+    a, b = small.sort_values(KEYS).reset_index(drop=True), big.sort_values(KEYS).reset_index(drop=True)
+    np.testing.assert_allclose(a["denominator"], b["denominator"])
+    np.testing.assert_allclose(a["value"].to_numpy(float), b["value"].to_numpy(float), rtol=1e-12, equal_nan=True)
+    with pytest.raises(ValueError, match="engine must be"):
+        aggregate_extract(p, CENSUS, engine="spark")
+
+
+def test_national_generator_writes_one_row_group_per_provider(tmp_path):
+    import pyarrow.parquet as pq
+
+    p = national.generate(tmp_path / "n.parquet", n_providers=4, pathways=20_000)
+    f = pq.ParquetFile(p)
+    assert f.metadata.num_row_groups == 4
+    assert 12_000 < f.metadata.num_rows < 30_000
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_metrics_for_every_provider_without_html(tmp_path):
+    p = national.generate(tmp_path / "n.parquet", n_providers=3, pathways=15_000)
+    agg = monthly_measures_duckdb(p, CENSUS)
+    paths = write_metrics_from_aggregate(agg, tmp_path / "metrics", CENSUS)
+    assert [x.name for x in paths] == ["N000.json", "N001.json", "N002.json"]
+    import json
+
+    m = json.loads(paths[0].read_text())
+    assert m["icons"]["columns"] == ["measure", "variation", "assurance"] and len(m["icons"]["data"]) == 3
+
+
+def test_national_funnel_across_all_providers(tmp_path):
+    p = national.generate(tmp_path / "n.parquet", n_providers=8, pathways=40_000)
+    from qi_equity.data.ingest import provider_funnel_from_aggregate
+
+    f = provider_funnel_from_aggregate(monthly_measures_duckdb(p, CENSUS), "dna_rate", CENSUS)
+    assert f.summary.iloc[0]["n_units"] == 8 and f.data["denominator"].gt(0).all()
+    with pytest.raises(ValueError, match="not a proportion"):
+        provider_funnel_from_aggregate(monthly_measures_duckdb(p, CENSUS), "completed_median_wait")
