@@ -255,6 +255,64 @@ def pdsa_log() -> pd.DataFrame:
     return pd.DataFrame(PDSA_CYCLES, columns=PDSA_COLUMNS)
 
 
+SELDOM_PROVIDER, SELDOM_GROUP = "XQB", "Female 16-64"
+ENGAGEMENT_PLAN = [  # channel, format, mean participants, day of month
+    ("online", "survey", 140, 3), ("offline", "workshop", 22, 10), ("offline", "drop-in", 30, 17),
+    ("hybrid", "focus group", 18, 24), ("online", "survey", 110, 5), ("offline", "community event", 45, 12),
+    ("hybrid", "workshop", 26, 20), ("offline", "interview", 12, 26),
+]
+BARRIERS_BY_GROUP = {
+    "Female 16-64": ["working_hours", "caring_responsibilities", "letters_and_booking"],
+    "Male 16-64": ["working_hours", "cost", "awareness"],
+    "Female 65+": ["transport", "digital_access", "letters_and_booking"],
+    "Male 65+": ["transport", "digital_access", "disability_access"],
+    "Female 0-15": ["caring_responsibilities", "transport"],
+    "Male 0-15": ["caring_responsibilities", "transport"],
+}
+
+
+def engagement_log(seed: int = SEED) -> dict:
+    """Sample hybrid engagement (psychology of change) for every provider: activities, reach
+    by sex x working age, and barrier themes. At XQB working-age women are seldom heard:
+    offline daytime activities reach few of them."""
+    from qi_equity.psychology.engagement import population_by
+
+    rng = np.random.default_rng([seed, 99])
+    acts, reach, bars = [], [], []
+    for spec in PROVIDERS:
+        pop = population_by(population_table(spec), "sex_age")
+        groups = [g for g in pop.index if not g.startswith("Not known")]
+        base = (pop.reindex(groups) / pop.reindex(groups).sum()).to_numpy()
+        for k, (channel, fmt, mean, day) in enumerate(ENGAGEMENT_PLAN):
+            aid = f"{spec.code}-E{k + 1:02d}"
+            month = pd.Timestamp("2024-04-01") + pd.DateOffset(months=3 * k)
+            n = int(rng.poisson(mean))
+            acts.append((spec.code, aid, (month + pd.Timedelta(days=day - 1)).strftime("%Y-%m-%d"), channel, fmt, n))
+            w = base.copy()
+            for i, g in enumerate(groups):
+                if g.endswith("65+"):
+                    w[i] *= 1.6 if channel == "offline" else 0.7 if channel == "online" else 1.0
+                if g.endswith("0-15"):
+                    w[i] *= 0.5
+                if spec.code == SELDOM_PROVIDER and g == SELDOM_GROUP:
+                    w[i] *= 0.08 if channel == "offline" else 0.45 if channel == "online" else 0.25
+            recorded = int(round(n * 0.9))  # some participants do not give their characteristics
+            counts = rng.multinomial(recorded, w / w.sum())
+            for g, c in zip(groups, counts):
+                if c:
+                    reach.append((aid, "sex_age", g, int(c)))
+                    for theme in BARRIERS_BY_GROUP.get(g, []):
+                        m = int(rng.binomial(c, 0.4))
+                        if m:
+                            bars.append((aid, "sex_age", g, theme, m))
+    return {
+        "activities": pd.DataFrame(acts, columns=["provider_code", "activity_id", "date", "channel", "format",
+                                                  "participants"]),
+        "reach": pd.DataFrame(reach, columns=["activity_id", "dimension", "group", "participants"]),
+        "barriers": pd.DataFrame(bars, columns=["activity_id", "dimension", "group", "theme", "mentions"]),
+    }
+
+
 def ground_truth() -> dict:
     """The planted inequities, as data (also written to ``ground_truth.json``)."""
     return {
@@ -287,6 +345,10 @@ def ground_truth() -> dict:
                             "DNA rate is the only one above the collaborative funnel: outside the 95% limits "
                             "adjusted for overdispersion and the 99.8% unadjusted limits (with five providers, "
                             "the overdispersion estimate is itself inflated by the outlier)."},
+            {"id": "f", "kind": "seldom_heard", "provider_code": SELDOM_PROVIDER, "specialty": "all",
+             "dimension": "sex_age", "group": SELDOM_GROUP, "measure": "engagement_reach",
+             "description": "In the engagement log, working-age women are the seldom-heard group at this provider: "
+                            "offline daytime activities reach very few of them, online ones fewer than their share."},
             {"id": "e", "kind": "data_quality", "provider_code": POOR_RECORDING_PROVIDER, "specialty": "all",
              "dimension": "ethnic_group", "group": "Not stated / Not known", "measure": "ethnicity_unrecorded_share",
              "value": 0.42,
@@ -326,6 +388,9 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         pops.append(population_table(spec))
     pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")
     pdsa_log().to_csv(out / "pdsa_log.csv", index=False, lineterminator="\n")
+    (out / "engagement").mkdir(exist_ok=True)
+    for name, table in engagement_log(seed).items():
+        table.to_csv(out / "engagement" / f"{name}.csv", index=False, lineterminator="\n")
     gt = ground_truth()
     (out / "ground_truth.json").write_text(json.dumps(gt, indent=2) + "\n")
     (out / "GROUND_TRUTH.md").write_text(_ground_truth_md(gt))
@@ -335,6 +400,7 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         "census_date": str(CENSUS.date()),
         "population": "population.csv",
         "pdsa_log": "pdsa_log.csv",
+        "engagement": "engagement",
         "providers": [{"code": s.code, "name": s.name, "extract": f"providers/{s.code}.csv"} for s in PROVIDERS],
     }
     path = out / "collaborative.yaml"

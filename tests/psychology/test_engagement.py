@@ -1,0 +1,74 @@
+"""Engagement log contract, reach against population (hand-worked), and the planted seldom-heard group."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from _support import SAMPLE
+from qi_equity.equity.intervals import wilson
+from qi_equity.psychology import (barrier_taxonomy, barriers_by_group, load_engagement, reach_by_channel,
+                                  reach_vs_population, seldom_heard, validate_engagement)
+
+ACT = pd.DataFrame({"provider_code": ["A", "A"], "activity_id": ["a1", "a2"], "date": ["2024-05-01", "2024-06-01"],
+                    "channel": ["online", "offline"], "format": ["survey", "workshop"], "participants": [60, 40]})
+REACH = pd.DataFrame({"activity_id": ["a1", "a1", "a2", "a2"], "dimension": "sex_age",
+                      "group": ["Female 16-64", "Male 16-64", "Female 16-64", "Male 16-64"],
+                      "participants": [10, 50, 0, 40]})
+BARS = pd.DataFrame({"activity_id": ["a1", "a2"], "dimension": "sex_age", "group": ["Female 16-64", "Male 16-64"],
+                     "theme": ["working_hours", "transport"], "mentions": [4, 2]})
+POP = pd.DataFrame({"provider_code": "A", "sex": ["F", "M"], "age_band": ["30-44", "30-44"],
+                    "ethnic_group": "White", "imd_decile": 3, "population": [500, 500]})
+
+
+def test_valid_log():
+    assert validate_engagement(ACT, REACH, BARS).ok
+
+
+@pytest.mark.parametrize("table,col,value,rule", [
+    ("act", "channel", "phone", "must be one of online / offline / hybrid"),
+    ("act", "activity_id", "a1", "must be unique"),
+    ("reach", "group", "Women", "must be a group of its dimension"),
+    ("reach", "participants", 55, "must not add up to more than the activity's participants"),
+    ("bars", "theme", "weather", "must be a code of the barrier taxonomy"),
+    ("bars", "activity_id", "zz", "must match an activity"),
+])
+def test_failures_name_table_column_rule(table, col, value, rule):
+    a, r, b = ACT.copy(), REACH.copy(), BARS.copy()
+    {"act": a, "reach": r, "bars": b}[table].loc[1, col] = value
+    rep = validate_engagement(a, r, b)
+    assert any(f.rule == rule for f in rep.failures), rep.format()
+    assert rule in rep.format()
+
+
+def test_reach_vs_population_hand_worked():
+    log = {"activities": ACT, "reach": REACH, "barriers": BARS}
+    r = reach_vs_population(log, POP, "sex_age").set_index("group")
+    assert r.loc["Female 16-64", "participants"] == 10 and r.loc["Female 16-64", "share"] == pytest.approx(0.1)
+    lo, hi = wilson([10], [100])
+    assert r.loc["Female 16-64", "share_upper"] == pytest.approx(hi[0])
+    assert r.loc["Female 16-64", "population_share"] == pytest.approx(0.5)
+    assert r.loc["Female 16-64", "representation"] == pytest.approx(0.2)
+    assert bool(r.loc["Female 16-64", "under_represented"]) and not bool(r.loc["Male 16-64", "under_represented"])
+    ch = reach_by_channel(log, "sex_age").set_index("group")
+    assert ch.loc["Female 16-64", "offline"] == 0 and ch.loc["Male 16-64", "online"] == 50
+    b = barriers_by_group(log, "sex_age")
+    assert b.iloc[0].to_dict()["label"] == "Working hours"
+
+
+def test_taxonomy_is_data():
+    t = barrier_taxonomy()
+    assert {"transport", "caring_responsibilities", "working_hours", "digital_access", "language", "cost", "trust",
+            "awareness"} <= set(t["code"])
+
+
+def test_planted_seldom_heard_group():
+    gt = {p["id"]: p for p in json.loads((SAMPLE / "ground_truth.json").read_text())["planted"]}["f"]
+    pop = pd.read_csv(SAMPLE / "population.csv")
+    log = load_engagement(SAMPLE / "engagement", gt["provider_code"])
+    top = seldom_heard(log, pop[pop.provider_code == gt["provider_code"]]).iloc[0]
+    assert (top["dimension"], top["group"]) == (gt["dimension"], gt["group"])
+    for other in ("XQA", "XQC", "XQD", "XQE"):
+        s = seldom_heard(load_engagement(SAMPLE / "engagement", other), pop[pop.provider_code == other])
+        assert gt["group"] not in set(s["group"])
