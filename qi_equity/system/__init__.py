@@ -6,5 +6,6 @@ conversion and time at each stage by equity group, and the stage where a gap ope
 """
 
 from qi_equity.system.pathway import STAGES, gap_opens_at, stage_analysis
+from qi_equity.system.representation import representation
 
-__all__ = ["stage_analysis", "gap_opens_at", "STAGES"]
+__all__ = ["stage_analysis", "gap_opens_at", "STAGES", "representation"]
