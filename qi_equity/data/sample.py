@@ -313,6 +313,63 @@ def engagement_log(seed: int = SEED) -> dict:
     }
 
 
+ISSUES = {  # provider: (issue, aim measure, aim statement, target)
+    "XQA": ("Ethnicity is not recorded for two in five patients, so inequities by ethnicity cannot be seen",
+            "referrals", "Record ethnicity for 95% of new referrals by March 2026", 95),
+    "XQB": ("Working-age women wait longer for trauma and orthopaedic surgery after their first appointment",
+            "completed_median_wait", "Close the gap in T&O waits between working-age women and men by March 2026", 0),
+    "XQC": ("Patients from the most deprived areas miss twice as many first appointments as before",
+            "dna_rate", "Bring DNA in IMD quintile 1 back to its 2023 level by March 2026", 10),
+    "XQD": ("Waits for elective treatment are long for everyone", "completed_median_wait",
+            "Reduce the median wait of completed pathways by a third by September 2025", 8),
+    "XQE": ("The DNA rate is the highest in the collaborative", "dna_rate",
+            "Halve the DNA rate by March 2026", 9),
+}
+
+
+def driver_diagram(code: str) -> dict:
+    issue, measure, aim, target = ISSUES[code]
+    return {
+        "provider_code": code,
+        "aim": {"statement": aim, "measure": measure, "target": target, "by": "2026-03-31"},
+        "primary_drivers": [
+            {"id": "P1", "statement": "Access that fits people's lives",
+             "secondary_drivers": [
+                 {"id": "S1", "statement": "Appointment times and places people can reach",
+                  "change_ideas": [{"id": "C1", "statement": "Evening and weekend clinics", "measure": measure},
+                                   {"id": "C2", "statement": "Choice of video or face-to-face", "measure": measure}]},
+                 {"id": "S2", "statement": "Communication people understand",
+                  "change_ideas": [{"id": "C3", "statement": "Plain-language and translated letters",
+                                    "measure": "dna_rate"}]}]},
+            {"id": "P2", "statement": "Fair flow through the pathway",
+             "secondary_drivers": [
+                 {"id": "S3", "statement": "Lists scheduled by clinical need and time waited, checked for equity",
+                  "change_ideas": [{"id": "C4", "statement": "Equity check of the waiting list every month",
+                                    "measure": "completed_median_wait"}]},
+                 {"id": "S4", "statement": "Data good enough to see who is waiting",
+                  "change_ideas": [{"id": "C5", "statement": "Ethnicity and deprivation recorded at booking",
+                                    "measure": "referrals"}]}]},
+        ],
+    }
+
+
+def system_map(code: str) -> dict:
+    issue = ISSUES[code][0]
+    return {
+        "provider_code": code,
+        "issue": issue,
+        "people": ["Patients on the waiting list and their carers", "Booking and validation teams",
+                   "Consultants and theatre teams", "Community and voluntary sector partners",
+                   "The collaborative's elective-care leads"],
+        "culture": ["Waiting lists managed in date order, with little look at who waits",
+                    "Engagement done mostly in working hours", "Willingness to share data across trusts"],
+        "structures": ["A shared patient-tracking list across the collaborative", "Referral through the e-referral service",
+                       "Monthly elective recovery board", "Interpreting contract managed centrally"],
+        "key_processes": ["Referral triage and first-appointment booking", "Validation of the waiting list",
+                          "Listing for surgery and theatre scheduling", "DNA follow-up and rebooking"],
+    }
+
+
 def ground_truth() -> dict:
     """The planted inequities, as data (also written to ``ground_truth.json``)."""
     return {
@@ -388,6 +445,10 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         pops.append(population_table(spec))
     pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")
     pdsa_log().to_csv(out / "pdsa_log.csv", index=False, lineterminator="\n")
+    for folder, make in (("driver_diagrams", driver_diagram), ("system_maps", system_map)):
+        (out / folder).mkdir(exist_ok=True)
+        for spec in PROVIDERS:
+            (out / folder / f"{spec.code}.yaml").write_text(yaml.safe_dump(make(spec.code), sort_keys=False, width=100))
     (out / "engagement").mkdir(exist_ok=True)
     for name, table in engagement_log(seed).items():
         table.to_csv(out / "engagement" / f"{name}.csv", index=False, lineterminator="\n")
