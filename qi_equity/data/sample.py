@@ -370,6 +370,46 @@ def system_map(code: str) -> dict:
     }
 
 
+ROLES = ("consultant", "nurse", "booking team", "manager")
+
+
+def readiness_survey(seed: int = SEED) -> pd.DataFrame:
+    """Staff readiness-for-change answers (1-5) for every provider; XQD (the improving trust) is
+    the most ready, booking teams the least sure they have time."""
+    from qi_equity.psychology.readiness import items
+
+    codes = items()["code"].tolist()
+    rng = np.random.default_rng([seed, 77])
+    rows = []
+    for spec in PROVIDERS:
+        lift = 0.6 if spec.code == "XQD" else 0.0
+        for r in range(24):
+            role = ROLES[r % len(ROLES)]
+            person = rng.normal(0, 0.5)
+            for c in codes:
+                mu = 3.3 + lift + person + (-0.7 if (role == "booking team" and c == "R3") else 0)
+                rows.append((spec.code, f"{spec.code}-S{r + 1:02d}", role, c, int(np.clip(np.rint(rng.normal(mu, 0.8)), 1, 5))))
+    return pd.DataFrame(rows, columns=["provider_code", "respondent_id", "role", "item", "response"])
+
+
+def self_assessment(seed: int = SEED) -> pd.DataFrame:
+    """Canvas and intentional-equity scores (now, target, action) for every provider."""
+    from qi_equity.assessment import frameworks
+
+    rng = np.random.default_rng([seed, 55])
+    rows = []
+    for spec in PROVIDERS:
+        for fw, table in frameworks().items():
+            for code in table["code"]:
+                now = int(rng.integers(0, 4))
+                if spec.code == "XQA" and code == "T03":
+                    now = 0  # population data and recording: where XQA's ethnicity recording starts
+                target = int(min(4, now + rng.integers(0, 3)))
+                action = "" if target == now else f"Plan agreed at the {spec.code} equity steering group"
+                rows.append((spec.code, fw, code, now, target, action))
+    return pd.DataFrame(rows, columns=["provider_code", "framework", "code", "now", "target", "action"])
+
+
 def ground_truth() -> dict:
     """The planted inequities, as data (also written to ``ground_truth.json``)."""
     return {
@@ -449,6 +489,8 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         (out / folder).mkdir(exist_ok=True)
         for spec in PROVIDERS:
             (out / folder / f"{spec.code}.yaml").write_text(yaml.safe_dump(make(spec.code), sort_keys=False, width=100))
+    readiness_survey(seed).to_csv(out / "readiness_survey.csv", index=False, lineterminator="\n")
+    self_assessment(seed).to_csv(out / "self_assessment.csv", index=False, lineterminator="\n")
     (out / "engagement").mkdir(exist_ok=True)
     for name, table in engagement_log(seed).items():
         table.to_csv(out / "engagement" / f"{name}.csv", index=False, lineterminator="\n")
@@ -462,6 +504,8 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         "population": "population.csv",
         "pdsa_log": "pdsa_log.csv",
         "engagement": "engagement",
+        "readiness_survey": "readiness_survey.csv",
+        "self_assessment": "self_assessment.csv",
         "providers": [{"code": s.code, "name": s.name, "extract": f"providers/{s.code}.csv"} for s in PROVIDERS],
     }
     path = out / "collaborative.yaml"
