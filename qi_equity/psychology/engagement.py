@@ -176,7 +176,9 @@ def reach_by_channel(log: dict, dimension: str) -> pd.DataFrame:
                                                                    on="activity_id")
     t = r.pivot_table(index="group", columns="channel", values="participants", aggfunc="sum", fill_value=0)
     order = [g for g in C.DIMENSIONS[dimension].groups if g in t.index]
-    return t.reindex(order).reindex(columns=[c for c in CHANNELS if c in t.columns]).reset_index()
+    t = t.reindex(order).reindex(columns=[c for c in CHANNELS if c in t.columns])
+    t.columns.name = None
+    return t.reset_index()
 
 
 def barriers_by_group(log: dict, dimension: str, by_channel: bool = False, taxonomy: pd.DataFrame | None = None
