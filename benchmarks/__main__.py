@@ -76,6 +76,8 @@ def main(argv):
         print(json.dumps(run_one(argv[1])))
         return 0
     names = argv or list(registry())
+    store = HERE / "results.json"
+    previous = json.loads(store.read_text()) if store.exists() else {}
     results = []
     for name in names:
         print(f"running {name} ...", flush=True)
@@ -85,18 +87,23 @@ def main(argv):
             print(out.stderr, file=sys.stderr)
             return out.returncode
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        r["ran_at"] = time.strftime("%Y-%m-%d %H:%M")
         results.append(r)
         print(f"  median {r['median']:.3f} s, peak RSS {r['peak_rss_mib']:.0f} MiB")
+    merged = {**previous, **{r["name"]: r for r in results}}
+    store.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
+    order = list(registry())
+    results = sorted(merged.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else 99)
     m = machine()
-    lines = ["# Benchmark results", "", f"Run {time.strftime('%Y-%m-%d %H:%M')} with `./kit bench` "
+    lines = ["# Benchmark results", "", f"Written {time.strftime('%Y-%m-%d %H:%M')} by `./kit bench` "
              f"(median of {REPEATS} runs, after a warm-up run unless noted, each benchmark in a fresh process; peak RSS is the benchmark process's own, not its kernel subprocesses').", "",
              "## Machine", ""] + [f"- {k}: {v}" for k, v in m.items()] + [
-             "", "## Results", "", "| benchmark | series | median (s) | runs (s) | peak RSS (MiB) | note |",
-             "|---|---|---|---|---|---|"]
+             "", "## Results", "", "| benchmark | series | median (s) | runs (s) | peak RSS (MiB) | ran | note |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
         runs = ", ".join(f"{t:.2f}" for t in r["times"])
         lines.append(f"| {r['name']} | {r['series'] or ''} | {r['median']:.3f} | {runs} | "
-                     f"{r['peak_rss_mib']:.0f} | {r['note']} |")
+                     f"{r['peak_rss_mib']:.0f} | {r.get('ran_at', '')} | {r['note']} |")
     scaled = [r for r in results if r.get("scale_to")]
     if scaled:
         lines += ["", "## Per-series loop, scaled", ""]

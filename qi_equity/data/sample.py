@@ -502,14 +502,12 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         "title": COLLABORATIVE_TITLE,
         "census_date": str(CENSUS.date()),
         "population": "population.csv",
-        "pdsa_log": "pdsa_log.csv",
-        "engagement": "engagement",
-        "readiness_survey": "readiness_survey.csv",
-        "self_assessment": "self_assessment.csv",
+        "lens_data": ".",
         "providers": [{"code": s.code, "name": s.name, "extract": f"providers/{s.code}.csv"} for s in PROVIDERS],
     }
     path = out / "collaborative.yaml"
     path.write_text("# The bundled sample collaborative (synthetic). Paths are relative to this file.\n"
+                    "# lens_data: folder with the lens files (system_maps/, engagement/, pdsa_log.csv, ...; docs/lenses.md)\n"
                     + yaml.safe_dump(config, sort_keys=False))
     return path
 

@@ -51,7 +51,7 @@ class Collaborative:
     providers: list[dict]
     population: str | None
     root: Path
-    pdsa_log: str | None = None
+    lens_data: Path | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Collaborative":
@@ -68,9 +68,9 @@ class Collaborative:
             providers.append({"code": str(p["code"]), "name": str(p.get("name", p["code"])),
                               "extract": str((root / p["extract"]).resolve())})
         pop = cfg.get("population")
-        pdsa = cfg.get("pdsa_log")
+        lens = cfg.get("lens_data")
         return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), str(cfg["census_date"]), providers,
-                   str((root / pop).resolve()) if pop else None, root, str((root / pdsa).resolve()) if pdsa else None)
+                   str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None)
 
 
 def export_html(nb) -> str:
@@ -138,7 +138,7 @@ def run_provider(job: dict) -> dict:
 
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
                       census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
-                      validate=False, metrics_path=str(tmp / "metrics.json"), pdsa_path=job.get("pdsa_log") or "")
+                      validate=False, metrics_path=str(tmp / "metrics.json"), lens_data=job.get("lens_data") or "")
         try:
             nb = pm.execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), parameters=params,
                                      kernel_name=job.get("kernel", DEFAULT_KERNEL),
@@ -259,7 +259,10 @@ def run_collaborative_notebook(collab: Collaborative, out: Path, kernel: str, th
         nb = pm.execute_notebook(str(nb_path), str(tmp / "executed.ipynb"),
                                  parameters=dict(collaborative_title=collab.title, census_date=collab.census_date,
                                                  metrics_dir=str((out / "metrics").resolve()),
-                                                 suppression_threshold=threshold),
+                                                 suppression_threshold=threshold,
+                                                 self_assessment_path=str(collab.lens_data / "self_assessment.csv")
+                                                 if collab.lens_data and (collab.lens_data / "self_assessment.csv").exists()
+                                                 else ""),
                                  kernel_name=kernel, cwd=str(nb_path.parent), progress_bar=False, log_output=False)
         atomic_write(out / "collaborative.html", export_html(nb))
         status.update(status="ok", report="collaborative.html")
@@ -347,7 +350,7 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
                 if (not providers or p["code"] in providers)
                 and (not only_failed or previous.get(p["code"], {}).get("status") != "ok")]
     jobs = [dict(p, census_date=collab.census_date, out_dir=str(out), notebook=notebook, kernel=kernel,
-                 threshold=threshold, pdsa_log=collab.pdsa_log) for p in selected]
+                 threshold=threshold, lens_data=str(collab.lens_data or "")) for p in selected]
     if workers is None:
         workers = min(len(jobs), os.cpu_count() or 1) or 1
     try:
