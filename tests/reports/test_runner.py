@@ -18,9 +18,7 @@ pytestmark = pytest.mark.slow
 
 def _copy_sample(root):
     cfg = yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())
-    (root / "providers").mkdir()
-    for p in cfg["providers"]:
-        shutil.copy(SAMPLE / p["extract"], root / p["extract"])
+    shutil.copytree(SAMPLE, root, dirs_exist_ok=True)  # extracts and lens data
     (root / "collaborative.yaml").write_text(yaml.safe_dump(cfg))
     return cfg
 
@@ -83,13 +81,18 @@ def test_reports_open_offline_and_images_have_alt_text(broken_run):
 def test_provider_report_sections(broken_run):
     _, out, _, _ = broken_run
     html = (out / "XQB.html").read_text()
-    for heading in ("Data quality", "Waits and did-not-attend by equity group", "Inequality table",
-                    "The social gradient across IMD deciles", "Understanding variation", "Is the gap widening?",
-                    "Methods and caveats"):
-        assert heading in html, heading
+    order = ["Summary", "Data quality", "Waits and did-not-attend by equity group", "Inequality table",
+             "The social gradient across IMD deciles", "Understanding variation", "Is the gap widening?",
+             "Appreciation for a system", "Theory of knowledge", "Psychology of change", "Equity self-assessment",
+             "Methods and caveats"]
+    positions = [html.find(f">{h}") for h in order]
+    assert all(p >= 0 for p in positions), [h for h, p in zip(order, positions) if p < 0]
+    assert positions == sorted(positions)  # summary first, then data quality, the lenses, methods last
+    assert "Who are the people?" in html and "Seldom heard" in html and "Driver diagram" in html
     assert "Counts from 1 to 4" in html
     collab = (out / "collaborative.html").read_text()
     assert "Funnel plots" in collab and "highlighted" in collab
+    assert "Equity self-assessment across the collaborative" in collab
 
 
 def test_only_failed_reruns_the_failed_and_keeps_previous_reports(broken_run):
