@@ -68,6 +68,7 @@ def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty:
     join = " AND ".join(f"g.{k} = r.{k}" for k in join_keys) + " AND g.m = r.m"
     percent = ", ".join(f"'{k}'" for k, m in measures.MEASURES.items() if m.kind == "percent")
     count = ", ".join(f"'{k}'" for k, m in measures.MEASURES.items() if m.kind == "count")
+    order = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(measures.MEASURES))
     return f"""
 WITH base AS (
   SELECT provider_code, CAST(specialty AS VARCHAR) AS specialty,
@@ -133,12 +134,13 @@ SELECT {gprov}g.m AS month, g.specialty, g.dimension, g.grp AS "group", g.measur
        CASE WHEN g.measure IN ({percent}) THEN 100.0 * r.numerator / NULLIF(r.denominator, 0)
             WHEN r.denominator IS NULL AND g.measure IN ({count}) THEN 0 ELSE r.value END AS value
 FROM grid g LEFT JOIN res r ON {join}
+ORDER BY {gprov}CASE g.measure {order} END, g.specialty, g.dimension, g.grp, g.m
 """
 
 
 def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_specialty: bool = False,
-                            by_provider: bool = True, memory_limit: str = "700MB", threads: int | None = None
-                            ) -> pd.DataFrame:
+                            by_provider: bool = True, memory_limit: str = "600MB", threads: int | None = None,
+                            batch_providers: int = 25) -> pd.DataFrame:
     """The aggregate form computed by DuckDB from a Parquet/CSV file, folder or glob.
 
     Same columns and values as :func:`qi_equity.measures.monthly_measures` for the
@@ -147,13 +149,18 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
     Parameters
     ----------
     memory_limit : str
-        DuckDB's memory limit (it spills to disk beyond it).
+        DuckDB's memory limit (it spills to disk beyond it where it can).
+    batch_providers : int
+        Providers aggregated per query: medians are held in memory per group, so large
+        extracts are processed a batch of providers at a time (bounded memory; with one
+        Parquet row group per provider each batch reads only its own rows).
     """
     import duckdb
 
     census = pd.Timestamp(census_date)
     win = measures.window(census, months)
-    con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
+    con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False,
+                                 **({"threads": threads} if threads else {})})
     try:
         src = _source(path)
         cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
@@ -161,19 +168,32 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
         if missing:
             raise ValueError(f"{path}: required column(s) missing: {sorted(missing)}")
         provs = [r[0] for r in con.execute(f"SELECT DISTINCT provider_code FROM {src} ORDER BY 1").fetchall()]
-        sql = _sql(src, census, win, by_specialty, cols, by_provider)
-        res = con.execute(sql).df()
+        parts = []
+        batches = [provs[i:i + batch_providers] for i in range(0, len(provs), batch_providers)] if by_provider \
+            else [None]
+        for batch in batches:
+            sub = src if batch is None else (
+                f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(repr(str(p)) for p in batch)}))")
+            part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider)).df()
+            for c in ("provider_code", "specialty", "dimension", "group", "measure"):
+                if c in part:
+                    part[c] = part[c].astype("category")
+            parts.append(part)
+        res = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        for c in ("provider_code", "specialty", "dimension", "group", "measure"):
+            if c in res and not isinstance(res[c].dtype, pd.CategoricalDtype):
+                res[c] = res[c].astype("category")
     finally:
         con.close()
+    res = res.rename(columns={"grp": "group"}) if "grp" in res else res
     res["month"] = pd.to_datetime(res["month"])
     for c in ("numerator", "denominator", "value"):
         res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
     if not by_provider:
         res.insert(1, "provider_code", provs[0] if len(provs) == 1 else "")
-    order = {m: i for i, m in enumerate(measures.MEASURES)}
-    res["_m"] = res["measure"].map(order)
-    res = res.sort_values(["provider_code", "_m", "specialty", "dimension", "group", "month"], kind="stable")
-    return res.drop(columns="_m")[AGGREGATE_COLUMNS].reset_index(drop=True)
+    # rows come ordered from SQL (provider, measure, specialty, dimension, group, month); string
+    # columns are categoricals to keep millions of rows small
+    return res[AGGREGATE_COLUMNS].reset_index(drop=True)
 
 
 def aggregate_extract(path: str | Path, census_date, months: int = 36, by_specialty: bool = False,
