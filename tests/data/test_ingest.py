@@ -15,6 +15,7 @@ KEYS = ["provider_code", "month", "specialty", "dimension", "group", "measure"]
 
 def test_duckdb_equals_pandas_on_the_sample_collaborative():
     duck = monthly_measures_duckdb(str(SAMPLE / "providers" / "*.csv"), CENSUS, by_specialty=True)
+    duck[KEYS[:1] + KEYS[2:]] = duck[KEYS[:1] + KEYS[2:]].astype(str)  # categoricals on the large-extract path
     pand = pd.concat([measures.monthly_measures(_sample_derived(c), CENSUS, 36, DIMENSIONS, by_specialty=True)
                       for c in ["XQA", "XQB", "XQC", "XQD", "XQE"]], ignore_index=True)
     assert len(duck) == len(pand) > 100_000
@@ -29,6 +30,7 @@ def test_engine_is_picked_by_size(tmp_path):
     p = national.generate(tmp_path / "nat.parquet", n_providers=3, pathways=30_000)
     small = aggregate_extract(p, CENSUS, threshold_mb=1000)          # pandas, validated
     big = aggregate_extract(p, CENSUS, threshold_mb=0.0001)          # duckdb
+    big[KEYS[:1] + KEYS[2:]] = big[KEYS[:1] + KEYS[2:]].astype(str)
     a, b = small.sort_values(KEYS).reset_index(drop=True), big.sort_values(KEYS).reset_index(drop=True)
     np.testing.assert_allclose(a["denominator"], b["denominator"])
     np.testing.assert_allclose(a["value"].to_numpy(float), b["value"].to_numpy(float), rtol=1e-12, equal_nan=True)
