@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
 
 COLUMNS = ["provider_code", "framework", "code", "now", "target", "action"]
 SCALE = {0: "not started", 1: "aware", 2: "planning", 3: "doing", 4: "embedded"}
@@ -38,10 +38,7 @@ def validate_assessment(df: pd.DataFrame, fw: dict | None = None, source: str = 
     if f:
         return ValidationReport(source, n, f)
     fw = fw or frameworks()
-
-    def add(col, rule, bad):
-        if bad.any():
-            f.append(Failure(col, rule, int(bad.sum()), n, df.loc[bad, col].head(5).tolist()))
+    add = row_rules(df, f)
 
     add("framework", "must be one of " + " / ".join(fw), ~df["framework"].isin(list(fw)))
     valid = [fr in fw and c in set(fw[fr]["code"]) for fr, c in zip(df["framework"], df["code"])]
@@ -59,9 +56,7 @@ def validate_assessment(df: pd.DataFrame, fw: dict | None = None, source: str = 
 
 def load_assessment(path: str | Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={"provider_code": str, "framework": str, "code": str, "action": str})
-    rep = validate_assessment(df, source=str(path))
-    if not rep.ok:
-        raise ContractError(rep)
+    raise_if_invalid(validate_assessment(df, source=str(path)))
     return df
 
 

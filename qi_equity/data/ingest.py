@@ -159,8 +159,11 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
 
     census = pd.Timestamp(census_date)
     win = measures.window(census, months)
+    import tempfile
+
+    spill = Path(tempfile.gettempdir()) / "qi-equity-duckdb"  # never spill into the working folder
     con = duckdb.connect(config={"memory_limit": memory_limit, "preserve_insertion_order": False,
-                                 **({"threads": threads} if threads else {})})
+                                 "temp_directory": str(spill), **({"threads": threads} if threads else {})})
     try:
         src = _source(path)
         cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}

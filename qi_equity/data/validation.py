@@ -275,3 +275,22 @@ def _clean(v):
     if hasattr(v, "item"):
         return v.item()
     return v
+
+
+def row_rules(df: pd.DataFrame, failures: list[Failure], prefix: str = ""):
+    """A recorder for pandas-checked row rules: ``add(column, rule, bad_mask)`` appends a
+    :class:`Failure` naming the column, the rule, the number of failing rows and samples.
+    Used by the lens tools' contracts (small tables, checked without great-expectations)."""
+    def add(column: str, rule: str, bad, frame: pd.DataFrame | None = None):
+        t = df if frame is None else frame
+        bad = pd.Series(bad, index=t.index).fillna(False).astype(bool)
+        if bad.any():
+            failures.append(Failure(f"{prefix}{column}", rule, int(bad.sum()), len(t),
+                                    t.loc[bad, column].head(N_SAMPLES).tolist() if column in t else []))
+    return add
+
+
+def raise_if_invalid(report: ValidationReport):
+    """Raise :class:`ContractError` carrying the report when any rule fails."""
+    if not report.ok:
+        raise ContractError(report)

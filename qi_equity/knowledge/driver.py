@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid
 from qi_equity.measures import MEASURES
 
 
@@ -87,9 +87,7 @@ def validate_driver_diagram(d: dict, source: str = "driver diagram") -> Validati
 
 def load_driver_diagram(path: str | Path) -> dict:
     d = yaml.safe_load(Path(path).read_text())
-    rep = validate_driver_diagram(d, str(path))
-    if not rep.ok:
-        raise ContractError(rep)
+    raise_if_invalid(validate_driver_diagram(d, str(path)))
     return d
 
 

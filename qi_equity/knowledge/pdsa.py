@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
 from qi_equity.measures import MEASURES
 from qi_equity.variation import spc
 
@@ -49,10 +49,7 @@ def validate_pdsa(df: pd.DataFrame, source: str = "pdsa log") -> ValidationRepor
         f.append(Failure(c, "required column is missing", -1, n))
     if missing:
         return ValidationReport(source, n, f)
-
-    def add(col, rule, bad):
-        if bad.any():
-            f.append(Failure(col, rule, int(bad.sum()), n, df.loc[bad, col].head(5).tolist()))
+    add = row_rules(df, f)
 
     for c in ("provider_code", "change_idea", "prediction", "start_date", "end_date", "measure"):
         add(c, "must not be empty", df[c].isna() | (df[c].astype(str).str.strip() == ""))
@@ -74,9 +71,7 @@ def load_pdsa(path: str | Path, provider_code: str | None = None) -> pd.DataFram
     """Read and validate a PDSA log (optionally one provider's cycles). Raises ContractError."""
     df = pd.read_csv(path, dtype={"provider_code": "string", "measure": "string", "decision": "string"},
                      keep_default_na=False, na_values=[""])
-    rep = validate_pdsa(df, str(path))
-    if not rep.ok:
-        raise ContractError(rep)
+    raise_if_invalid(validate_pdsa(df, str(path)))
     df["start_date"] = pd.to_datetime(df["start_date"])
     df["end_date"] = pd.to_datetime(df["end_date"])
     if provider_code is not None:

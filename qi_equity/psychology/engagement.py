@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from qi_equity.data import contract as C
-from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
 from qi_equity.equity.intervals import wilson
 
 CHANNELS = ("online", "offline", "hybrid")
@@ -66,8 +66,7 @@ def validate_engagement(activities: pd.DataFrame, reach: pd.DataFrame, barriers:
     tax = set((taxonomy if taxonomy is not None else barrier_taxonomy())["code"])
 
     def add(table, df, col, rule, bad):
-        if bad.any():
-            f.append(Failure(f"{table}.{col}", rule, int(bad.sum()), len(df), df.loc[bad, col].head(5).tolist()))
+        row_rules(df, f, prefix=f"{table}.")(col, rule, bad)
 
     a = activities
     add("activities", a, "activity_id", "must be unique", a["activity_id"].duplicated(keep=False))
@@ -104,9 +103,7 @@ def load_engagement(folder: str | Path, provider_code: str | None = None) -> dic
     a = pd.read_csv(folder / "activities.csv", dtype={"activity_id": str, "provider_code": str})
     r = pd.read_csv(folder / "reach.csv", dtype={"activity_id": str})
     b = pd.read_csv(folder / "barriers.csv", dtype={"activity_id": str})
-    rep = validate_engagement(a, r, b, source=str(folder))
-    if not rep.ok:
-        raise ContractError(rep)
+    raise_if_invalid(validate_engagement(a, r, b, source=str(folder)))
     a["date"] = pd.to_datetime(a["date"])
     if provider_code is not None:
         a = a[a["provider_code"] == provider_code]

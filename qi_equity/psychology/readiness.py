@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 from scipy.stats import t as student_t
 
-from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
 from qi_equity.equity.intervals import wilson
 
 COLUMNS = ["provider_code", "respondent_id", "role", "item", "response"]
@@ -43,10 +43,7 @@ def validate_readiness(df: pd.DataFrame, item_table: pd.DataFrame | None = None,
     if f:
         return ValidationReport(source, n, f)
     codes = set((item_table if item_table is not None else items())["code"])
-
-    def add(col, rule, bad):
-        if bad.any():
-            f.append(Failure(col, rule, int(bad.sum()), n, df.loc[bad, col].head(5).tolist()))
+    add = row_rules(df, f)
 
     r = pd.to_numeric(df["response"], errors="coerce")
     add("response", "must be a whole number 1-5", r.isna() | ~r.isin([1, 2, 3, 4, 5]))
@@ -58,9 +55,7 @@ def validate_readiness(df: pd.DataFrame, item_table: pd.DataFrame | None = None,
 
 def load_readiness(path: str | Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype={"provider_code": str, "respondent_id": str, "role": str, "item": str})
-    rep = validate_readiness(df, source=str(path))
-    if not rep.ok:
-        raise ContractError(rep)
+    raise_if_invalid(validate_readiness(df, source=str(path)))
     return df
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from qi_equity.data.validation import ContractError, Failure, ValidationReport
+from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid
 
 SECTIONS = {
     "people": "Who are the people?",
@@ -56,9 +56,7 @@ def validate_system_map(d: dict, source: str = "system map") -> ValidationReport
 
 def load_system_map(path: str | Path) -> dict:
     d = yaml.safe_load(Path(path).read_text())
-    rep = validate_system_map(d, str(path))
-    if not rep.ok:
-        raise ContractError(rep)
+    raise_if_invalid(validate_system_map(d, str(path)))
     return d
 
 
