@@ -64,6 +64,22 @@ def _sample(args) -> int:
     return 0
 
 
+def _national(args) -> int:
+    from qi_equity.data.national import generate
+
+    print(f"wrote {generate(args.out, n_providers=args.providers, pathways=args.pathways)}")
+    return 0
+
+
+def _aggregate(args) -> int:
+    from qi_equity.data.ingest import aggregate_extract
+
+    agg = aggregate_extract(args.file, args.census_date, by_specialty=args.by_specialty, engine=args.engine)
+    agg.to_parquet(args.out) if str(args.out).endswith(".parquet") else agg.to_csv(args.out, index=False)
+    print(f"wrote {len(agg):,} aggregate rows for {agg['provider_code'].nunique()} provider(s) to {args.out}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="qi-equity", description="Equity-of-access kit for NHS provider collaboratives")
     sub = p.add_subparsers(dest="command", required=True)
@@ -87,6 +103,18 @@ def main(argv=None) -> int:
     s.add_argument("--out", default="data_samples")
     s.add_argument("--seed", type=int, default=None)
     s.set_defaults(func=_sample)
+    n = sub.add_parser("national-data", help="write a national-scale synthetic extract (Parquet, chunked)")
+    n.add_argument("--out", default="national.parquet")
+    n.add_argument("--providers", type=int, default=200)
+    n.add_argument("--pathways", type=int, default=7_500_000)
+    n.set_defaults(func=_national)
+    a = sub.add_parser("aggregate", help="monthly aggregates of an extract (DuckDB for large files)")
+    a.add_argument("file", help="CSV or Parquet file, a folder of Parquet files, or a glob")
+    a.add_argument("--census-date", required=True)
+    a.add_argument("--out", required=True, help=".parquet or .csv")
+    a.add_argument("--engine", default="auto", choices=["auto", "pandas", "duckdb"])
+    a.add_argument("--by-specialty", action="store_true")
+    a.set_defaults(func=_aggregate)
     args = p.parse_args(argv)
     return args.func(args)
 
