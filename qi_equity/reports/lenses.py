@@ -88,6 +88,11 @@ def show_psychology(lens_data: str, provider_code: str, threshold: int = 5):
             sc = item_scores(df, by=("item",)).merge(items()[["code", "text"]], left_on="item", right_on="code")
             show_table(sc[["item", "text", "n", "mean", "mean_lower", "mean_upper", "agree_pct"]].round(2),
                        caption="Readiness item scores (1-5) with 95% intervals, and % agreeing")
+            roles = distribution(df.assign(role_item=df["role"] + " / " + df["item"]), by=("role_item",))
+            show_figure(plot_diverging(roles, label="role_item", title="Readiness by staff role and item"))
+            by_role = item_scores(df, by=("role",))
+            show_table(by_role[["role", "n", "mean", "mean_lower", "mean_upper", "agree_pct", "agree_lower",
+                                "agree_upper"]].round(2), caption="Readiness by staff role (all items)")
 
 
 def show_knowledge_driver(lens_data: str, provider_code: str):

@@ -44,3 +44,11 @@ def test_sample_survey_loads_and_xqd_is_most_ready():
     df = load_readiness(SAMPLE / "readiness_survey.csv")
     s = item_scores(df, by=["provider_code"]).set_index("provider_code")["mean"]
     assert s.idxmax() == "XQD"
+
+
+def test_scores_by_role_and_provider_hand_worked():
+    d = pd.DataFrame({"provider_code": "A", "respondent_id": ["1", "1", "2", "2"], "role": ["nurse", "nurse", "manager",
+                                                                                           "manager"],
+                      "item": ["R1", "R2", "R1", "R2"], "response": [2, 4, 5, 5]})
+    s = item_scores(d, by=("provider_code", "role")).set_index("role")
+    assert s.loc["nurse", "mean"] == 3 and s.loc["manager", "agree_pct"] == 100
