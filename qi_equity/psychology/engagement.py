@@ -130,8 +130,10 @@ def population_by(population: pd.DataFrame, dimension: str) -> pd.Series:
     return p.groupby(key)["population"].sum()
 
 
-def reach_vs_population(log: dict, population: pd.DataFrame, dimension: str, confidence: float = 0.95) -> pd.DataFrame:
-    """Each group's share of participants against its share of the catchment population.
+def reach_vs_population(log: dict, population: pd.DataFrame, dimension: str, confidence: float = 0.95,
+                        channel: str | None = None) -> pd.DataFrame:
+    """Each group's share of participants against its share of the catchment population
+    (of one ``channel``'s activities when given: online, offline or hybrid).
 
     Returns
     -------
@@ -141,6 +143,9 @@ def reach_vs_population(log: dict, population: pd.DataFrame, dimension: str, con
         (the share's upper limit is below the population share), sorted most missing first.
     """
     r = log["reach"][log["reach"]["dimension"] == dimension]
+    if channel is not None:
+        ids = log["activities"].loc[log["activities"]["channel"] == channel, "activity_id"]
+        r = r[r["activity_id"].isin(ids)]
     got = r.groupby("group")["participants"].sum()
     pop = population_by(population, dimension)
     groups = [g for g in C.DIMENSIONS[dimension].groups if g in pop.index]

@@ -37,3 +37,13 @@ def test_contract_errors(col, value, rule):
     d[col] = [value]
     rep = validate_assessment(d)
     assert any(f.column == col and f.rule == rule for f in rep.failures), rep.format()
+
+
+def test_heatmap_table_hand_worked():
+    d = pd.DataFrame({"provider_code": ["A", "A", "B"], "framework": "canvas", "code": ["T01", "T02", "T01"],
+                      "now": [1, 3, 0], "target": [3, 3, 4], "action": ["x", "", "y"]})
+    now = heatmap_table(d).set_index("provider_code")
+    gap = heatmap_table(d, value="gap").set_index("provider_code")
+    assert now.loc["A", "T01 Co-design with lived experience"] == 1
+    assert gap.loc["A", "T01 Co-design with lived experience"] == 2 and gap.loc["B", "T01 Co-design with lived experience"] == 4
+    assert pd.isna(now.loc["B", "T02 Understanding digital exclusion"])

@@ -57,3 +57,19 @@ def test_planted_cycle_after_which_the_improving_provider_shows_special_cause():
     assert t.loc[t.cycle == 1, "spc_after"].iloc[0].startswith("0 improvement")
     fig = res.plot(title="with cycles")
     assert "PDSA cycles start: cycle 1" in fig.qi_alt_text
+
+
+def test_baseline_is_frozen_on_the_months_before_the_first_cycle():
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    values = [10.0, 11.0] * 6 + [6.0] * 12  # a drop after month 12
+    series = pd.DataFrame({"month": months, "value": values})
+    cycles = GOOD.assign(start_date=pd.to_datetime(["2024-01-01", "2024-03-01"]),
+                         end_date=pd.to_datetime(["2024-02-01", "2024-04-01"]))
+    res = pdsa_spc(series, cycles, improvement="decrease")
+    assert res.options["baseline_points"] == 12
+    assert res.points["centre"].iloc[-1] == 10.5  # mean of the 12 baseline months, not of all 24
+    hit = cycle_after_which_special_cause(res, cycles)
+    assert hit["cycle"] == 1 and hit["first_signal"] == pd.Timestamp("2024-01-01")
+    table = prediction_table(cycles, res)
+    assert table["spc_after"].tolist() == ["2 improvement, 0 concern of 2 points",
+                                           "10 improvement, 0 concern of 10 points"]

@@ -72,3 +72,14 @@ def test_planted_seldom_heard_group():
     for other in ("XQA", "XQC", "XQD", "XQE"):
         s = seldom_heard(load_engagement(SAMPLE / "engagement", other), pop[pop.provider_code == other])
         assert gt["group"] not in set(s["group"])
+
+
+def test_reach_by_channel_against_population_and_seldom_heard_hand_worked():
+    log = {"activities": ACT, "reach": REACH, "barriers": BARS}
+    off = reach_vs_population(log, POP, "sex_age", channel="offline").set_index("group")
+    assert off.loc["Female 16-64", "participants"] == 0 and off.loc["Male 16-64", "share"] == 1
+    s = seldom_heard(log, POP)
+    assert s["group"].tolist() == ["Female 16-64"] and s.loc[0, "representation"] == pytest.approx(0.2)
+    b = barriers_by_group(log, "sex_age", by_channel=True)
+    assert b[["group", "channel", "theme", "mentions"]].values.tolist() == [
+        ["Female 16-64", "online", "working_hours", 4], ["Male 16-64", "offline", "transport", 2]]
