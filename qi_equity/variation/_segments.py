@@ -84,12 +84,25 @@ def consecutive_pairs(idx: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def last_index(seg: np.ndarray, nseg: int, mask: np.ndarray | None = None) -> np.ndarray:
-    """Index of the last (masked) point of each segment; -1 where there is none."""
+    """Index of the last (masked) point of each segment; -1 where there is none.
+
+    ``seg`` is non-decreasing, so the last point of a segment is where the next one starts.
+    """
     out = np.full(nseg, -1, dtype=int)
-    idx = np.arange(len(seg))
-    if mask is not None:
-        idx, s = idx[mask], seg[mask]
-    else:
-        s = seg
-    np.maximum.at(out, s, idx)
+    idx = np.arange(len(seg)) if mask is None else np.flatnonzero(mask)
+    if len(idx) == 0:
+        return out
+    s = seg[idx]
+    ends = np.r_[s[1:] != s[:-1], True]
+    out[s[ends]] = idx[ends]
+    return out
+
+
+def group_max(values: np.ndarray, groups: np.ndarray, ngroups: int, fill=0) -> np.ndarray:
+    """Maximum of ``values`` per group, for non-decreasing ``groups`` (``fill`` where empty)."""
+    out = np.full(ngroups, fill, dtype=values.dtype if len(values) else float)
+    if len(values) == 0:
+        return out
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    out[groups[starts]] = np.maximum.reduceat(values, starts)
     return out

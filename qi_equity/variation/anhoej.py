@@ -55,8 +55,7 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
         breaks[1:] = (useg[1:] != useg[:-1]) | (usign[1:] != usign[:-1])
     run_id, run_len = S.run_lengths(breaks)
     n_useful = np.bincount(useg, minlength=nseg).astype(float)
-    longest = np.zeros(nseg)
-    np.maximum.at(longest, useg, run_len) if len(idx) else None
+    longest = S.group_max(run_len.astype(float), useg, nseg, fill=0.0)
     n_runs = np.bincount(useg[breaks], minlength=nseg).astype(float)
     crossings = np.maximum(n_runs - 1, 0)
     lmax = longest_run_max(n_useful)

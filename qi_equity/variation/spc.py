@@ -172,24 +172,38 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
         if off.any():
             raise SPCInputError(f"column '{date}': {int(off.sum())} row(s) are not the first day of a month "
                                 "(freq='MS'); aggregate to months first or pass freq=None")
-    dup = df.duplicated(by + [date])
+    # Series keys from factorised codes and one lexsort (no object-dtype sort, groupby or
+    # duplicated over millions of rows).
+    n = len(df)
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for b in by:
+        codes, uniq = pd.factorize(df[b], sort=True)
+        if span * (len(uniq) + 1) >= 2**62:  # too many combinations for one integer: fall back
+            key = df.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy().astype(np.int64)
+            break
+        key = key * (len(uniq) + 1) + (codes + 1)
+        span *= len(uniq) + 1
+    when = df[date].to_numpy().astype("datetime64[ns]").view(np.int64)
+    order = np.lexsort((when, key))
+    df = df.iloc[order].reset_index(drop=True)
+    key, when = key[order], when[order]
+    dup = np.zeros(n, dtype=bool)
+    if n > 1:
+        dup[1:] = (key[1:] == key[:-1]) & (when[1:] == when[:-1])
     if dup.any():
         raise SPCInputError(f"{int(dup.sum())} row(s) repeat a series and date ({by + [date]}); "
                             "each series needs one value per date")
-    df = df.sort_values(by + [date], kind="stable").reset_index(drop=True)
-    if by:
-        sid = df.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
-    else:
-        sid = np.zeros(len(df), dtype=np.int64)
+    sid = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1 if n else np.zeros(0, dtype=np.int64)
     df["_sid"] = sid
     df["missing"] = False
     if freq == "MS" and len(df):
         m = _month_index(df[date])
         nser = int(sid.max()) + 1
-        lo = np.full(nser, np.iinfo(np.int64).max)
-        hi = np.full(nser, np.iinfo(np.int64).min)
-        np.minimum.at(lo, sid, m)
-        np.maximum.at(hi, sid, m)
+        # rows are sorted by series then date: first and last month of each series
+        first_row, last_row = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]), \
+            np.flatnonzero(np.r_[sid[1:] != sid[:-1], True])
+        lo, hi = m[first_row], m[last_row]
         length = hi - lo + 1
         if (length.sum()) > len(df):
             offset = np.concatenate([[0], np.cumsum(length)[:-1]])
@@ -223,13 +237,26 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
 
 
 def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
+    """Direction per point (+1 increase, -1 decrease, 0 neutral), from a string or a column.
+
+    A column is factorised (fast on millions of rows); rows without a value -- months inserted
+    as missing -- take their series' direction.
+    """
     if isinstance(improvement, str) and improvement in df.columns:
-        vals = df[improvement].astype(object).ffill().bfill()
-        bad = ~vals.isin(list(DIRECTIONS))
-        if bad.any():
-            raise SPCInputError(f"column '{improvement}': {int(bad.sum())} row(s) are not one of "
-                                f"{list(DIRECTIONS)}")
-        return vals.map(DIRECTIONS).to_numpy(dtype=int)
+        codes, uniq = pd.factorize(df[improvement])
+        bad = [u for u in uniq if u not in DIRECTIONS]
+        if bad:
+            nbad = int(np.isin(codes, [i for i, u in enumerate(uniq) if u in bad]).sum())
+            raise SPCInputError(f"column '{improvement}': {nbad} row(s) are not one of {list(DIRECTIONS)}, "
+                                f"e.g. {bad[:3]}")
+        values = np.array([DIRECTIONS[u] for u in uniq] + [0], dtype=int)[codes]
+        gap = codes < 0
+        if gap.any():
+            sid = df["_sid"].to_numpy()
+            best = np.full(int(sid.max()) + 1, -9)
+            np.maximum.at(best, sid[~gap], values[~gap])
+            values[gap] = np.where(best[sid[gap]] == -9, 0, best[sid[gap]])
+        return values
     if improvement not in DIRECTIONS:
         raise SPCInputError(f"improvement must be one of {list(DIRECTIONS)} or a column name, not {improvement!r}")
     return np.full(n, DIRECTIONS[improvement], dtype=int)
