@@ -266,3 +266,60 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
     limits = pd.DataFrame({"denominator": grid, **limits_at(grid, kind, target, tau2, sr_method, multiplier)})
     return FunnelResult(d, summary, limits, dict(kind=kind, method=method, sr_method=sr_method, trim_by=trim_by,
                                                  multiplier=multiplier, highlight=highlight))
+
+
+def _phe_proportion_limit(z: float, n: np.ndarray, average: float) -> tuple[np.ndarray, np.ndarray]:
+    """PHE's funnel limits for a proportion at denominator ``n``: the values whose Wilson score
+    interval just reaches the average (the closed form of PHEindicatormethods' ``sigma_adjustment``)."""
+    z2 = z * z
+    first = average * (n / z2 + 1)
+    adj = np.sqrt((-8 * average * (n / z2 + 1)) ** 2
+                  - 64 * (1 / z2 + 1 / n) * average * (n * (average * (n / z2 + 2) - 1) + z2 * (average - 1)))
+    last = 1 / z2 + 1 / n
+    return (first - adj / 8) / last / n, (first + adj / 8) / last / n
+
+
+def phe_significance(data: pd.DataFrame, numerator: str = "numerator", denominator: str = "denominator",
+                     statistic: str = "proportion") -> pd.Series:
+    """PHE Fingertips funnel significance labels: "Low (0.001)", "Low (0.025)", "High (0.001)",
+    "High (0.025)" or "Not significant".
+
+    For proportions, PHE's funnel limits around the pooled average (the inverted Wilson score
+    interval, two-sided 95% and 99.8%); for indirectly standardised ratios (observed / expected),
+    whether the expected count lies outside the observed count's interval (exact Poisson below
+    10 events, Byar's from 10), at 95% and 99.8%.
+
+    References
+    ----------
+    Public Health England. Fingertips technical guidance: funnel plots;
+    PHEindicatormethods 2.0.2 ``phe_funnel_significance``.
+    """
+    x = pd.to_numeric(data[numerator], errors="coerce").to_numpy(float)
+    n = pd.to_numeric(data[denominator], errors="coerce").to_numpy(float)
+    z95, z998 = _z(0.975), _z(0.999)
+    if statistic == "proportion":
+        avg = x.sum() / n.sum()
+        lo95, hi95 = _phe_proportion_limit(z95, n, avg)
+        lo998, hi998 = _phe_proportion_limit(z998, n, avg)
+        v = x / n
+    elif statistic == "ratio":
+        # the expected count against the observed count's own interval (exact below 10 events,
+        # Byar's from 10): significant when the expected count lies outside it
+        from qi_equity.equity.intervals import poisson_count_ci
+
+        l95, u95 = poisson_count_ci(x, 0.95)
+        l998, u998 = poisson_count_ci(x, 0.998)
+        label = np.select([u998 < n, u95 < n, l998 > n, l95 > n],
+                          ["Low (0.001)", "Low (0.025)", "High (0.001)", "High (0.025)"], "Not significant")
+        return pd.Series(label, index=data.index, name="significance")
+    else:
+        raise ValueError("statistic must be 'proportion' or 'ratio'")
+    label = np.select([v < lo998, v < lo95, v > hi998, v > hi95],
+                      ["Low (0.001)", "Low (0.025)", "High (0.001)", "High (0.025)"], "Not significant")
+    return pd.Series(label, index=data.index, name="significance")
+
+
+def _z(p: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(p))

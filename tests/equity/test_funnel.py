@@ -89,3 +89,15 @@ def test_plot_highlights_a_provider():
     r = funnel(d, highlight="T05")
     fig = r.plot(highlight="T05", title="Funnel")
     assert "T05" in fig.qi_alt_text and "Funnel" in fig.qi_alt_text
+
+
+def test_phe_significance_labels_exactly():
+    """PHEindicatormethods 2.0.2 phe_funnel_significance (tests/fixtures/equity)."""
+    from qi_equity.equity.funnel import phe_significance
+
+    ref = pd.read_csv(FIX / "funnel_phe_significance.csv")
+    for case, d in ref.groupby("case_id"):
+        stat = "proportion" if d["phe_statistic"].iloc[0] == "proportion" else "ratio"
+        assert phe_significance(d, statistic=stat).tolist() == d["significance"].tolist(), case
+    with pytest.raises(ValueError):
+        phe_significance(ref.head(2), statistic="mean")
