@@ -435,7 +435,8 @@ def ground_truth() -> dict:
              "start_month": str(TREND_START.date()), "direction": "lower is better",
              "change": TREND_CHANGE, "pdsa_cycle": 3,
              "description": f"After '{TREND_CHANGE}' ({TREND_START:%B %Y}) waits fall steadily by "
-                            f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement)."},
+                            f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement). The change is "
+                            "PDSA cycle 3 in the sample PDSA log; cycles 1 and 2 changed nothing."},
             {"id": "d", "kind": "outlier", "provider_code": OUTLIER_PROVIDER, "specialty": "all",
              "dimension": "all", "group": "All", "measure": "dna_rate",
              "description": "Its DNA probability is 2.5 times the background, so over the last 12 months its "
