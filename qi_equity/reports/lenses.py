@@ -144,36 +144,50 @@ def lens_explorer(section, providers: list[str], provider: str, interactive: boo
     return box
 
 
-def show_system_for(provider_code: str, lens_data: str, extracts: str, census_date: str, threshold: int = 5):
-    """The system lens for one provider, loading its extract (``extracts/<code>.csv``)."""
-    from qi_equity.reports.provider import load_provider, stage_summary
+def show_stages(derived, census_date, threshold: int = 5, dimension: str = "sex_age"):
+    """Pathway stages by group (suppressed) and where each group's gap opens."""
+    from qi_equity.reports.provider import stage_summary
 
-    derived = load_provider(Path(extracts) / f"{provider_code}.csv", census_date, validate=False)
-    show_system(lens_data, provider_code, derived, census_date, threshold)
-    stages, opens = stage_summary(derived, census_date, "sex_age", threshold=threshold)
-    show_table(stages, caption="Pathway stages by sex and working age")
-    show_markdown("**Where each gap opens:** " + ("; ".join(f"{g}: {s}" for g, s in opens.items()) or "nowhere."))
+    stages, opens = stage_summary(derived, census_date, dimension, threshold=threshold)
+    show_table(stages, caption=f"Pathway stages by {dimension.replace('_', ' ')}, all specialties")
+    show_markdown("**Where each gap opens:** " + ("; ".join(f"{g}: {s}" for g, s in opens.items())
+                                                 or "no group is worse off at any stage."))
 
 
-def show_knowledge_for(provider_code: str, lens_data: str, extracts: str, census_date: str, threshold: int = 5):
-    """The theory-of-knowledge lens for one provider: driver diagram, PDSA cycles against SPC."""
+def show_pdsa(lens_data: str, provider_code: str, agg: pd.DataFrame):
+    """Each measure's SPC chart with the provider's PDSA cycles, and predictions against outcomes."""
     from qi_equity import measures
     from qi_equity.knowledge import load_pdsa, pdsa_spc, prediction_table
-    from qi_equity.reports.provider import load_provider, monthly
 
-    show_knowledge_driver(lens_data, provider_code)
-    log = _has(lens_data, "pdsa_log.csv")
+    log = _has(lens_data, "pdsa_log.csv") if lens_data else None
     cycles = load_pdsa(log, provider_code) if log else None
     if cycles is None or cycles.empty:
         show_markdown("No PDSA cycles are logged for this provider yet.")
         return
-    agg = monthly(load_provider(Path(extracts) / f"{provider_code}.csv", census_date, validate=False), census_date,
-                  by_specialty=False, threshold=threshold)
     for measure, group in cycles.groupby("measure"):
         series = agg[(agg.measure == measure) & (agg.dimension == "all") & (agg.specialty == "all")]
         tested = pdsa_spc(series, group, improvement=measures.MEASURES[measure].improvement)
         show_figure(tested.plot(title=f"{measures.MEASURES[measure].label}, with PDSA cycles"))
         show_table(prediction_table(group, tested), caption="Prediction against outcome")
+
+
+def show_system_for(provider_code: str, lens_data: str, extracts: str, census_date: str, threshold: int = 5):
+    """The system lens for one provider, loading its extract (``extracts/<code>.csv``)."""
+    from qi_equity.reports.provider import load_provider
+
+    derived = load_provider(Path(extracts) / f"{provider_code}.csv", census_date, validate=False)
+    show_system(lens_data, provider_code, derived, census_date, threshold)
+    show_stages(derived, census_date, threshold)
+
+
+def show_knowledge_for(provider_code: str, lens_data: str, extracts: str, census_date: str, threshold: int = 5):
+    """The theory-of-knowledge lens for one provider: driver diagram, PDSA cycles against SPC."""
+    from qi_equity.reports.provider import load_provider, monthly
+
+    show_knowledge_driver(lens_data, provider_code)
+    agg = monthly(load_provider(Path(extracts) / f"{provider_code}.csv", census_date, validate=False), census_date,
+                  by_specialty=False, threshold=threshold)
+    show_pdsa(lens_data, provider_code, agg)
 
 
 def show_psychology_for(provider_code: str, lens_data: str, threshold: int = 5):
