@@ -77,7 +77,6 @@ def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
 def equity_display(pub: disclosure.Published) -> pd.DataFrame:
     """Report layout of :func:`equity_summary`: intervals joined to their values."""
     d = pub.display(1)
-    m = pub.mask
 
     def with_ci(v, lo, hi):
         return [(a if (a in ("*", "") or b in ("*", "")) else f"{a} ({b}-{c})") for a, b, c in zip(d[v], d[lo], d[hi])]
@@ -91,7 +90,6 @@ def equity_display(pub: disclosure.Published) -> pd.DataFrame:
         "DNA % (95% CI)": with_ci("dna_rate", "dna_lower", "dna_upper"),
         "Waiting now": d["waiting"],
     })
-    del m
     return out
 
 
@@ -275,12 +273,6 @@ def gap_spc(agg: pd.DataFrame, measure: str, dimension: str, group: str, referen
     return res
 
 
-def matrix(agg: pd.DataFrame, dimension: str, measures_=(HEADLINE, "completed_over_18", "dna_rate")) -> pd.DataFrame:
-    """Variation matrix for one dimension: rows groups, columns measure labels, cells icons."""
-    t = icon_table(agg, dimension, measures_)
-    return t
-
-
 #: Reference group of each published dimension (stated in the report).
 REFERENCES = {"sex_age": "Male 16-64", "ethnic_group": "White", "imd_quintile": "Q5 least deprived"}
 INEQUALITY_MEASURES = {  # name: (label, count column, denominator column)
@@ -412,7 +404,7 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
                 e = eq[eq["dimension"] == dim].set_index("group")
                 cand = e.drop(index=[g for g in e.index if g in skip or g == ref], errors="ignore")
                 cand = cand[cand["median_wait"].notna()]
-                if cand.empty or pd.isna(e.loc[ref, "median_wait"]) if ref in e.index else True:
+                if cand.empty or ref not in e.index or pd.isna(e.loc[ref, "median_wait"]):
                     continue
                 g = cand["median_wait"].idxmax()
                 value, refv = cand.loc[g, "median_wait"], e.loc[ref, "median_wait"]

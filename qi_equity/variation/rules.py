@@ -128,7 +128,7 @@ def combine(outside, trend_dir, two3, shift_part, rel) -> np.ndarray:
 def point_type(rule_code: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Point type code (index into :data:`POINT_TYPES`) from the rule and the improvement
     direction (+1 increase, -1 decrease, 0 neutral) [2]_."""
-    side = RULE_SIDE[rule_code] * 1
+    side = RULE_SIDE[rule_code]
     oriented = side * direction
     return np.select(
         [side == 0, (direction == 0) & (side > 0), (direction == 0) & (side < 0), oriented > 0],
