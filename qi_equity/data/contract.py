@@ -78,6 +78,12 @@ WORKING_AGE = (16, 64)
 PROVIDER_CODE_PATTERN = r"^[A-Z0-9]{3,5}$"
 SPECIALTY_PATTERN = r"^[0-9]{3}$"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# A real Gregorian calendar date written YYYY-MM-DD (month lengths and leap years included), as
+# one regular expression so it is checked vectorised rather than by strptime row by row.
+CALENDAR_DATE_PATTERN = (
+    r"^(?:\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+    r"|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)$")
 INT_PATTERN = r"^\d+$"
 
 RTT_18_WEEKS = 18

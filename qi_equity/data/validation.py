@@ -135,7 +135,7 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
     for name in C.DATE_COLUMNS:
         if has(name):
             r.append(("raw", name, "must be a date YYYY-MM-DD",
-                      E.ExpectColumnValuesToMatchStrftimeFormat(column=name, strftime_format="%Y-%m-%d")))
+                      E.ExpectColumnValuesToMatchRegex(column=name, regex=C.CALENDAR_DATE_PATTERN)))
     if has("outcome"):
         r.append(("raw", "outcome", "must be one of " + " / ".join(C.OUTCOMES),
                   E.ExpectColumnValuesToBeInSet(column="outcome", value_set=list(C.OUTCOMES))))
@@ -209,6 +209,39 @@ def _as_object(raw: pd.DataFrame) -> pd.DataFrame:
     return raw.astype(object).where(raw.notna(), None)
 
 
+_PLANS: dict = {}
+
+
+def _plan(columns: frozenset, census: pd.Timestamp | None) -> dict:
+    """The expectation suites for this set of columns and census date, built once per process.
+
+    Building a suite costs more than running it on a provider's extract, and every extract of a
+    collaborative has the same columns and census date, so the context, data assets and suites
+    are kept and reused (each validation gets its own batch of the new data).
+    """
+    key = (columns, census)
+    if key in _PLANS:
+        return _PLANS[key]
+    gx = _gx()
+    ctx = _context(gx)
+    rules = _rules(gx, set(columns), census)
+    ds = ctx.data_sources.add_pandas("qi_equity")
+    plan = {}
+    for kind in ("raw", "typed"):
+        exps = [(col, rule, e) for k, col, rule, e in rules if k == kind]
+        if not exps:
+            continue
+        asset = ds.add_dataframe_asset(f"{kind}_extract")
+        suite = ctx.suites.add(gx.ExpectationSuite(f"contract_{kind}"))
+        for _, _, e in exps:
+            suite.add_expectation(e)
+        plan[kind] = (asset.add_batch_definition_whole_dataframe("whole"), suite, exps)
+    if len(_PLANS) > 16:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
 def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract") -> ValidationReport:
     """Check a provider extract (as read, string-valued) against every contract rule.
 
@@ -228,24 +261,13 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
         ``.ok`` is True when every rule holds; ``.failures`` lists the column, the rule,
         the number and share of failing rows and sample values; ``.format()`` prints it.
     """
-    gx = _gx()
-    ctx = _context(gx)
     census = pd.Timestamp(census_date) if census_date is not None else None
-    rules = _rules(gx, set(raw.columns), census)
+    plan = _plan(frozenset(raw.columns), census)
     frames = {"raw": _as_object(raw), "typed": _typed_for_rules(raw)}
-    ds = ctx.data_sources.add_pandas("qi_equity")
     failures: list[Failure] = []
     n = len(raw)
-    for kind in ("raw", "typed"):
-        exps = [(col, rule, e) for k, col, rule, e in rules if k == kind]
-        if not exps:
-            continue
-        asset = ds.add_dataframe_asset(f"{kind}_extract")
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": frames[kind]})
-        suite = ctx.suites.add(gx.ExpectationSuite(f"contract_{kind}"))
-        for _, _, e in exps:
-            suite.add_expectation(e)
+    for kind, (batch_definition, suite, exps) in plan.items():
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[kind]})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
         by_id = {r.expectation_config.id: r for r in result.results}
         for col, rule, e in exps:

@@ -14,12 +14,14 @@ The collaborative report reads only the providers' metrics files.
 
 from __future__ import annotations
 
+import atexit
 import html
 import json
 import multiprocessing as mp
 import os
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -99,6 +101,104 @@ def ensure_kernel(name: str = DEFAULT_KERNEL):
     subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", name,
                     "--display-name", f"Python ({name})"], check=True, capture_output=True)
 
+# ---------------------------------------------------------------------------------------------
+# Warm kernels: one Jupyter kernel per worker (process, thread), reused from report to report.
+#
+# Starting a kernel and importing pandas / matplotlib / the kit costs about 3 s, as much as the
+# report itself. A worker keeps its kernel and clears the user namespace (``%reset -f``) and
+# every open figure before each notebook, so a notebook sees the same fresh namespace it would
+# in a new kernel, with the modules already imported. A kernel that died (or a notebook that
+# crashed it) is replaced before the next report. papermill still injects the parameters and
+# executes the notebook, through an engine that runs it on the warm kernel.
+# ---------------------------------------------------------------------------------------------
+
+_RESET_CODE = ("get_ipython().run_line_magic('reset', '-f')\n"
+               "import os as _os; _os.chdir({cwd!r}); del _os\n"
+               "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt\n"
+               "import gc as _gc; _gc.collect(); del _gc\n")
+_warm = threading.local()
+
+
+def _register_warm_engine():
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    class WarmKernelEngine(NBClientEngine):
+        """papermill's nbclient engine, on a kernel manager it does not own (``km``)."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
+                                     stderr_file=None, start_timeout=60, execution_timeout=None, km=None, **kwargs):
+            client = PapermillNotebookClient(nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
+                                             startup_timeout=start_timeout, log=logger, log_output=log_output,
+                                             stdout_file=stdout_file, stderr_file=stderr_file)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:  # the client is ours to close; the kernel is not
+                    client.kc.stop_channels()
+
+    papermill_engines.register(WARM_ENGINE, WarmKernelEngine)
+
+
+WARM_ENGINE = "qi-equity-warm"
+
+
+def warm_kernel(kernel: str, cwd: str):
+    """This worker's kernel manager for ``kernel`` in ``cwd``: started once, reset before each use."""
+    from jupyter_client.manager import KernelManager
+
+    kernels = getattr(_warm, "kernels", None)
+    if kernels is None:
+        kernels = _warm.kernels = {}
+        _register_warm_engine()
+    km = kernels.get((kernel, cwd))
+    if km is not None and not km.is_alive():
+        shutdown_warm_kernels(only=(kernel, cwd))
+        km = None
+    if km is None:
+        km = KernelManager(kernel_name=kernel)
+        km.start_kernel(cwd=cwd)
+        kernels[(kernel, cwd)] = km
+        if len(kernels) == 1:
+            atexit.register(shutdown_warm_kernels)
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive(_RESET_CODE.format(cwd=cwd), store_history=False, timeout=60, output_hook=lambda msg: None)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue')}")
+    finally:
+        kc.stop_channels()
+    return km
+
+
+def shutdown_warm_kernels(only=None):
+    """Shut down this thread's warm kernels (all of them, or the one keyed ``only``)."""
+    kernels = getattr(_warm, "kernels", None) or {}
+    for key in [only] if only else list(kernels):
+        km = kernels.pop(key, None)
+        if km is None:
+            continue
+        try:
+            km.shutdown_kernel(now=not km.is_alive())
+        except Exception:
+            pass
+
+
+def execute_notebook(input_path: str, output_path: str, parameters: dict, kernel: str, cwd: str, warm: bool = True):
+    """Execute a notebook with papermill on the named kernel (this worker's warm kernel by default)."""
+    import papermill as pm
+
+    if not warm:
+        return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel, cwd=cwd,
+                                   progress_bar=False, log_output=False)
+    km = warm_kernel(kernel, cwd)
+    return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel,
+                               engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False)
+
 
 def _notebook_error(exc: BaseException) -> str:
     ename = getattr(exc, "ename", type(exc).__name__)
@@ -114,7 +214,11 @@ def run_provider(job: dict) -> dict:
     t0 = time.time()
     code = job["code"]
     status = {"code": code, "name": job["name"], "status": "failed", "stage": "validation", "error": "",
-              "report": None, "metrics": None, "seconds": None}
+              "report": None, "metrics": None, "seconds": None, "stage_seconds": {}}
+
+    def lap(stage):  # seconds spent in each stage, for run.json and the benchmarks
+        status["stage_seconds"][stage] = round(time.time() - t0 - sum(status["stage_seconds"].values()), 3)
+
     out = Path(job["out_dir"])
     tmp = Path(tempfile.mkdtemp(prefix=f"qi-equity-{code}-"))
     try:
@@ -131,25 +235,26 @@ def run_provider(job: dict) -> dict:
             status["error"] = report.format()
             return status
         del raw
+        lap("validation")
         status["stage"] = "notebook"
         if job.get("_kill_after_validation"):
             return status
-        import papermill as pm
-
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
                       census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
                       validate=False, metrics_path=str(tmp / "metrics.json"), lens_data=job.get("lens_data") or "")
         try:
-            nb = pm.execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), parameters=params,
-                                     kernel_name=job.get("kernel", DEFAULT_KERNEL),
-                                     cwd=str(Path(job["notebook"]).parent), progress_bar=False, log_output=False)
+            nb = execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), params,
+                                  job.get("kernel", DEFAULT_KERNEL), str(Path(job["notebook"]).parent),
+                                  warm=job.get("warm", True))
         except Exception as exc:
             status["error"] = _notebook_error(exc)
             return status
+        lap("notebook")
         status["stage"] = "export"
         body = export_html(nb)
         atomic_write(out / "metrics" / f"{code}.json", (tmp / "metrics.json").read_bytes())
         atomic_write(out / f"{code}.html", body)
+        lap("export")
         status.update(status="ok", stage="done", report=f"{code}.html", metrics=f"metrics/{code}.json")
         return status
     except Exception as exc:
@@ -163,23 +268,110 @@ def run_provider(job: dict) -> dict:
 FAULT_KILL_ENV = "QI_EQUITY_FAULT_KILL"
 
 
-def _child(job: dict, result_path: str):
+def _fault_kill(job: dict):
     # Fault injection for tests: a worker killed mid-run (as by the OOM killer) for the named
     # provider(s): it dies after validation, in the middle of writing its report.
-    if job["code"] in os.environ.get(FAULT_KILL_ENV, "").split(","):
-        import signal
+    import signal
 
-        run_provider(dict(job, _kill_after_validation=True))
-        fd, _ = tempfile.mkstemp(prefix=f".{job['code']}.html.", suffix=".tmp", dir=job["out_dir"])
-        os.write(fd, b"<html>half-written")  # dies mid-write
-        os.kill(os.getpid(), signal.SIGKILL)
-    res = run_provider(job)
-    Path(result_path).write_text(json.dumps(res))
+    run_provider(dict(job, _kill_after_validation=True))
+    fd, _ = tempfile.mkstemp(prefix=f".{job['code']}.html.", suffix=".tmp", dir=job["out_dir"])
+    os.write(fd, b"<html>half-written")  # dies mid-write
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
-def run_local(jobs: list[dict], workers: int, progress: bool = True) -> list[dict]:
-    """Run jobs in separate processes, ``workers`` at a time. A process that dies without a
-    result (killed, out of memory) fails only its own provider."""
+def _run_task(task: dict) -> dict:
+    if task.get("kind") == "collaborative":
+        return run_collaborative_notebook(**task["args"])
+    if task["code"] in os.environ.get(FAULT_KILL_ENV, "").split(","):
+        _fault_kill(task)
+    return run_provider(task)
+
+
+def _worker_main(conn):
+    """A pool worker: run tasks from ``conn`` on this worker's warm kernel until told to stop."""
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except EOFError:
+                break
+            if task is None:
+                break
+            conn.send(_run_task(task))
+    finally:
+        shutdown_warm_kernels()
+
+
+class WorkerPool:
+    """``workers`` long-lived worker processes, each with its own warm kernel.
+
+    Tasks are handed out one at a time to whichever worker is free. A worker that dies (killed,
+    out of memory) fails only the task it was running and is replaced for the tasks still to run.
+    """
+
+    def __init__(self, workers: int):
+        self.size = max(1, int(workers))
+        self.ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+        self.idle: list = []
+        self.n_started = 0
+
+    def _start(self):
+        parent, child = self.ctx.Pipe()
+        self.n_started += 1
+        proc = self.ctx.Process(target=_worker_main, args=(child,), name=f"qi-equity-worker-{self.n_started}",
+                                daemon=True)
+        proc.start()
+        child.close()
+        return proc, parent
+
+    def map(self, tasks: list[dict], on_done=None) -> list[dict]:
+        """Run ``tasks``; results in task order. A task whose worker died gets ``None``."""
+        results: list = [None] * len(tasks)
+        pending = list(enumerate(tasks))
+        busy: dict = {}  # conn -> (proc, index)
+        while pending or busy:
+            while pending and len(busy) < self.size:
+                proc, conn = self.idle.pop() if self.idle else self._start()
+                i, task = pending.pop(0)
+                conn.send(task)
+                busy[conn] = (proc, i)
+            ready = wait(list(busy) + [proc.sentinel for proc, _ in busy.values()])
+            for conn in [c for c in list(busy) if c in ready or busy[c][0].sentinel in ready]:
+                proc, i = busy.pop(conn)
+                try:
+                    results[i] = conn.recv()
+                    self.idle.append((proc, conn))
+                except (EOFError, OSError):  # died before answering
+                    proc.join()
+                    results[i] = {"_died": proc.exitcode}
+                    conn.close()
+                if on_done:
+                    on_done(i, results[i])
+        return results
+
+    def close(self):
+        for proc, conn in self.idle:
+            try:
+                conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for proc, conn in self.idle:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+            conn.close()
+        self.idle = []
+
+
+def _died_status(job: dict, exitcode) -> dict:
+    how = f"signal {-exitcode}" if exitcode and exitcode < 0 else f"exit code {exitcode}"
+    return {"code": job["code"], "name": job["name"], "status": "failed", "stage": "worker", "report": None,
+            "metrics": None, "seconds": None, "error": f"the worker process died ({how}) before finishing"}
+
+
+def run_local(jobs: list[dict], workers: int, progress: bool = True, pool: WorkerPool | None = None) -> list[dict]:
+    """Run jobs on a pool of ``workers`` worker processes (or on ``pool``). A process that dies
+    without a result (killed, out of memory) fails only its own provider."""
     if not jobs:
         return []
     try:  # share great-expectations with forked workers (it is slow to import)
@@ -188,45 +380,31 @@ def run_local(jobs: list[dict], workers: int, progress: bool = True) -> list[dic
         _gx()
     except Exception:
         pass
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
     from tqdm import tqdm
 
     tqdm.monitor_interval = 0
+    own = pool is None
+    pool = pool or WorkerPool(min(workers, len(jobs)))
     bar = tqdm(total=len(jobs), desc="providers", unit="report", disable=not progress)
-    results: dict[str, dict] = {}
-    pending = list(jobs)
-    running: dict = {}
-    resdir = Path(tempfile.mkdtemp(prefix="qi-equity-results-"))
+
+    def done(i, res):
+        ok = isinstance(res, dict) and res.get("status") == "ok"
+        bar.set_postfix_str(f"{jobs[i]['code']} {'ok' if ok else 'failed'}")
+        bar.update(1)
+
     try:
-        while pending or running:
-            while pending and len(running) < max(1, workers):
-                job = pending.pop(0)
-                rp = resdir / f"{job['code']}.json"
-                proc = ctx.Process(target=_child, args=(job, str(rp)), name=f"qi-equity-{job['code']}")
-                proc.start()
-                running[proc.sentinel] = (proc, job, rp)
-            for sentinel in wait(list(running)):
-                proc, job, rp = running.pop(sentinel)
-                proc.join()
-                if rp.exists():
-                    results[job["code"]] = json.loads(rp.read_text())
-                else:
-                    how = f"signal {-proc.exitcode}" if proc.exitcode and proc.exitcode < 0 else f"exit code {proc.exitcode}"
-                    results[job["code"]] = {"code": job["code"], "name": job["name"], "status": "failed",
-                                            "stage": "worker", "report": None, "metrics": None, "seconds": None,
-                                            "error": f"the worker process died ({how}) before finishing"}
-                bar.set_postfix_str(f"{job['code']} {results[job['code']]['status']}")
-                bar.update(1)
+        results = pool.map(jobs, done)
     finally:
         bar.close()
-        for proc, _, _ in running.values():
-            proc.kill()
-        shutil.rmtree(resdir, ignore_errors=True)
-    return [results[j["code"]] for j in jobs]
+        if own:
+            pool.close()
+    return [_died_status(job, res["_died"]) if "_died" in res else res for job, res in zip(jobs, results)]
 
 
 def run_dask(jobs: list[dict], scheduler, progress: bool = True) -> list[dict]:
-    """Submit the per-provider runs to a Dask distributed scheduler (an address or a Client)."""
+    """Submit the per-provider runs to a Dask distributed scheduler (an address or a Client).
+
+    Each Dask worker thread keeps a warm kernel between the providers it runs."""
     from distributed import Client, as_completed
     from tqdm import tqdm
 
@@ -249,21 +427,19 @@ def run_dask(jobs: list[dict], scheduler, progress: bool = True) -> list[dict]:
             client.close()
 
 
-def run_collaborative_notebook(collab: Collaborative, out: Path, kernel: str, threshold: int) -> dict:
-    import papermill as pm
-
+def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: str, threshold: int,
+                               self_assessment_path: str = "", warm: bool = True) -> dict:
+    """Execute the collaborative notebook on the providers' metrics files and export it."""
     nb_path = find_notebooks() / "collaborative_report.ipynb"
+    out = Path(out)
     status = {"status": "failed", "error": "", "report": None}
     tmp = Path(tempfile.mkdtemp(prefix="qi-equity-collab-"))
     try:
-        nb = pm.execute_notebook(str(nb_path), str(tmp / "executed.ipynb"),
-                                 parameters=dict(collaborative_title=collab.title, census_date=collab.census_date,
-                                                 metrics_dir=str((out / "metrics").resolve()),
-                                                 suppression_threshold=threshold,
-                                                 self_assessment_path=str(collab.lens_data / "self_assessment.csv")
-                                                 if collab.lens_data and (collab.lens_data / "self_assessment.csv").exists()
-                                                 else ""),
-                                 kernel_name=kernel, cwd=str(nb_path.parent), progress_bar=False, log_output=False)
+        nb = execute_notebook(str(nb_path), str(tmp / "executed.ipynb"),
+                              dict(collaborative_title=title, census_date=census_date,
+                                   metrics_dir=str((out / "metrics").resolve()), suppression_threshold=threshold,
+                                   self_assessment_path=self_assessment_path),
+                              kernel, str(nb_path.parent), warm=warm)
         atomic_write(out / "collaborative.html", export_html(nb))
         status.update(status="ok", report="collaborative.html")
     except Exception as exc:
@@ -271,6 +447,13 @@ def run_collaborative_notebook(collab: Collaborative, out: Path, kernel: str, th
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return status
+
+
+def _collaborative_task(collab: Collaborative, out: Path, kernel: str, threshold: int) -> dict:
+    sa = collab.lens_data / "self_assessment.csv" if collab.lens_data else None
+    return {"kind": "collaborative",
+            "args": dict(title=collab.title, census_date=collab.census_date, out=str(out), kernel=kernel,
+                         threshold=threshold, self_assessment_path=str(sa) if sa and sa.exists() else "")}
 
 
 def sweep_temporary_files(out: Path):
@@ -353,21 +536,34 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
                  threshold=threshold, lens_data=str(collab.lens_data or "")) for p in selected]
     if workers is None:
         workers = min(len(jobs), os.cpu_count() or 1) or 1
+    pool = WorkerPool(max(1, min(workers, len(jobs)))) if scheduler is None else None
     try:
-        results = run_dask(jobs, scheduler, progress) if scheduler is not None else run_local(jobs, workers, progress)
+        try:
+            results = (run_dask(jobs, scheduler, progress) if scheduler is not None
+                       else run_local(jobs, workers, progress, pool=pool))
+        finally:
+            sweep_temporary_files(out)
+        by_code = {r["code"]: r for r in results}
+        statuses = [by_code.get(p["code"]) or previous.get(p["code"]) or
+                    {"code": p["code"], "name": p["name"], "status": "failed", "stage": "not run",
+                     "error": "not run yet", "report": None, "metrics": None, "seconds": None}
+                    for p in collab.providers]
+        collab_status = None
+        if collaborative:
+            if any((out / "metrics" / f"{c}.json").exists() for c in codes):
+                task = _collaborative_task(collab, out, kernel, threshold)
+                if pool is not None:  # on a worker whose kernel is already warm
+                    collab_status = pool.map([task])[0]
+                    if "_died" in collab_status:
+                        collab_status = {"status": "failed", "report": None,
+                                         "error": f"the worker process died (exit {collab_status['_died']})"}
+                else:
+                    collab_status = run_collaborative_notebook(**task["args"], warm=False)
+            else:
+                collab_status = {"status": "failed", "error": "no provider metrics to compare", "report": None}
     finally:
-        sweep_temporary_files(out)
-    by_code = {r["code"]: r for r in results}
-    statuses = [by_code.get(p["code"]) or previous.get(p["code"]) or
-                {"code": p["code"], "name": p["name"], "status": "failed", "stage": "not run",
-                 "error": "not run yet", "report": None, "metrics": None, "seconds": None}
-                for p in collab.providers]
-    collab_status = None
-    if collaborative:
-        if any((out / "metrics" / f"{c}.json").exists() for c in codes):
-            collab_status = run_collaborative_notebook(collab, out, kernel, threshold)
-        else:
-            collab_status = {"status": "failed", "error": "no provider metrics to compare", "report": None}
+        if pool is not None:
+            pool.close()
     atomic_write(state_path, json.dumps({"collaborative": collab.name, "providers": statuses,
                                          "collaborative_report": collab_status}, indent=1, sort_keys=True))
     write_index(out, collab, statuses, collab_status)

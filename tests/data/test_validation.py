@@ -97,3 +97,27 @@ def test_cli_validate_ok_prints_data_quality(good_csv, capsys):
     out = capsys.readouterr().out
     assert "meet the data contract" in out
     assert "Ethnicity not recorded (Z or 99): 2 of 4 (50.0%)" in out
+
+
+def test_calendar_date_pattern_agrees_with_the_calendar():
+    """Every day 1896-2104 (and the century years 1600-2800) matches, and nothing else of the form YYYY-MM-DD does (checked
+    against Python's own calendar, independently of the pattern)."""
+    import datetime
+    import re
+
+    from qi_equity.data.contract import CALENDAR_DATE_PATTERN
+
+    pat = re.compile(CALENDAR_DATE_PATTERN)
+    years = list(range(1896, 2105)) + [1600, 1700, 1800, 2200, 2300, 2400, 2800]  # every leap-year case
+    for year in years:
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    datetime.date(year, month, day)
+                    real = True
+                except ValueError:
+                    real = False
+                assert bool(pat.match(text)) == real, text
+    for bad in ("2025-1-01", "25-01-01", "2025/01/01", "2025-01-01 ", " 2025-01-01", "2025-01-01T00:00"):
+        assert not pat.match(bad)
