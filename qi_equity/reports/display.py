@@ -63,3 +63,35 @@ def show_markdown(text: str):
     from IPython.display import Markdown, display
 
     display(Markdown(text))
+
+
+def icon_matrix_html(matrix: pd.DataFrame, caption: str | None = None) -> str:
+    """A variation matrix (first column the row labels, then one column of variation icon
+    codes per measure) as an HTML table: the icon as words and an arrow in a cell coloured
+    as Making Data Count does (never colour alone). A table rather than a picture, so screen
+    readers read every cell and the report stays light."""
+    from qi_equity.plotting.matrix import ARROW, CELL_COLOUR
+    from qi_equity.plotting.spc import VARIATION_TEXT
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in matrix.columns)
+    rows = []
+    for rec in matrix.itertuples(index=False, name=None):
+        cells = [f"<th scope='row'>{html.escape(str(rec[0]))}</th>"]
+        for icon in rec[1:]:
+            icon = None if icon is None or (isinstance(icon, float) and icon != icon) else str(icon)
+            text = (VARIATION_TEXT.get(icon, "no data") + ARROW.get(icon, "")) if icon else "no data"
+            fg = "#ffffff" if icon and icon.startswith("improvement") else "#000000"
+            cells.append(f"<td style='background:{CELL_COLOUR.get(icon, '#ffffff')};color:{fg}'>"
+                         f"{html.escape(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    cap = f"<p class='qi-caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
+    return (f"{cap}<table class='qi-table qi-icons'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def show_icon_matrix(matrix: pd.DataFrame, caption: str | None = None):
+    """Display :func:`icon_matrix_html` (plain-text fallback: the table of icon codes)."""
+    from IPython.display import display
+
+    display({"text/html": icon_matrix_html(matrix, caption),
+             "text/plain": (caption or "") + "\n" + matrix.to_string(index=False)}, raw=True)

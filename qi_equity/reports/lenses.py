@@ -88,8 +88,9 @@ def show_psychology(lens_data: str, provider_code: str, threshold: int = 5):
             sc = item_scores(df, by=("item",)).merge(items()[["code", "text"]], left_on="item", right_on="code")
             show_table(sc[["item", "text", "n", "mean", "mean_lower", "mean_upper", "agree_pct"]].round(2),
                        caption="Readiness item scores (1-5) with 95% intervals, and % agreeing")
-            roles = distribution(df.assign(role_item=df["role"] + " / " + df["item"]), by=("role_item",))
-            show_figure(plot_diverging(roles, label="role_item", title="Readiness by staff role and item"))
+            by_role_item = item_scores(df, by=("role", "item")).pivot(index="role", columns="item", values="agree_pct")
+            show_table(by_role_item.round(0).reset_index(), decimals=0,
+                       caption="Readiness by staff role and item: % agreeing (4 or 5)")
             by_role = item_scores(df, by=("role",))
             show_table(by_role[["role", "n", "mean", "mean_lower", "mean_upper", "agree_pct", "agree_lower",
                                 "agree_upper"]].round(2), caption="Readiness by staff role (all items)")

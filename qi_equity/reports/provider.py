@@ -172,11 +172,13 @@ def table(payload: dict) -> pd.DataFrame:
 
 
 def metrics(provider_code: str, provider_name: str, census_date, derived: pd.DataFrame, agg: pd.DataFrame,
-            threshold: int = disclosure.DEFAULT_THRESHOLD) -> dict:
+            threshold: int = disclosure.DEFAULT_THRESHOLD, equity: disclosure.Published | None = None) -> dict:
     """Everything the collaborative report needs from one provider, already suppressed.
 
     No pathway-level data: monthly measures (all specialties), the equity table, data
-    quality and the headline icons.
+    quality and the headline icons. ``equity``, when given, is the report's
+    :func:`equity_summary` (its table months, this ``threshold``), so it is computed once;
+    by default the last 12 months.
     """
     allspec = agg[agg["specialty"] == "all"]
     icons = []
@@ -185,7 +187,7 @@ def metrics(provider_code: str, provider_name: str, census_date, derived: pd.Dat
         ic = r.icons()
         icons.append({"measure": name, "variation": ic["variation"].iloc[0] if len(ic) else None,
                       "assurance": ic["assurance"].iloc[0] if len(ic) else None})
-    eq = equity_summary(derived, census_date, threshold=threshold).data
+    eq = (equity or equity_summary(derived, census_date, threshold=threshold)).data
     dq = data_quality_table(derived, threshold).data
     return {
         "schema": "qi_equity.metrics/1",
@@ -378,17 +380,20 @@ OVER_18_TARGET = 8.0
 
 
 def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months: int = 12,
-                  threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+                  threshold: int = disclosure.DEFAULT_THRESHOLD, equity: disclosure.Published | None = None,
+                  inequality: disclosure.Published | None = None) -> pd.DataFrame:
     """The report's opening table: for each measure x equity dimension, the group furthest
     from its reference (worse side), its value, the gap and ratio with intervals, the
     variation icon of the gap over time, the variation icon of the measure for all patients,
     and assurance against the 18-week standard.
 
     Built only from suppressed tables (:func:`inequality_table`, :func:`equity_summary`) and
-    the suppressed monthly aggregate, so it publishes nothing they do not.
+    the suppressed monthly aggregate, so it publishes nothing they do not. ``equity`` and
+    ``inequality``, when given, are those two tables already computed with the same
+    ``months`` and ``threshold`` (a report computes them once).
     """
-    ineq = inequality_table(derived, census_date, months, threshold).data
-    eq = equity_summary(derived, census_date, months, threshold).data
+    ineq = (inequality or inequality_table(derived, census_date, months, threshold)).data
+    eq = (equity or equity_summary(derived, census_date, months, threshold)).data
     rows = []
     all_icons = {}
     for name in (HEADLINE, "completed_over_18", "dna_rate"):

@@ -143,6 +143,8 @@ def _register_warm_engine():
 
 
 WARM_ENGINE = "qi-equity-warm"
+# No input history database for report kernels (nobody reads it; it costs a write per cell).
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
 
 
 def warm_kernel(kernel: str, cwd: str):
@@ -159,7 +161,7 @@ def warm_kernel(kernel: str, cwd: str):
         km = None
     if km is None:
         km = KernelManager(kernel_name=kernel)
-        km.start_kernel(cwd=cwd)
+        km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
         kernels[(kernel, cwd)] = km
         if len(kernels) == 1:
             atexit.register(shutdown_warm_kernels)
@@ -194,10 +196,11 @@ def execute_notebook(input_path: str, output_path: str, parameters: dict, kernel
 
     if not warm:
         return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel, cwd=cwd,
-                                   progress_bar=False, log_output=False)
+                                   progress_bar=False, log_output=False, request_save_on_cell_execute=False)
     km = warm_kernel(kernel, cwd)
     return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel,
-                               engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False)
+                               engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False,
+                               request_save_on_cell_execute=False)  # written once, at the end
 
 
 def _notebook_error(exc: BaseException) -> str:
