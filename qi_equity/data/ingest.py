@@ -37,13 +37,17 @@ def _source(path: str | Path) -> str:
     return f"read_parquet('{p}', union_by_name=true)"
 
 
+def _quote(v) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def _case(expr: str, mapping: dict, default: str) -> str:
     whens = " ".join(f"WHEN {expr} = '{k}' THEN '{v}'" for k, v in mapping.items())
     return f"CASE {whens} ELSE '{default}' END"
 
 
 def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty: bool, columns: set[str],
-         by_provider: bool) -> str:
+         by_provider: bool, enums: bool = False) -> str:
     first, last = months[0].date(), months[-1].date()
     age = "TRY_CAST(age AS INTEGER)" if "age" in columns else "NULL"
     band = "age_band" if "age_band" in columns else "NULL"
@@ -56,19 +60,39 @@ def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty:
     imd = (f"CASE WHEN {q} IS NULL THEN 'Unmatched' WHEN {q} = 1 THEN 'Q1 most deprived' WHEN {q} = 5 "
            f"THEN 'Q5 least deprived' ELSE 'Q' || CAST(CAST({q} AS INTEGER) AS VARCHAR) END")
     prov = "provider_code, " if by_provider else ""
+    dims = ("sex_age", "ethnic_group", "imd_quintile")
+    # GROUPING(...) bit 8 = specialty (when grouped by it), bits 4/2/1 = the dimensions
+    grouped = (("specialty",) if by_specialty else ()) + dims
 
     def sets(month):
-        keys = f"{prov}{month}, dimension, grp"
-        return f"GROUPING SETS (({keys}, specialty), ({keys}))" if by_specialty else f"GROUPING SETS (({keys}))"
+        """One grouping set per dimension (and overall), with and without specialty: the
+        equity dimensions are separate columns, so no row is repeated per dimension."""
+        keys = f"{prov}{month}"
+        out = []
+        for spec in ((", specialty", "") if by_specialty else ("",)):
+            out.append(f"({keys}{spec})")
+            out += [f"({keys}{spec}, {d})" for d in dims]
+        return "GROUPING SETS (" + ", ".join(out) + ")"
 
-    spec_col = "CASE WHEN GROUPING(specialty) = 1 THEN 'all' ELSE specialty END" if by_specialty else "'all'"
+    gid = f"GROUPING({', '.join(grouped)})"
+    spec = f"CASE WHEN {gid} & 8 = 8 THEN 'all' ELSE specialty END" if by_specialty else "'all'"
+    labels = (f"{spec} AS specialty, "
+              f"CASE WHEN {gid} & 4 = 0 THEN 'sex_age' WHEN {gid} & 2 = 0 THEN 'ethnic_group' "
+              f"WHEN {gid} & 1 = 0 THEN 'imd_quintile' ELSE 'all' END AS dimension, "
+              f"CASE WHEN {gid} & 4 = 0 THEN sex_age WHEN {gid} & 2 = 0 THEN ethnic_group "
+              f"WHEN {gid} & 1 = 0 THEN imd_quintile ELSE 'All' END AS grp")
     head = f"{prov}m, specialty, dimension, grp"
     gprov = "g.provider_code, " if by_provider else ""
+    skeys = ", ".join((["provider_code"] if by_provider else []) + ["specialty", "dimension", "grp"])
     join_keys = (["provider_code"] if by_provider else []) + ["specialty", "dimension", "grp", "measure"]
     join = " AND ".join(f"g.{k} = r.{k}" for k in join_keys) + " AND g.m = r.m"
     percent = ", ".join(f"'{k}'" for k, m in measures.MEASURES.items() if m.kind == "percent")
     count = ", ".join(f"'{k}'" for k, m in measures.MEASURES.items() if m.kind == "count")
     order = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(measures.MEASURES))
+    lo, hi = f"DATE '{first}'", f"DATE '{last}'"
+
+    def cast(col, enum):  # ENUM columns arrive in pandas as categoricals, no string per row
+        return f"CAST({col} AS {enum})" if enums else col
     return f"""
 WITH base AS (
   SELECT provider_code, CAST(specialty AS VARCHAR) AS specialty,
@@ -77,45 +101,68 @@ WITH base AS (
          {sex_label} || ' ' || {age_part} AS sex_age, {eth} AS ethnic_group, {imd} AS imd_quintile
   FROM {src}
 ),
-d AS (
+d AS MATERIALIZED (
   SELECT *, date_diff('day', ref, COALESCE(cs, DATE '{census.date()}')) / 7.0 AS wait,
-         outcome IN ('treated', 'removed') AS completed
+         outcome IN ('treated', 'removed') AS completed,
+         CAST(date_trunc('month', ref) AS DATE) AS ref_m, CAST(date_trunc('month', cs) AS DATE) AS cs_m,
+         -- month-end waits are whole days: over 18 weeks from the first month end at least
+         -- 127 days after referral (date_diff > 126)
+         CAST(date_trunc('month', ref + INTERVAL 127 DAY) AS DATE) AS o18_m
   FROM base
 ),
-long AS (
-  SELECT *, 'all' AS dimension, 'All' AS grp FROM d
-  UNION ALL SELECT *, 'sex_age', sex_age FROM d
-  UNION ALL SELECT *, 'ethnic_group', ethnic_group FROM d
-  UNION ALL SELECT *, 'imd_quintile', imd_quintile FROM d
-),
 comp AS (
-  SELECT {prov}date_trunc('month', cs) AS m, dimension, grp, {spec_col} AS specialty,
+  SELECT {prov}date_trunc('month', cs) AS m, {labels},
          COUNT(*) AS n, MEDIAN(wait) AS med, SUM(CASE WHEN wait > 18 THEN 1 ELSE 0 END) AS o18,
          SUM(CASE WHEN wait > 52 THEN 1 ELSE 0 END) AS o52
-  FROM long WHERE completed AND cs >= DATE '{first}' AND cs < DATE '{last}' + INTERVAL 1 MONTH
+  FROM d WHERE completed AND cs >= {lo} AND cs < {hi} + INTERVAL 1 MONTH
   GROUP BY {sets("date_trunc('month', cs)")}
 ),
 dna AS (
-  SELECT {prov}date_trunc('month', fa) AS m, dimension, grp, {spec_col} AS specialty, COUNT(*) AS n,
+  SELECT {prov}date_trunc('month', fa) AS m, {labels}, COUNT(*) AS n,
          SUM(CASE WHEN dna > 0 THEN 1 ELSE 0 END) AS k
-  FROM long WHERE fa >= DATE '{first}' AND fa < DATE '{last}' + INTERVAL 1 MONTH
+  FROM d WHERE fa >= {lo} AND fa < {hi} + INTERVAL 1 MONTH
   GROUP BY {sets("date_trunc('month', fa)")}
 ),
 refs AS (
-  SELECT {prov}date_trunc('month', ref) AS m, dimension, grp, {spec_col} AS specialty, COUNT(*) AS n
-  FROM long WHERE ref >= DATE '{first}' AND ref < DATE '{last}' + INTERVAL 1 MONTH
+  SELECT {prov}date_trunc('month', ref) AS m, {labels}, COUNT(*) AS n
+  FROM d WHERE ref >= {lo} AND ref < {hi} + INTERVAL 1 MONTH
   GROUP BY {sets("date_trunc('month', ref)")}
 ),
 month_ends AS (
-  SELECT CAST(generate_series AS DATE) AS m, CAST(generate_series + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE) AS e
-  FROM generate_series(DATE '{first}', DATE '{last}', INTERVAL 1 MONTH)
+  SELECT CAST(generate_series AS DATE) AS m FROM generate_series({lo}, {hi}, INTERVAL 1 MONTH)
 ),
-snap AS (
-  SELECT {prov}me.m AS m, dimension, grp, {spec_col} AS specialty, COUNT(*) AS n,
-         SUM(CASE WHEN date_diff('day', ref, me.e) / 7.0 > 18 THEN 1 ELSE 0 END) AS o18
-  FROM long JOIN month_ends me ON long.ref <= me.e AND (long.cs IS NULL OR long.cs > me.e)
-  GROUP BY {sets("me.m")}
+-- Month-end snapshots without joining every pathway to every month: a pathway is on the list at
+-- the end of each month from its referral month up to (not including) its clock-stop month, and
+-- over 18 weeks from o18_m; each of those is a +1 event and a -1 event, and the list at a month
+-- end is the running sum of the events (events before the window count at its first month).
+events AS (
+  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(ref_m, {lo}) AS m, 1 AS dn, 0 AS d18
+  FROM d WHERE ref_m <= {hi}
+  UNION ALL
+  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(cs_m, {lo}), -1, 0
+  FROM d WHERE cs_m IS NOT NULL AND cs_m <= {hi}
+  UNION ALL
+  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(o18_m, {lo}), 0, 1
+  FROM d WHERE o18_m <= {hi} AND (cs_m IS NULL OR o18_m < cs_m)
+  UNION ALL
+  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(cs_m, {lo}), 0, -1
+  FROM d WHERE cs_m IS NOT NULL AND cs_m <= {hi} AND o18_m < cs_m
 ),
+steps AS (
+  SELECT {prov}m, {labels}, SUM(dn) AS dn, SUM(d18) AS d18
+  FROM events GROUP BY {sets("m")}
+),
+snap_grid AS (
+  SELECT k.*, me.m FROM (SELECT DISTINCT {skeys} FROM steps) k CROSS JOIN month_ends me
+),
+snap_all AS (
+  SELECT {", ".join("g." + c.strip() for c in skeys.split(","))}, g.m,
+         SUM(COALESCE(s.dn, 0)) OVER w AS n, SUM(COALESCE(s.d18, 0)) OVER w AS o18
+  FROM snap_grid g LEFT JOIN steps s ON {" AND ".join(f"g.{c.strip()} = s.{c.strip()}" for c in skeys.split(","))} AND g.m = s.m
+  WINDOW w AS (PARTITION BY {", ".join("g." + c.strip() for c in skeys.split(","))} ORDER BY g.m
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+snap AS (SELECT * FROM snap_all WHERE n > 0),
 res AS (
   SELECT {head}, 'completed_median_wait' AS measure, NULL AS numerator, n AS denominator, med AS value FROM comp
   UNION ALL SELECT {head}, 'completed_over_18', o18, n, NULL FROM comp
@@ -128,7 +175,9 @@ res AS (
 series AS (SELECT DISTINCT {prov}specialty, dimension, grp, measure FROM res),
 grid AS (SELECT series.*, month_ends.m FROM series CROSS JOIN month_ends)
 -- every series gets every month: empty months count 0 (as measures._complete does)
-SELECT {gprov}g.m AS month, g.specialty, g.dimension, g.grp AS "group", g.measure,
+SELECT {(cast("g.provider_code", "qi_provider") + " AS provider_code, ") if by_provider else ""}g.m AS month,
+       {cast("g.specialty", "qi_specialty")} AS specialty, {cast("g.dimension", "qi_dimension")} AS dimension,
+       {cast("g.grp", "qi_group")} AS "group", {cast("g.measure", "qi_measure")} AS measure,
        CASE WHEN r.denominator IS NULL AND g.measure IN ({percent}) THEN 0 ELSE r.numerator END AS numerator,
        COALESCE(r.denominator, 0) AS denominator,
        CASE WHEN g.measure IN ({percent}) THEN 100.0 * r.numerator / NULLIF(r.denominator, 0)
@@ -139,8 +188,8 @@ ORDER BY {gprov}CASE g.measure {order} END, g.specialty, g.dimension, g.grp, g.m
 
 
 def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_specialty: bool = False,
-                            by_provider: bool = True, memory_limit: str = "600MB", threads: int | None = None,
-                            batch_providers: int = 25) -> pd.DataFrame:
+                            by_provider: bool = True, memory_limit: str = "400MB", threads: int | None = None,
+                            batch_rows: int = 450_000) -> pd.DataFrame:
     """The aggregate form computed by DuckDB from a Parquet/CSV file, folder or glob.
 
     Same columns and values as :func:`qi_equity.measures.monthly_measures` for the
@@ -150,10 +199,12 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
     ----------
     memory_limit : str
         DuckDB's memory limit (it spills to disk beyond it where it can).
-    batch_providers : int
-        Providers aggregated per query: medians are held in memory per group, so large
-        extracts are processed a batch of providers at a time (bounded memory; with one
-        Parquet row group per provider each batch reads only its own rows).
+    batch_rows : int
+        Pathways aggregated per query: medians and the pathways of a batch are held in
+        memory, so large extracts are processed whole providers at a time, packed into batches
+        of about this many rows (a larger provider is a batch of its own). With one Parquet row
+        group per provider each batch reads only its own rows. The defaults keep a
+        7.5-million-pathway extract under 1 GB peak resident memory (benchmarks/RESULTS.md).
     """
     import duckdb
 
@@ -170,18 +221,31 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
         missing = set(C.REQUIRED_COLUMNS) - cols
         if missing:
             raise ValueError(f"{path}: required column(s) missing: {sorted(missing)}")
-        provs = [r[0] for r in con.execute(f"SELECT DISTINCT provider_code FROM {src} ORDER BY 1").fetchall()]
+        sizes = con.execute(f"SELECT provider_code, COUNT(*) FROM {src} GROUP BY 1 ORDER BY 1").fetchall()
+        provs = [r[0] for r in sizes]
+        specs = [r[0] for r in con.execute(
+            f"SELECT DISTINCT CAST(specialty AS VARCHAR) FROM {src} WHERE specialty IS NOT NULL ORDER BY 1").fetchall()]
+        labels = {"qi_provider": provs, "qi_specialty": specs + (["all"] if "all" not in specs else []),
+                  "qi_dimension": list(DIMENSIONS),
+                  "qi_group": list(dict.fromkeys(g for d in DIMENSIONS for g in C.DIMENSIONS[d].groups)),
+                  "qi_measure": list(measures.MEASURES)}
+        for name, values in labels.items():
+            con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(_quote(v) for v in values)})")
         parts = []
-        batches = [provs[i:i + batch_providers] for i in range(0, len(provs), batch_providers)] if by_provider \
-            else [None]
+        batches: list = [None]
+        if by_provider:
+            batches = [[]]
+            rows = 0
+            for code, n in sizes:
+                if batches[-1] and rows + n > batch_rows:
+                    batches.append([])
+                    rows = 0
+                batches[-1].append(code)
+                rows += n
         for batch in batches:
             sub = src if batch is None else (
                 f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(repr(str(p)) for p in batch)}))")
-            part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider)).df()
-            for c in ("provider_code", "specialty", "dimension", "group", "measure"):
-                if c in part:
-                    part[c] = part[c].astype("category")
-            parts.append(part)
+            parts.append(con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, enums=True)).df())
         res = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         for c in ("provider_code", "specialty", "dimension", "group", "measure"):
             if c in res and not isinstance(res[c].dtype, pd.CategoricalDtype):
