@@ -44,7 +44,8 @@ def run_one(name: str) -> dict:
         times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
     return {"name": name, "times": times, "median": statistics.median(times), "peak_rss_mib": peak,
-            "series": spec.get("series"), "scale_to": spec.get("scale_to"), "note": spec.get("note", "")}
+            "series": spec.get("series"), "scale_to": spec.get("scale_to"), "unit": spec.get("unit", "series"),
+            "repeats": spec.get("repeats", REPEATS), "note": spec.get("note", "")}
 
 
 def machine() -> dict:
@@ -106,12 +107,14 @@ def main(argv):
                      f"{r['peak_rss_mib']:.0f} | {r.get('ran_at', '')} | {r['note']} |")
     scaled = [r for r in results if r.get("scale_to")]
     if scaled:
-        lines += ["", "## Per-series loop, scaled", ""]
+        lines += ["", "## Scaled from a smaller run", ""]
         vec = {r["series"]: r for r in results if not r.get("scale_to")}
         for r in scaled:
             est = r["median"] * r["scale_to"] / r["series"]
-            line = f"- {r['name']}: {r['median']:.2f} s for {r['series']:,} series, about {est:,.0f} s for {r['scale_to']:,}"
-            if r["scale_to"] in vec:
+            unit = r.get("unit", "series")
+            line = (f"- {r['name']}: {r['median']:.2f} s for {r['series']:,} {unit}, about {est:,.0f} s "
+                    f"({est / 60:.1f} min) for {r['scale_to']:,}")
+            if r["scale_to"] in vec and unit == "series":
                 line += f" -- the vectorised call is about {est / vec[r['scale_to']]['median']:,.0f}x faster"
             lines.append(line + ".")
     extra = HERE / "NOTES.md"

@@ -90,3 +90,45 @@ BENCHMARKS = {
         setup=setup_metrics, run=run_metrics, warmup=False,
         note="suppression + icons + one metrics file per provider, from the aggregate"),
 }
+
+
+HTML_PROVIDERS = int(__import__("os").environ.get("QI_BENCH_HTML_PROVIDERS", "20"))
+
+
+def setup_html():
+    """The first HTML_PROVIDERS providers of the national extract, one Parquet file each, and a
+    collaborative config for them (no lens data: the national extract has none)."""
+    import pyarrow.parquet as pq
+    import yaml
+
+    folder = OUT / f"national_html_{HTML_PROVIDERS}"
+    config = folder / "collaborative.yaml"
+    if not config.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        f = pq.ParquetFile(_extract())
+        providers = []
+        for i in range(min(HTML_PROVIDERS, f.num_row_groups)):  # one row group per provider
+            t = f.read_row_group(i)
+            code = t.column("provider_code")[0].as_py()
+            pq.write_table(t, folder / f"{code}.parquet")
+            providers.append({"code": code, "name": f"Provider {code}", "extract": f"{code}.parquet"})
+        config.write_text(yaml.safe_dump({"name": "national", "title": "National sample", "census_date": CENSUS,
+                                          "providers": providers}))
+    return config
+
+
+def run_html(config):
+    from qi_equity.reports.runner import run
+
+    out = Path(tempfile.mkdtemp(prefix="qi-national-html-"))
+    try:
+        res = run(config, out, workers=2, progress=False, collaborative=False)
+        assert res["ok"], [p for p in res["providers"] if p["status"] != "ok"][:2]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+BENCHMARKS["national_html_reports_2_workers"] = dict(
+    setup=setup_html, run=run_html, warmup=False, repeats=1, series=HTML_PROVIDERS, scale_to=200, unit="providers",
+    note=f"validate + notebook + HTML + metrics for {HTML_PROVIDERS} national-size providers (~37,500 pathways "
+         "each) on 2 warm workers; one run (minutes each); the 200-provider time is scaled from it")

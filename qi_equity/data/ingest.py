@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qi_equity import measures
@@ -82,13 +83,7 @@ def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty:
               f"CASE WHEN {gid} & 4 = 0 THEN sex_age WHEN {gid} & 2 = 0 THEN ethnic_group "
               f"WHEN {gid} & 1 = 0 THEN imd_quintile ELSE 'All' END AS grp")
     head = f"{prov}m, specialty, dimension, grp"
-    gprov = "g.provider_code, " if by_provider else ""
     skeys = ", ".join((["provider_code"] if by_provider else []) + ["specialty", "dimension", "grp"])
-    join_keys = (["provider_code"] if by_provider else []) + ["specialty", "dimension", "grp", "measure"]
-    join = " AND ".join(f"g.{k} = r.{k}" for k in join_keys) + " AND g.m = r.m"
-    percent = ", ".join(f"'{k}'" for k, m in measures.MEASURES.items() if m.kind == "percent")
-    count = ", ".join(f"'{k}'" for k, m in measures.MEASURES.items() if m.kind == "count")
-    order = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(measures.MEASURES))
     lo, hi = f"DATE '{first}'", f"DATE '{last}'"
 
     def cast(col, enum):  # ENUM columns arrive in pandas as categoricals, no string per row
@@ -172,18 +167,16 @@ res AS (
   UNION ALL SELECT {head}, 'waiting_list', NULL, n, n FROM snap
   UNION ALL SELECT {head}, 'waiting_over_18', o18, n, NULL FROM snap
 ),
-series AS (SELECT DISTINCT {prov}specialty, dimension, grp, measure FROM res),
-grid AS (SELECT series.*, month_ends.m FROM series CROSS JOIN month_ends)
--- every series gets every month: empty months count 0 (as measures._complete does)
-SELECT {(cast("g.provider_code", "qi_provider") + " AS provider_code, ") if by_provider else ""}g.m AS month,
-       {cast("g.specialty", "qi_specialty")} AS specialty, {cast("g.dimension", "qi_dimension")} AS dimension,
-       {cast("g.grp", "qi_group")} AS "group", {cast("g.measure", "qi_measure")} AS measure,
-       CASE WHEN r.denominator IS NULL AND g.measure IN ({percent}) THEN 0 ELSE r.numerator END AS numerator,
-       COALESCE(r.denominator, 0) AS denominator,
-       CASE WHEN g.measure IN ({percent}) THEN 100.0 * r.numerator / NULLIF(r.denominator, 0)
-            WHEN r.denominator IS NULL AND g.measure IN ({count}) THEN 0 ELSE r.value END AS value
-FROM grid g LEFT JOIN res r ON {join}
-ORDER BY {gprov}CASE g.measure {order} END, g.specialty, g.dimension, g.grp, g.m
+res_typed AS (
+  SELECT {(cast("provider_code", "qi_provider") + " AS provider_code, ") if by_provider else ""}m AS month,
+         {cast("specialty", "qi_specialty")} AS specialty, {cast("dimension", "qi_dimension")} AS dimension,
+         {cast("grp", "qi_group")} AS "group", {cast("measure", "qi_measure")} AS measure,
+         CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator,
+         CAST(value AS DOUBLE) AS value
+  FROM res
+)
+-- only the months with pathways: every series is completed to every month by _complete_months
+SELECT * FROM res_typed
 """
 
 
@@ -225,9 +218,10 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
         provs = [r[0] for r in sizes]
         specs = [r[0] for r in con.execute(
             f"SELECT DISTINCT CAST(specialty AS VARCHAR) FROM {src} WHERE specialty IS NOT NULL ORDER BY 1").fetchall()]
-        labels = {"qi_provider": provs, "qi_specialty": specs + (["all"] if "all" not in specs else []),
-                  "qi_dimension": list(DIMENSIONS),
-                  "qi_group": list(dict.fromkeys(g for d in DIMENSIONS for g in C.DIMENSIONS[d].groups)),
+        # categories in the order rows are sorted in (text order; measures in their own order)
+        labels = {"qi_provider": provs, "qi_specialty": sorted(set(specs) | {"all"}),
+                  "qi_dimension": sorted(DIMENSIONS),
+                  "qi_group": sorted({g for d in DIMENSIONS for g in C.DIMENSIONS[d].groups}),
                   "qi_measure": list(measures.MEASURES)}
         for name, values in labels.items():
             con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(_quote(v) for v in values)})")
@@ -245,22 +239,73 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
         for batch in batches:
             sub = src if batch is None else (
                 f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(repr(str(p)) for p in batch)}))")
-            parts.append(con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, enums=True)).df())
-        res = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        for c in ("provider_code", "specialty", "dimension", "group", "measure"):
-            if c in res and not isinstance(res[c].dtype, pd.CategoricalDtype):
-                res[c] = res[c].astype("category")
+            part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, enums=True)).df()
+            # batches hold whole providers in code order, so completing each batch on its own
+            # keeps the global row order with small temporaries
+            parts.append(_complete_months(part, win, labels, by_provider))
+            del part
     finally:
         con.close()
-    res = res.rename(columns={"grp": "group"}) if "grp" in res else res
-    res["month"] = pd.to_datetime(res["month"])
-    for c in ("numerator", "denominator", "value"):
-        res[c] = pd.to_numeric(res[c], errors="coerce").astype(float)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
     if not by_provider:
-        res.insert(1, "provider_code", provs[0] if len(provs) == 1 else "")
-    # rows come ordered from SQL (provider, measure, specialty, dimension, group, month); string
-    # columns are categoricals to keep millions of rows small
-    return res[AGGREGATE_COLUMNS].reset_index(drop=True)
+        out.insert(1, "provider_code", pd.Categorical([provs[0] if len(provs) == 1 else ""] * len(out)))
+    return out[AGGREGATE_COLUMNS]
+
+
+def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, by_provider: bool) -> pd.DataFrame:
+    """Every series (provider x measure x specialty x dimension x group with any pathway) gets
+    every month of the window, as :func:`qi_equity.measures.monthly_measures` does: an empty
+    month has denominator 0, numerator 0 for a percentage (value missing), value 0 for a count.
+    Rows are ordered by provider, measure, specialty, dimension, group, month.
+
+    Done with integer codes in numpy rather than as a grid join in SQL: the keys arrive as
+    categoricals (DuckDB ENUMs) whose categories are already in sort order.
+    """
+    keys = (["provider_code"] if by_provider else []) + ["measure", "specialty", "dimension", "group"]
+    cats = {"provider_code": labels["qi_provider"], "measure": labels["qi_measure"],
+            "specialty": labels["qi_specialty"], "dimension": labels["qi_dimension"], "group": labels["qi_group"]}
+    key = np.zeros(len(res), dtype=np.int64)
+    for k in keys:
+        codes = res[k].cat.codes.to_numpy(np.int64)
+        if len(codes) and codes.min() < 0:
+            raise ValueError(f"column '{k}': {int((codes < 0).sum())} aggregate row(s) with no label")
+        key = key * len(cats[k]) + codes
+    series, sid = np.unique(key, return_inverse=True)
+    first = months[0].year * 12 + months[0].month - 1
+    when = pd.DatetimeIndex(res["month"])
+    t = (when.year.to_numpy() * 12 + when.month.to_numpy() - 1 - first).astype(np.int64)
+    if len(t) and (t.min() < 0 or t.max() >= len(months)):
+        raise ValueError("aggregate months outside the window")
+    n_s, n_t = len(series), len(months)
+    cell = sid * n_t + t
+    num, den, val = (np.full(n_s * n_t, np.nan) for _ in range(3))
+    den[:] = 0.0
+    num[cell] = res["numerator"].to_numpy(float)
+    den[cell] = np.nan_to_num(res["denominator"].to_numpy(float), nan=0.0)
+    val[cell] = res["value"].to_numpy(float)
+    present = np.zeros(n_s * n_t, dtype=bool)
+    present[cell] = True
+    # decode the series keys back to codes, last key fastest
+    codes = {}
+    rest = series.copy()
+    for k in reversed(keys):
+        codes[k] = rest % len(cats[k])
+        rest //= len(cats[k])
+    kinds = np.array([{"percent": 1, "count": 2}.get(measures.MEASURES[m].kind, 0) for m in cats["measure"]],
+                     dtype=np.int8)
+    kind = np.repeat(kinds[codes["measure"]], n_t)
+    pct = kind == 1
+    num[pct & ~present] = 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        val[pct] = np.where(den[pct] > 0, 100.0 * num[pct] / den[pct], np.nan)
+    val[(kind == 2) & ~present] = 0.0
+    del kind, pct, present, cell
+    out = {k: pd.Categorical.from_codes(np.repeat(codes[k].astype(np.int16 if len(cats[k]) < 2**15 else np.int32),
+                                                  n_t), categories=cats[k]) for k in keys}
+    out["month"] = np.tile(months.to_numpy(dtype="datetime64[ns]"), n_s)
+    out.update(numerator=num, denominator=den, value=val)
+    return pd.DataFrame(out)
 
 
 def aggregate_extract(path: str | Path, census_date, months: int = 36, by_specialty: bool = False,

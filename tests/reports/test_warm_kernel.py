@@ -1,0 +1,53 @@
+"""Warm kernels: a report notebook on a reused kernel sees a fresh namespace, its working folder
+and no open figures; a kernel that died is replaced; papermill still injects the parameters."""
+
+import os
+import signal
+
+import nbformat
+import pytest
+
+from qi_equity.reports.runner import _warm, ensure_kernel, execute_notebook, shutdown_warm_kernels
+
+pytestmark = pytest.mark.slow
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "qi-equity", "display_name": "qi-equity", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("value = 0", metadata={"tags": ["parameters"]})]
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return str(path)
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    ensure_kernel()
+    yield tmp_path
+    shutdown_warm_kernels()
+
+
+def test_each_notebook_gets_a_fresh_namespace_folder_and_no_figures(folder):
+    dirty = _notebook(folder / "dirty.ipynb",
+                      "leak = value\nimport os\nos.chdir('/')\nimport matplotlib.pyplot as plt\nplt.figure()")
+    clean = _notebook(folder / "clean.ipynb",
+                      "assert 'leak' not in globals(), 'namespace not reset'\n"
+                      f"import os\nassert os.getcwd() == {str(folder)!r}, os.getcwd()\n"
+                      "import matplotlib.pyplot as plt\nassert plt.get_fignums() == [], plt.get_fignums()\n"
+                      "seen = value")
+    execute_notebook(dirty, str(folder / "out1.ipynb"), {"value": 1}, "qi-equity", str(folder))
+    km = _warm.kernels[("qi-equity", str(folder))]
+    nb = execute_notebook(clean, str(folder / "out2.ipynb"), {"value": 2}, "qi-equity", str(folder))
+    assert _warm.kernels[("qi-equity", str(folder))] is km  # the same kernel, reused
+    assert any("value = 2" in c.source for c in nb.cells)  # parameters injected by papermill
+
+
+def test_a_dead_kernel_is_replaced(folder):
+    nb = _notebook(folder / "nb.ipynb", "import os\npid = os.getpid()")
+    execute_notebook(nb, str(folder / "out.ipynb"), {"value": 1}, "qi-equity", str(folder))
+    km = _warm.kernels[("qi-equity", str(folder))]
+    os.kill(km.provisioner.process.pid, signal.SIGKILL)
+    km.provisioner.process.wait()
+    execute_notebook(nb, str(folder / "out.ipynb"), {"value": 2}, "qi-equity", str(folder))
+    assert _warm.kernels[("qi-equity", str(folder))] is not km
