@@ -107,7 +107,7 @@ def show_knowledge_driver(lens_data: str, provider_code: str):
 
 
 def show_self_assessment(lens_data: str, provider_code: str):
-    from qi_equity.assessment import load_assessment, plot_provider
+    from qi_equity.assessment import frameworks, load_assessment, plot_provider
 
     p = _has(lens_data, "self_assessment.csv")
     if not p:
@@ -116,7 +116,12 @@ def show_self_assessment(lens_data: str, provider_code: str):
     df = load_assessment(p)
     if (df["provider_code"] == provider_code).any():
         show_figure(plot_provider(df, provider_code, "canvas"))
-        show_figure(plot_provider(df, provider_code, "intentional_equity"))
+        q = frameworks()["intentional_equity"]
+        ie = df[(df["provider_code"] == provider_code) & (df["framework"] == "intentional_equity")]
+        ie = q.merge(ie[["code", "now", "target"]], on="code", how="left")
+        show_table(ie[["code", "stage", "question", "now", "target"]], decimals=0,
+                   caption="IHI questions for intentional equity: where we are now and where we want to be "
+                           "(0 not started ... 4 embedded)")
         a = df[(df["provider_code"] == provider_code) & (df["target"] > df["now"])][["framework", "code", "now",
                                                                                      "target", "action"]]
         show_table(a, caption="How we get there: actions where the target is above where we are now")

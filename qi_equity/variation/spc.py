@@ -543,58 +543,41 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
                  [(0, "common_cause"), (1, "special_cause_improvement"), (2, "special_cause_concern")]}
     pt_counts["special_cause_neutral"] = S.counts((ptype == 3) | (ptype == 4), seg, nseg).astype(int)
     seg_first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if n else np.zeros(0, dtype=int)
-    summary = df.iloc[seg_first][by].reset_index(drop=True) if by else pd.DataFrame(index=range(nseg))
-    summary["period"] = period[seg_first]
-    summary["start"] = df[date].to_numpy()[seg_first]
-    summary["end"] = df[date].to_numpy()[last_any]
-    summary["chart"] = chart
-    summary["n"] = n_points.astype(int)
-    summary["n_missing"] = S.counts(missing_v, seg, nseg).astype(int)
-    summary["centre"] = centre[seg_first]
-    summary["lower"] = at_last(lower)
-    summary["upper"] = at_last(upper)
-    for k, v in pt_counts.items():
-        summary[k] = v
+    # Frames are built from one dict each (assigning column by column costs more than the
+    # arithmetic on a report's few series).
     vt = np.full(nseg, None, dtype=object)
     okl = last_pt >= 0
     vt[okl] = np.array(rules.POINT_TYPES, dtype=object)[ptype[last_pt[okl]]]
-    summary["variation_type"] = vt
-    summary["variation"] = ser_var[seg_sid]
-    summary["assurance"] = ser_ass[seg_sid]
-    summary["autocorrelation"] = acf
-    summary["autocorrelated"] = acf_flag
-    summary["short_period"] = short
+    cols = {b: df[b].iloc[seg_first].reset_index(drop=True) for b in by}
+    cols.update(period=period[seg_first], start=df[date].to_numpy()[seg_first], end=df[date].to_numpy()[last_any],
+                chart=np.full(nseg, chart, dtype=object), n=n_points.astype(int),
+                n_missing=S.counts(missing_v, seg, nseg).astype(int), centre=centre[seg_first],
+                lower=at_last(lower), upper=at_last(upper))
+    cols.update(pt_counts)
+    cols.update(variation_type=vt, variation=ser_var[seg_sid], assurance=ser_ass[seg_sid], autocorrelation=acf,
+                autocorrelated=acf_flag, short_period=short)
     for k in ("n_obs", "n_useful", "longest_run", "longest_run_max", "crossings", "crossings_min"):
-        summary[k] = runs[k]
-    summary["runs_signal"] = runs["runs_signal"]
+        cols[k] = runs[k]
+    cols["runs_signal"] = runs["runs_signal"]
+    summary = pd.DataFrame(cols, index=pd.RangeIndex(nseg))
 
     # ---- points ------------------------------------------------------------------------
-    pts = df[by + [date]].copy()
-    pts = pts.rename(columns={date: "date"})
-    pts["value"] = np.where(missing_v, np.nan, y)
+    cols = {b: df[b].reset_index(drop=True) for b in by}
+    cols["date"] = df[date].reset_index(drop=True)
+    cols["value"] = np.where(missing_v, np.nan, y)
     if numerator:
-        pts["numerator"] = num
+        cols["numerator"] = num
     if denominator:
-        pts["denominator"] = den
-    pts["period"] = period
-    pts["missing"] = missing_v
-    pts["excluded"] = excluded
-    pts["baseline"] = baseline
-    pts["centre"] = centre
-    pts["lower"] = lower
-    pts["upper"] = upper
-    pts["lower_2sigma"] = lower2
-    pts["upper_2sigma"] = upper2
-    pts["outside_limits"] = outside
-    pts["close_to_limits"] = close
-    pts["relative_to_centre"] = np.where(missing_v, 0, rel)
-    pts["rule"] = pd.Categorical.from_codes(rule_code, rules.RULES)
-    pts["special_cause"] = rule_code != 0
-    pts["point_type"] = pd.Categorical.from_codes(ptype, rules.POINT_TYPES)
-    pts["improvement"] = pd.Categorical.from_codes(np.select([direction > 0, direction < 0], [0, 1], 2),
-                                                   ["increase", "decrease", "neutral"])
-    pts["target"] = tgt
-    pts["short_period"] = short[seg]
+        cols["denominator"] = den
+    cols.update(period=period, missing=missing_v, excluded=excluded, baseline=baseline, centre=centre, lower=lower,
+                upper=upper, lower_2sigma=lower2, upper_2sigma=upper2, outside_limits=outside,
+                close_to_limits=close, relative_to_centre=np.where(missing_v, 0, rel),
+                rule=pd.Categorical.from_codes(rule_code, rules.RULES), special_cause=rule_code != 0,
+                point_type=pd.Categorical.from_codes(ptype, rules.POINT_TYPES),
+                improvement=pd.Categorical.from_codes(np.select([direction > 0, direction < 0], [0, 1], 2),
+                                                      ["increase", "decrease", "neutral"]),
+                target=tgt, short_period=short[seg])
+    pts = pd.DataFrame(cols, index=pd.RangeIndex(n))
     options = dict(chart=chart, value=value, date=date, numerator=numerator, denominator=denominator, by=by,
                    improvement=improvement, target=target, rebase=rebase, fix_after=fix_after, exclude=exclude,
                    screen_outliers=screen_outliers, shift_length=shift_length, trend_length=trend_length,
