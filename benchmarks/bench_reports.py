@@ -24,7 +24,11 @@ def setup_one():
     out = _out()
     return dict(code="XQB", name="Brindle Valley", extract=str(ROOT / "data_samples/providers/XQB.csv"),
                 census_date="2026-03-31", out_dir=str(out), notebook=str(find_notebooks() / "provider_report.ipynb"),
-                kernel="qi-equity", threshold=5)
+                kernel="qi-equity", threshold=5, lens_data=str(ROOT / "data_samples"))
+
+
+def setup_one_new_kernel():
+    return dict(setup_one(), warm=False)
 
 
 def run_one(job):
@@ -46,7 +50,12 @@ def _collab(workers):
 
 BENCHMARKS = {
     "report_one_provider": dict(setup=setup_one, run=run_one, warmup=True,
-                                note="validate + papermill + nbconvert + metrics for XQB (~10,000 pathways)"),
+                                note="validate + papermill + nbconvert + metrics for XQB (~10,000 pathways, every "
+                                     "lens section) on a worker's warm kernel, as the runner does after its first "
+                                     "report"),
+    "report_one_provider_new_kernel": dict(setup=setup_one_new_kernel, run=run_one, warmup=True,
+                                           note="the same with a new kernel for the report (kernel start and "
+                                                "imports included): a worker's first report"),
     "sample_collaborative_1_worker": dict(setup=_out, run=_collab(1), warmup=False,
                                           note="5 provider reports + collaborative report + index"),
     "sample_collaborative_2_workers": dict(setup=_out, run=_collab(2), warmup=False,
