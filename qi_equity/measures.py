@@ -154,19 +154,7 @@ def monthly_measures(derived: pd.DataFrame, census_date, months: int = 36,
         add(g, "referrals", np.nan, g["n"].to_numpy(float), g["n"].to_numpy(float))
 
     if "waiting_list" in measures or "waiting_over_18" in measures:
-        ref = derived["referral_date"].to_numpy()[row]
-        stop = derived["clock_stop_date"].to_numpy()[row]
-        snaps = []
-        for m in months_idx:
-            end = (m + pd.offsets.MonthEnd(0)).to_datetime64()
-            open_ = (ref <= end) & (pd.isna(stop) | (stop > end))
-            wait = (end - ref[open_]) / np.timedelta64(7, "D")
-            s = gf.loc[open_, ["specialty", "dimension", "group"]].copy()
-            s["month"] = m
-            s["o18"] = wait > C.RTT_18_WEEKS
-            snaps.append(s)
-        f = pd.concat(snaps, ignore_index=True)
-        g = f.groupby(keys, observed=True).agg(n=("o18", "size"), o18=("o18", "sum")).reset_index()
+        g = _month_end_snapshots(derived, gf, months_idx)
         if "waiting_list" in measures:
             add(g, "waiting_list", np.nan, g["n"].to_numpy(float), g["n"].to_numpy(float))
         if "waiting_over_18" in measures:
@@ -179,6 +167,43 @@ def monthly_measures(derived: pd.DataFrame, census_date, months: int = 36,
     res["_m"] = res["measure"].map(order)
     res = res.sort_values(["_m", "specialty", "dimension", "group", "month"], kind="stable").drop(columns="_m")
     return res[AGGREGATE_COLUMNS].reset_index(drop=True)
+
+
+def _month_end_snapshots(derived: pd.DataFrame, gf: pd.DataFrame, months_idx: pd.DatetimeIndex) -> pd.DataFrame:
+    """Waiting list at each month end: ``month, specialty, dimension, group, n, o18``, rows with n > 0.
+
+    A pathway is on the list at the end of month m when it was referred on or before that day
+    and its clock had not stopped by then, i.e. for the months from its referral month up to
+    (not including) its clock-stop month; it has waited over 18 weeks (more than 126 days) at the
+    end of m from the month of referral + 127 days. Each pathway is therefore a +1 and a -1 at
+    two month indices, and the list is their running sum (checked against a month-by-month
+    count in tests/test_measures.py).
+    """
+    n_t = len(months_idx)
+    row = gf["_row"].to_numpy()
+    first = months_idx[0].year * 12 + months_idx[0].month - 1
+
+    def month_index(values) -> np.ndarray:  # months since the window start; NaT -> a large number
+        d = pd.DatetimeIndex(values)
+        out = (d.year * 12 + d.month - 1 - first).to_numpy(dtype=float)
+        return np.where(np.isnan(out), 10 * n_t + 10, out).astype(np.int64)
+
+    ref = pd.to_datetime(derived["referral_date"]).to_numpy()
+    stop = pd.to_datetime(derived["clock_stop_date"]).to_numpy()
+    enter, leave = month_index(ref), month_index(stop)
+    enter18 = month_index(ref + np.timedelta64(127, "D"))
+    sid, keys = pd.factorize(pd.MultiIndex.from_arrays([gf["specialty"], gf["dimension"], gf["group"]]), sort=False)
+    counts = np.zeros((len(keys), n_t + 1), dtype=np.int64)
+    over = np.zeros((len(keys), n_t + 1), dtype=np.int64)
+    for grid, start, end in ((counts, enter[row], leave[row]), (over, enter18[row], leave[row])):
+        on = (start < end) & (start < n_t)
+        np.add.at(grid, (sid[on], np.clip(start[on], 0, n_t)), 1)
+        np.add.at(grid, (sid[on], np.clip(end[on], 0, n_t)), -1)
+    counts, over = counts.cumsum(axis=1)[:, :n_t], over.cumsum(axis=1)[:, :n_t]
+    s_idx, t_idx = np.nonzero(counts > 0)
+    spec, dim, grp = (keys.get_level_values(i).to_numpy()[s_idx] for i in range(3))
+    return pd.DataFrame({"month": months_idx.to_numpy()[t_idx], "specialty": spec, "dimension": dim, "group": grp,
+                         "n": counts[s_idx, t_idx], "o18": over[s_idx, t_idx]})
 
 
 def _complete(res: pd.DataFrame, months_idx, dimensions) -> pd.DataFrame:

@@ -64,3 +64,30 @@ def test_data_quality_counts(derived):
     assert dq.loc["imd_unmatched", "count"] == 1
     assert dq.loc["first_appointment_missing", "count"] == 0
     assert dq.loc["ethnicity_not_stated", "percent"] == pytest.approx(25.0)
+
+
+def test_month_end_snapshots_equal_a_month_by_month_count():
+    """The running-sum snapshot (+1 at referral month, -1 at clock-stop month) against the
+    definition applied month by month: open at the month end (referred on or before it, clock
+    not stopped by it), and over 18 weeks when more than 126 days have passed."""
+    from _support import CENSUS, _sample_derived
+
+    d = _sample_derived("XQB")
+    agg = measures.monthly_measures(d, CENSUS, 36, dimensions=("all", "sex_age", "imd_quintile"), by_specialty=True)
+    ref, stop = d["referral_date"].to_numpy(), d["clock_stop_date"].to_numpy()
+    checked = 0
+    for m in measures.window(CENSUS, 36)[::5]:
+        end = (m + pd.offsets.MonthEnd(0)).to_datetime64()
+        open_ = (ref <= end) & (pd.isna(stop) | (stop > end))
+        over = open_ & ((end - ref) / np.timedelta64(1, "D") > 126)
+        frame = pd.DataFrame({"sex_age": C.dimension_values(d, "sex_age").to_numpy(), "specialty": d["specialty"],
+                              "open": open_, "over": over})
+        for (spec, grp), sub in list(frame.groupby(["specialty", "sex_age"]))[:6] + [(("all", "All"), frame)]:
+            dim = "all" if grp == "All" else "sex_age"
+            got = agg[(agg.month == m) & (agg.specialty == spec) & (agg.dimension == dim) & (agg.group == grp)]
+            wl = got[got.measure == "waiting_list"].iloc[0]
+            o18 = got[got.measure == "waiting_over_18"].iloc[0]
+            assert wl["denominator"] == sub["open"].sum(), (m, spec, grp)
+            assert o18["numerator"] == sub["over"].sum() and o18["denominator"] == sub["open"].sum(), (m, spec, grp)
+            checked += 1
+    assert checked >= 40

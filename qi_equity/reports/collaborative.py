@@ -130,12 +130,13 @@ def plot_funnels_highlighting_each(m: dict, measure: str = "dna_rate", ncols: in
     import math
 
     from qi_equity.plotting import new_figure, plot_funnel
+    from qi_equity.plotting.spc import fixed_margins
 
     base = provider_funnel(m, measure)
     codes = base.data["group"].tolist()
     nrows = math.ceil(len(codes) / ncols)
-    fig, axes = new_figure(width=4.2 * min(ncols, len(codes)), height=3.3 * nrows, nrows=nrows,
-                           ncols=min(ncols, len(codes)))
+    fig, axes = new_figure(width=4.2 * min(ncols, len(codes)), height=3.3 * nrows + 0.3, nrows=nrows,
+                           ncols=min(ncols, len(codes)), layout=None)
     alts = []
     for i, code in enumerate(codes):
         ax = axes.ravel()[i]
@@ -146,6 +147,7 @@ def plot_funnels_highlighting_each(m: dict, measure: str = "dna_rate", ncols: in
     for j in range(len(codes), axes.size):
         axes.ravel()[j].set_visible(False)
     fig.suptitle(base.options["label"], fontsize=11, x=0.01, ha="left")
+    fixed_margins(fig, left=0.6, top=0.7, bottom=0.5, wspace=0.55, hspace=0.85)
     excluded = base.options["excluded"]
     fig.qi_alt_text = base.options["label"] + ". " + " ".join(alts) + (
         f" Not placed (suppressed counts): {', '.join(excluded)}." if excluded else "")

@@ -75,12 +75,18 @@ class Collaborative:
                    str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None)
 
 
+_exporters = threading.local()
+
+
 def export_html(nb) -> str:
     """HTML of an executed notebook: code hidden, images embedded, no internet resources."""
-    from nbconvert import HTMLExporter
+    exporter = getattr(_exporters, "html", None)
+    if exporter is None:  # built once per worker thread: loading the templates costs more than a report's export
+        from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="qi_report", extra_template_basedirs=[str(TEMPLATES)],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        exporter = _exporters.html = HTMLExporter(
+            template_name="qi_report", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
+            exclude_input_prompt=True, exclude_output_prompt=True)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:  # papermill gives its injected cell a random id: make reruns identical
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
