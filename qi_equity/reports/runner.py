@@ -183,7 +183,24 @@ def warm_kernel(kernel: str, cwd: str):
     return km
 
 
-def shutdown_warm_kernels(only=None):
+def prestart_kernel(kernel: str, cwd: str):
+    """Launch this worker's kernel process without waiting for it (no client, no message): it
+    boots while the worker validates its first extract, and :func:`warm_kernel` connects to it."""
+    from jupyter_client.manager import KernelManager
+
+    kernels = getattr(_warm, "kernels", None)
+    if kernels is None:
+        kernels = _warm.kernels = {}
+        _register_warm_engine()
+    if (kernel, cwd) not in kernels:
+        km = KernelManager(kernel_name=kernel)
+        km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
+        kernels[(kernel, cwd)] = km
+        if len(kernels) == 1:
+            atexit.register(shutdown_warm_kernels)
+
+
+def shutdown_warm_kernels(only=None, now: bool = False):
     """Shut down this thread's warm kernels (all of them, or the one keyed ``only``)."""
     kernels = getattr(_warm, "kernels", None) or {}
     for key in [only] if only else list(kernels):
@@ -191,7 +208,7 @@ def shutdown_warm_kernels(only=None):
         if km is None:
             continue
         try:
-            km.shutdown_kernel(now=not km.is_alive())
+            km.shutdown_kernel(now=now or not km.is_alive())
         except Exception:
             pass
 
@@ -296,9 +313,14 @@ def _run_task(task: dict) -> dict:
     return run_provider(task)
 
 
-def _worker_main(conn):
+def _worker_main(conn, prestart=None):
     """A pool worker: run tasks from ``conn`` on this worker's warm kernel until told to stop."""
     try:
+        if prestart:
+            try:
+                prestart_kernel(*prestart)
+            except Exception:  # the first report starts its kernel the usual way
+                pass
         while True:
             try:
                 task = conn.recv()
@@ -308,7 +330,7 @@ def _worker_main(conn):
                 break
             conn.send(_run_task(task))
     finally:
-        shutdown_warm_kernels()
+        shutdown_warm_kernels(now=True)  # nothing in a report kernel needs a graceful shutdown
 
 
 class WorkerPool:
@@ -318,8 +340,9 @@ class WorkerPool:
     out of memory) fails only the task it was running and is replaced for the tasks still to run.
     """
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, prestart: tuple[str, str] | None = None):
         self.size = max(1, int(workers))
+        self.prestart = prestart  # (kernel, notebook folder) each worker launches as it starts
         self.ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
         self.idle: list = []
         self.n_started = 0
@@ -327,7 +350,8 @@ class WorkerPool:
     def _start(self):
         parent, child = self.ctx.Pipe()
         self.n_started += 1
-        proc = self.ctx.Process(target=_worker_main, args=(child,), name=f"qi-equity-worker-{self.n_started}",
+        proc = self.ctx.Process(target=_worker_main, args=(child, self.prestart),
+                                name=f"qi-equity-worker-{self.n_started}",
                                 daemon=True)
         proc.start()
         child.close()
@@ -383,7 +407,7 @@ def run_local(jobs: list[dict], workers: int, progress: bool = True, pool: Worke
     without a result (killed, out of memory) fails only its own provider."""
     if not jobs:
         return []
-    try:  # share great-expectations with forked workers (it is slow to import)
+    try:  # share great-expectations with the forked workers (slow to import; imported once here)
         from qi_equity.data.validation import _gx
 
         _gx()
@@ -545,7 +569,8 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
                  threshold=threshold, lens_data=str(collab.lens_data or "")) for p in selected]
     if workers is None:
         workers = min(len(jobs), os.cpu_count() or 1) or 1
-    pool = WorkerPool(max(1, min(workers, len(jobs)))) if scheduler is None else None
+    pool = (WorkerPool(max(1, min(workers, len(jobs))), prestart=(kernel, str(Path(notebook).parent)))
+            if scheduler is None else None)
     try:
         try:
             results = (run_dask(jobs, scheduler, progress) if scheduler is not None
