@@ -48,52 +48,84 @@ def _case(expr: str, mapping: dict, default: str) -> str:
 
 
 def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty: bool, columns: set[str],
-         by_provider: bool, enums: bool = False) -> str:
+         by_provider: bool, labels: dict) -> str:
+    """The aggregation query. Equity groups, dimensions and measures are small integers (their
+    index in ``labels``), provider and specialty DuckDB ENUMs: grouping, joining and returning
+    integers is much cheaper than strings, and the labels are attached in pandas as categoricals."""
     first, last = months[0].date(), months[-1].date()
+    code = {k: {v: i for i, v in enumerate(vals)} for k, vals in labels.items()}
+    G, D = code["qi_group"], code["qi_dimension"]
     age = "TRY_CAST(age AS INTEGER)" if "age" in columns else "NULL"
     band = "age_band" if "age_band" in columns else "NULL"
-    age_part = (f"CASE WHEN {age} IS NOT NULL THEN (CASE WHEN {age} < 16 THEN '0-15' WHEN {age} <= 64 THEN '16-64' "
-                f"ELSE '65+' END) WHEN {band} = '0-15' THEN '0-15' WHEN {band} IN ('16-29','30-44','45-64') "
-                f"THEN '16-64' ELSE '65+' END")
-    sex_label = _case("sex", C.SEX_LABEL, "Not known")
-    eth = _case("ethnic_category", C.ETHNIC_CATEGORY_GROUP, "Not known")
+    ages = ("0-15", "16-64", "65+")
+    age_i = (f"CASE WHEN {age} IS NOT NULL THEN (CASE WHEN {age} < 16 THEN 0 WHEN {age} <= 64 THEN 1 ELSE 2 END) "
+             f"WHEN {band} = '0-15' THEN 0 WHEN {band} IN ('16-29','30-44','45-64') THEN 1 ELSE 2 END")
+    sexes = list(dict.fromkeys(C.SEX_LABEL.values()))
+    if "Not known" not in sexes:
+        sexes.append("Not known")
+    sex_i = ("CASE " + " ".join(f"WHEN sex = {_quote(k)} THEN {sexes.index(v)}" for k, v in C.SEX_LABEL.items())
+             + f" ELSE {sexes.index('Not known')} END")
+    sex_age_codes = "[" + ", ".join(str(G[f"{s} {a}"]) for s in sexes for a in ages) + "]"
+    sex_age = f"{sex_age_codes}[({sex_i}) * 3 + ({age_i}) + 1]"
+    eth = ("CASE " + " ".join(f"WHEN ethnic_category = {_quote(k)} THEN {G[v]}"
+                               for k, v in C.ETHNIC_CATEGORY_GROUP.items()) + f" ELSE {G['Not known']} END")
     q = "CEIL(TRY_CAST(imd_decile AS DOUBLE) / 2)"
-    imd = (f"CASE WHEN {q} IS NULL THEN 'Unmatched' WHEN {q} = 1 THEN 'Q1 most deprived' WHEN {q} = 5 "
-           f"THEN 'Q5 least deprived' ELSE 'Q' || CAST(CAST({q} AS INTEGER) AS VARCHAR) END")
+    quint = {1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"}
+    imd = ("CASE " + " ".join(f"WHEN {q} = {k} THEN {G[v]}" for k, v in quint.items())
+           + f" ELSE {G['Unmatched']} END")
     prov = "provider_code, " if by_provider else ""
     dims = ("sex_age", "ethnic_group", "imd_quintile")
     # GROUPING(...) bit 8 = specialty (when grouped by it), bits 4/2/1 = the dimensions
     grouped = (("specialty",) if by_specialty else ()) + dims
 
-    def sets(month):
+    def sets(month, finest_only=False):
         """One grouping set per dimension (and overall), with and without specialty: the
-        equity dimensions are separate columns, so no row is repeated per dimension."""
+        equity dimensions are separate columns, so no row is repeated per dimension. With
+        ``finest_only`` just the three dimensions by specialty: sums are rolled up from them."""
         keys = f"{prov}{month}"
         out = []
         for spec in ((", specialty", "") if by_specialty else ("",)):
-            out.append(f"({keys}{spec})")
+            if not finest_only:
+                out.append(f"({keys}{spec})")
             out += [f"({keys}{spec}, {d})" for d in dims]
+            if finest_only:
+                break
         return "GROUPING SETS (" + ", ".join(out) + ")"
 
+    def rolled_up(name, sums):
+        """``{name}_f`` (by specialty and dimension) completed with the overall group (the sum
+        over the sex-age groups, which cover every pathway) and the all-specialty rows (the sum
+        over specialties): counts and sums need not be recomputed from the pathways."""
+        agg = ", ".join(f"SUM({c}) AS {c}" for c in sums)
+        text = (f"{name}_a AS (\n  SELECT * FROM {name}_f\n  UNION ALL SELECT {prov}m, specialty, {D['all']}, "
+                f"{G['All']}, {agg} FROM {name}_f WHERE dimension = {D['sex_age']} GROUP BY {prov}m, specialty\n),\n")
+        if by_specialty:
+            text += (f"{name} AS (\n  SELECT * FROM {name}_a\n  UNION ALL SELECT {prov}m, {all_spec}, dimension, grp, "
+                     f"{agg} FROM {name}_a GROUP BY {prov}m, dimension, grp\n)")
+        else:
+            text += f"{name} AS (SELECT * FROM {name}_a)"
+        return text
+
     gid = f"GROUPING({', '.join(grouped)})"
-    spec = f"CASE WHEN {gid} & 8 = 8 THEN 'all' ELSE specialty END" if by_specialty else "'all'"
-    labels = (f"{spec} AS specialty, "
-              f"CASE WHEN {gid} & 4 = 0 THEN 'sex_age' WHEN {gid} & 2 = 0 THEN 'ethnic_group' "
-              f"WHEN {gid} & 1 = 0 THEN 'imd_quintile' ELSE 'all' END AS dimension, "
-              f"CASE WHEN {gid} & 4 = 0 THEN sex_age WHEN {gid} & 2 = 0 THEN ethnic_group "
-              f"WHEN {gid} & 1 = 0 THEN imd_quintile ELSE 'All' END AS grp")
+    all_spec = "CAST('all' AS qi_specialty)"
+    spec = f"CASE WHEN {gid} & 8 = 8 THEN {all_spec} ELSE specialty END" if by_specialty else all_spec
+    keys = (f"{spec} AS specialty, "
+            f"CASE WHEN {gid} & 4 = 0 THEN {D['sex_age']} WHEN {gid} & 2 = 0 THEN {D['ethnic_group']} "
+            f"WHEN {gid} & 1 = 0 THEN {D['imd_quintile']} ELSE {D['all']} END AS dimension, "
+            f"CASE WHEN {gid} & 4 = 0 THEN sex_age WHEN {gid} & 2 = 0 THEN ethnic_group "
+            f"WHEN {gid} & 1 = 0 THEN imd_quintile ELSE {G['All']} END AS grp")
+    M = code["qi_measure"]
     head = f"{prov}m, specialty, dimension, grp"
     skeys = ", ".join((["provider_code"] if by_provider else []) + ["specialty", "dimension", "grp"])
     lo, hi = f"DATE '{first}'", f"DATE '{last}'"
 
-    def cast(col, enum):  # ENUM columns arrive in pandas as categoricals, no string per row
-        return f"CAST({col} AS {enum})" if enums else col
     return f"""
 WITH base AS (
-  SELECT provider_code, CAST(specialty AS VARCHAR) AS specialty,
+  SELECT CAST(provider_code AS qi_provider) AS provider_code,
+         CAST(CAST(specialty AS VARCHAR) AS qi_specialty) AS specialty,
          CAST(referral_date AS DATE) AS ref, CAST(first_appointment_date AS DATE) AS fa,
          CAST(clock_stop_date AS DATE) AS cs, outcome, TRY_CAST(dna_count AS INTEGER) AS dna,
-         {sex_label} || ' ' || {age_part} AS sex_age, {eth} AS ethnic_group, {imd} AS imd_quintile
+         {sex_age} AS sex_age, {eth} AS ethnic_group, {imd} AS imd_quintile
   FROM {src}
 ),
 d AS MATERIALIZED (
@@ -106,23 +138,25 @@ d AS MATERIALIZED (
   FROM base
 ),
 comp AS (
-  SELECT {prov}date_trunc('month', cs) AS m, {labels},
+  SELECT {prov}date_trunc('month', cs) AS m, {keys},
          COUNT(*) AS n, MEDIAN(wait) AS med, SUM(CASE WHEN wait > 18 THEN 1 ELSE 0 END) AS o18,
          SUM(CASE WHEN wait > 52 THEN 1 ELSE 0 END) AS o52
   FROM d WHERE completed AND cs >= {lo} AND cs < {hi} + INTERVAL 1 MONTH
   GROUP BY {sets("date_trunc('month', cs)")}
 ),
-dna AS (
-  SELECT {prov}date_trunc('month', fa) AS m, {labels}, COUNT(*) AS n,
+dna_f AS (
+  SELECT {prov}date_trunc('month', fa) AS m, {keys}, COUNT(*) AS n,
          SUM(CASE WHEN dna > 0 THEN 1 ELSE 0 END) AS k
   FROM d WHERE fa >= {lo} AND fa < {hi} + INTERVAL 1 MONTH
-  GROUP BY {sets("date_trunc('month', fa)")}
+  GROUP BY {sets("date_trunc('month', fa)", finest_only=True)}
 ),
-refs AS (
-  SELECT {prov}date_trunc('month', ref) AS m, {labels}, COUNT(*) AS n
+{rolled_up("dna", ["n", "k"])},
+refs_f AS (
+  SELECT {prov}date_trunc('month', ref) AS m, {keys}, COUNT(*) AS n
   FROM d WHERE ref >= {lo} AND ref < {hi} + INTERVAL 1 MONTH
-  GROUP BY {sets("date_trunc('month', ref)")}
+  GROUP BY {sets("date_trunc('month', ref)", finest_only=True)}
 ),
+{rolled_up("refs", ["n"])},
 month_ends AS (
   SELECT CAST(generate_series AS DATE) AS m FROM generate_series({lo}, {hi}, INTERVAL 1 MONTH)
 ),
@@ -143,10 +177,11 @@ events AS (
   SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(cs_m, {lo}), 0, -1
   FROM d WHERE cs_m IS NOT NULL AND cs_m <= {hi} AND o18_m < cs_m
 ),
-steps AS (
-  SELECT {prov}m, {labels}, SUM(dn) AS dn, SUM(d18) AS d18
-  FROM events GROUP BY {sets("m")}
+steps_f AS (
+  SELECT {prov}m, {keys}, SUM(dn) AS dn, SUM(d18) AS d18
+  FROM events GROUP BY {sets("m", finest_only=True)}
 ),
+{rolled_up("steps", ["dn", "d18"])},
 snap_grid AS (
   SELECT k.*, me.m FROM (SELECT DISTINCT {skeys} FROM steps) k CROSS JOIN month_ends me
 ),
@@ -159,18 +194,16 @@ snap_all AS (
 ),
 snap AS (SELECT * FROM snap_all WHERE n > 0),
 res AS (
-  SELECT {head}, 'completed_median_wait' AS measure, NULL AS numerator, n AS denominator, med AS value FROM comp
-  UNION ALL SELECT {head}, 'completed_over_18', o18, n, NULL FROM comp
-  UNION ALL SELECT {head}, 'completed_over_52', o52, n, NULL FROM comp
-  UNION ALL SELECT {head}, 'dna_rate', k, n, NULL FROM dna
-  UNION ALL SELECT {head}, 'referrals', NULL, n, n FROM refs
-  UNION ALL SELECT {head}, 'waiting_list', NULL, n, n FROM snap
-  UNION ALL SELECT {head}, 'waiting_over_18', o18, n, NULL FROM snap
+  SELECT {head}, {M['completed_median_wait']} AS measure, NULL AS numerator, n AS denominator, med AS value FROM comp
+  UNION ALL SELECT {head}, {M['completed_over_18']}, o18, n, NULL FROM comp
+  UNION ALL SELECT {head}, {M['completed_over_52']}, o52, n, NULL FROM comp
+  UNION ALL SELECT {head}, {M['dna_rate']}, k, n, NULL FROM dna
+  UNION ALL SELECT {head}, {M['referrals']}, NULL, n, n FROM refs
+  UNION ALL SELECT {head}, {M['waiting_list']}, NULL, n, n FROM snap
+  UNION ALL SELECT {head}, {M['waiting_over_18']}, o18, n, NULL FROM snap
 ),
 res_typed AS (
-  SELECT {(cast("provider_code", "qi_provider") + " AS provider_code, ") if by_provider else ""}m AS month,
-         {cast("specialty", "qi_specialty")} AS specialty, {cast("dimension", "qi_dimension")} AS dimension,
-         {cast("grp", "qi_group")} AS "group", {cast("measure", "qi_measure")} AS measure,
+  SELECT {prov}m AS month, specialty, dimension, grp AS "group", measure,
          CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator,
          CAST(value AS DOUBLE) AS value
   FROM res
@@ -223,8 +256,8 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
                   "qi_dimension": sorted(DIMENSIONS),
                   "qi_group": sorted({g for d in DIMENSIONS for g in C.DIMENSIONS[d].groups}),
                   "qi_measure": list(measures.MEASURES)}
-        for name, values in labels.items():
-            con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(_quote(v) for v in values)})")
+        for name in ("qi_provider", "qi_specialty"):
+            con.execute(f"CREATE TYPE {name} AS ENUM ({', '.join(_quote(v) for v in labels[name])})")
         parts = []
         batches: list = [None]
         if by_provider:
@@ -239,7 +272,7 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
         for batch in batches:
             sub = src if batch is None else (
                 f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(repr(str(p)) for p in batch)}))")
-            part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, enums=True)).df()
+            part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels)).df()
             # batches hold whole providers in code order, so completing each batch on its own
             # keeps the global row order with small temporaries
             parts.append(_complete_months(part, win, labels, by_provider))
@@ -266,8 +299,9 @@ def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, 
     cats = {"provider_code": labels["qi_provider"], "measure": labels["qi_measure"],
             "specialty": labels["qi_specialty"], "dimension": labels["qi_dimension"], "group": labels["qi_group"]}
     key = np.zeros(len(res), dtype=np.int64)
-    for k in keys:
-        codes = res[k].cat.codes.to_numpy(np.int64)
+    for k in keys:  # ENUM columns arrive as categoricals, the others as integer codes already
+        col = res[k]
+        codes = (col.cat.codes if isinstance(col.dtype, pd.CategoricalDtype) else col).to_numpy(np.int64)
         if len(codes) and codes.min() < 0:
             raise ValueError(f"column '{k}': {int((codes < 0).sum())} aggregate row(s) with no label")
         key = key * len(cats[k]) + codes
