@@ -108,7 +108,6 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
     format rules see what the user wrote and cross-column rules compare real dates.
     """
     E = gx.expectations
-    from great_expectations.expectations.row_conditions import Column as _col
 
     r: list[tuple[str, str, str, Any]] = []
 
@@ -179,12 +178,12 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
                       column_A="first_appointment_date", column_B="referral_date", or_equal=True,
                       ignore_row_if="either_value_is_missing")))
     if has("outcome") and has("clock_stop_date"):
+        # conditional rules on two helper columns of the typed frame (see _typed_for_rules) rather
+        # than great-expectations row conditions, which re-parse the condition for every metric
         r.append(("typed", "clock_stop_date", "must be empty while outcome is waiting",
-                  E.ExpectColumnValuesToBeNull(column="clock_stop_date",
-                                               row_condition=_col("outcome") == "waiting")))
+                  E.ExpectColumnValuesToBeNull(column=STOP_WHILE_WAITING)))
         r.append(("typed", "clock_stop_date", "must be given when outcome is treated or removed",
-                  E.ExpectColumnValuesToNotBeNull(column="clock_stop_date",
-                                                  row_condition=_col("outcome") != "waiting")))
+                  E.ExpectColumnValuesToNotBeNull(column=STOP_WHEN_ENDED)))
     if census is not None:
         for name in ("referral_date", "clock_stop_date", "first_appointment_date"):
             if has(name):
@@ -193,16 +192,27 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
     return r
 
 
+STOP_WHILE_WAITING = "_clock_stop_date_while_waiting"
+STOP_WHEN_ENDED = "_clock_stop_date_when_treated_or_removed"
+
+
 def _typed_for_rules(raw: pd.DataFrame) -> pd.DataFrame:
-    typed = pd.DataFrame(index=raw.index)
+    cols = {}
     for name in raw.columns:
         if name in C.DATE_COLUMNS:
-            typed[name] = pd.to_datetime(raw[name], format="%Y-%m-%d", errors="coerce")
+            cols[name] = pd.to_datetime(raw[name], format="%Y-%m-%d", errors="coerce")
         elif name == "age":
-            typed[name] = pd.to_numeric(raw[name], errors="coerce")
+            cols[name] = pd.to_numeric(raw[name], errors="coerce")
         else:
-            typed[name] = raw[name].astype(object).where(raw[name].notna(), None)
-    return typed
+            cols[name] = raw[name].astype(object).where(raw[name].notna(), None)
+    if "outcome" in raw.columns and "clock_stop_date" in raw.columns:
+        # the clock-stop date where it must be empty (waiting), and where it must be given
+        # (any other outcome; waiting rows get a placeholder so they pass)
+        waiting = (raw["outcome"] == "waiting").fillna(False).to_numpy(bool)
+        stop = cols["clock_stop_date"]
+        cols[STOP_WHILE_WAITING] = stop.where(waiting)
+        cols[STOP_WHEN_ENDED] = stop.where(~waiting, pd.Timestamp("1900-01-01"))
+    return pd.DataFrame(cols, index=raw.index)
 
 
 def _as_object(raw: pd.DataFrame) -> pd.DataFrame:
