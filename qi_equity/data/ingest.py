@@ -247,7 +247,13 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
         missing = set(C.REQUIRED_COLUMNS) - cols
         if missing:
             raise ValueError(f"{path}: required column(s) missing: {sorted(missing)}")
-        sizes = con.execute(f"SELECT provider_code, COUNT(*) FROM {src} GROUP BY 1 ORDER BY 1").fetchall()
+        counts = con.execute(f"SELECT provider_code, COUNT(*), COUNT(*) FILTER (WHERE specialty IS NULL) "
+                             f"FROM {src} GROUP BY 1 ORDER BY 1").fetchall()
+        sizes = [(code, n) for code, n, _ in counts]
+        empty_spec = sum(k for _, _, k in counts)
+        for column, n in (("provider_code", sum(n for code, n in sizes if code is None)), ("specialty", empty_spec)):
+            if n:  # never drop pathways silently: the contract requires both
+                raise ValueError(f"{path}: column '{column}': must not be empty -- {n:,} row(s) fail")
         provs = [r[0] for r in sizes]
         specs = [r[0] for r in con.execute(
             f"SELECT DISTINCT CAST(specialty AS VARCHAR) FROM {src} WHERE specialty IS NOT NULL ORDER BY 1").fetchall()]
@@ -271,7 +277,7 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
                 rows += n
         for batch in batches:
             sub = src if batch is None else (
-                f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(repr(str(p)) for p in batch)}))")
+                f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(_quote(p) for p in batch)}))")
             part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels)).df()
             # batches hold whole providers in code order, so completing each batch on its own
             # keeps the global row order with small temporaries

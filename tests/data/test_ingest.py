@@ -67,3 +67,11 @@ def test_national_funnel_across_all_providers(tmp_path):
     assert f.summary.iloc[0]["n_units"] == 8 and f.data["denominator"].gt(0).all()
     with pytest.raises(ValueError, match="not a proportion"):
         provider_funnel_from_aggregate(monthly_measures_duckdb(p, CENSUS), "completed_median_wait")
+
+
+def test_duckdb_path_names_empty_keys_instead_of_dropping_rows(tmp_path):
+    raw = pd.read_csv(SAMPLE / "providers" / "XQC.csv", dtype=str)
+    raw.loc[raw.index[:3], "specialty"] = None
+    raw.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(ValueError, match=r"column 'specialty': must not be empty -- 3 row\(s\) fail"):
+        monthly_measures_duckdb(tmp_path / "bad.csv", CENSUS, by_specialty=True)
