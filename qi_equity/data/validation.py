@@ -84,9 +84,26 @@ class ContractError(ValueError):
 
 
 def _gx():
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx  # noqa: PLC0415  (deliberately lazy: ~3-5 s import)
+    """great-expectations, imported on first use.
 
+    jsonschema (which great-expectations imports) loads the optional ``rfc3987-syntax`` package
+    when it is installed (jupyter-events' format extra installs it) to check the "iri" string
+    format, and that package builds its grammar at import: 2-4 s, about half of this import.
+    Nothing the kit validates is an IRI, so when jsonschema is not loaded yet, that optional
+    import is skipped for this one import (jsonschema then simply has no "iri" checker) and
+    the package stays importable afterwards.
+    """
+    import sys
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    block = "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if block:
+        sys.modules["rfc3987_syntax"] = None  # makes `import rfc3987_syntax` raise ImportError
+    try:
+        import great_expectations as gx  # noqa: PLC0415  (deliberately lazy: a slow import)
+    finally:
+        if block and sys.modules.get("rfc3987_syntax", 0) is None:
+            del sys.modules["rfc3987_syntax"]
     return gx
 
 
