@@ -149,8 +149,12 @@ def _register_warm_engine():
 
 
 WARM_ENGINE = "qi-equity-warm"
-# No input history database for report kernels (nobody reads it; it costs a write per cell).
-KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+# Report kernels: no input history database (nobody reads it; it costs a write per cell), and
+# the kit imported as the kernel starts, so a worker's first report does not wait for it (the
+# worker validates the extract meanwhile; the namespace is cleared before every notebook anyway).
+KERNEL_ARGS = ["--HistoryManager.enabled=False",
+               "--IPKernelApp.exec_lines=import pandas, matplotlib.figure, qi_equity.plotting, "
+               "qi_equity.reports.provider, qi_equity.reports.lenses, qi_equity.reports.display"]
 
 
 def warm_kernel(kernel: str, cwd: str):
