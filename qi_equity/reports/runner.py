@@ -157,14 +157,16 @@ KERNEL_ARGS = ["--HistoryManager.enabled=False",
                "qi_equity.reports.provider, qi_equity.reports.lenses, qi_equity.reports.display"]
 
 
-def warm_kernel(kernel: str, cwd: str):
-    """This worker's kernel manager for ``kernel`` in ``cwd``: started once, reset before each use."""
+def _launch_kernel(kernel: str, cwd: str):
+    """This thread's kernel manager for ``kernel`` in ``cwd``, launching the kernel process if
+    there is none (or it died). Does not wait for the kernel to be ready."""
     from jupyter_client.manager import KernelManager
 
     kernels = getattr(_warm, "kernels", None)
     if kernels is None:
         kernels = _warm.kernels = {}
         _register_warm_engine()
+        atexit.register(shutdown_warm_kernels)
     km = kernels.get((kernel, cwd))
     if km is not None and not km.is_alive():
         shutdown_warm_kernels(only=(kernel, cwd))
@@ -173,8 +175,12 @@ def warm_kernel(kernel: str, cwd: str):
         km = KernelManager(kernel_name=kernel)
         km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
         kernels[(kernel, cwd)] = km
-        if len(kernels) == 1:
-            atexit.register(shutdown_warm_kernels)
+    return km
+
+
+def warm_kernel(kernel: str, cwd: str):
+    """This worker's kernel manager for ``kernel`` in ``cwd``: started once, reset before each use."""
+    km = _launch_kernel(kernel, cwd)
     kc = km.client()
     kc.start_channels()
     try:
@@ -190,18 +196,7 @@ def warm_kernel(kernel: str, cwd: str):
 def prestart_kernel(kernel: str, cwd: str):
     """Launch this worker's kernel process without waiting for it (no client, no message): it
     boots while the worker validates its first extract, and :func:`warm_kernel` connects to it."""
-    from jupyter_client.manager import KernelManager
-
-    kernels = getattr(_warm, "kernels", None)
-    if kernels is None:
-        kernels = _warm.kernels = {}
-        _register_warm_engine()
-    if (kernel, cwd) not in kernels:
-        km = KernelManager(kernel_name=kernel)
-        km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
-        kernels[(kernel, cwd)] = km
-        if len(kernels) == 1:
-            atexit.register(shutdown_warm_kernels)
+    _launch_kernel(kernel, cwd)
 
 
 def shutdown_warm_kernels(only=None, now: bool = False):
@@ -400,10 +395,15 @@ class WorkerPool:
         self.idle = []
 
 
+def _worker_failure(job: dict, error: str) -> dict:
+    """Status of a provider whose worker failed (died, lost its task) before giving a result."""
+    return {"code": job["code"], "name": job["name"], "status": "failed", "stage": "worker", "report": None,
+            "metrics": None, "seconds": None, "error": error}
+
+
 def _died_status(job: dict, exitcode) -> dict:
     how = f"signal {-exitcode}" if exitcode and exitcode < 0 else f"exit code {exitcode}"
-    return {"code": job["code"], "name": job["name"], "status": "failed", "stage": "worker", "report": None,
-            "metrics": None, "seconds": None, "error": f"the worker process died ({how}) before finishing"}
+    return _worker_failure(job, f"the worker process died ({how}) before finishing")
 
 
 def run_local(jobs: list[dict], workers: int, progress: bool = True, pool: WorkerPool | None = None) -> list[dict]:
@@ -455,9 +455,7 @@ def run_dask(jobs: list[dict], scheduler, progress: bool = True) -> list[dict]:
             try:
                 results[job["code"]] = fut.result()
             except Exception as exc:  # the worker died or the task was lost
-                results[job["code"]] = {"code": job["code"], "name": job["name"], "status": "failed",
-                                        "stage": "worker", "report": None, "metrics": None, "seconds": None,
-                                        "error": f"the Dask task failed: {type(exc).__name__}: {exc}"}
+                results[job["code"]] = _worker_failure(job, f"the Dask task failed: {type(exc).__name__}: {exc}")
         return [results[j["code"]] for j in jobs]
     finally:
         if not isinstance(scheduler, Client):
