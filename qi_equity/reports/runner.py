@@ -118,10 +118,7 @@ def ensure_kernel(name: str = DEFAULT_KERNEL):
 # executes the notebook, through an engine that runs it on the warm kernel.
 # ---------------------------------------------------------------------------------------------
 
-_RESET_CODE = ("get_ipython().run_line_magic('reset', '-f')\n"
-               "import os as _os; _os.chdir({cwd!r}); del _os\n"
-               "import matplotlib.pyplot as _plt; _plt.close('all'); del _plt\n"
-               "import gc as _gc; _gc.collect(); del _gc\n")
+_RESET_CODE = "__import__('qi_equity.reports.kernel_reset', fromlist=['reset']).reset({cwd!r})"
 _warm = threading.local()
 
 
@@ -184,10 +181,17 @@ def warm_kernel(kernel: str, cwd: str):
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=60)
-        reply = kc.execute_interactive(_RESET_CODE.format(cwd=cwd), store_history=False, timeout=60, output_hook=lambda msg: None)
+        if not getattr(km, "qi_ready", False):  # a kernel that answered before needs no handshake (~0.2 s)
+            kc.wait_for_ready(timeout=60)
+        # Only the shell reply is awaited (a new client's iopub subscription may miss early
+        # messages; papermill's client ignores this request's outputs, which are not its own).
+        msg_id = kc.execute(_RESET_CODE.format(cwd=cwd), silent=False, store_history=False)
+        reply = kc.get_shell_msg(timeout=60)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = kc.get_shell_msg(timeout=60)
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue')}")
+        km.qi_ready = True
     finally:
         kc.stop_channels()
     return km
