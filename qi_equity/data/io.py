@@ -33,20 +33,40 @@ def read_raw(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if path.suffix.lower() in (".parquet", ".pq"):
-        df = pd.read_parquet(path)
-        out = pd.DataFrame(index=df.index)
-        for name in df.columns:
-            s = df[name]
-            if pd.api.types.is_datetime64_any_dtype(s):
-                out[name] = s.dt.strftime("%Y-%m-%d").astype("string")
-            elif pd.api.types.is_float_dtype(s) and s.dropna().mod(1).eq(0).all():
-                out[name] = s.astype("Int64").astype("string")
-            elif pd.api.types.is_bool_dtype(s):
-                out[name] = s.map({True: "1", False: "0"}).astype("string")
-            else:
-                out[name] = s.astype("string")
-        return out
+        return _parquet_as_strings(path)
     return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+
+
+def _parquet_as_strings(path: Path) -> pd.DataFrame:
+    """A Parquet file with every column as text, converted in Arrow (vectorised): dates as
+    ``YYYY-MM-DD``, whole-number floats without a decimal point, booleans as ``1``/``0``;
+    nulls stay missing. Any other column (such as floats with fractions) is converted by
+    pandas' ``astype("string")``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    out = {}
+    for name, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_dictionary(t):
+            col, t = col.cast(t.value_type), t.value_type
+        if pa.types.is_date(t):
+            col = pc.cast(col, pa.string())  # ISO 8601: YYYY-MM-DD
+        elif pa.types.is_timestamp(t):
+            col = pc.strftime(col, format="%Y-%m-%d")
+        elif pa.types.is_floating(t) and pc.all(pc.equal(pc.floor(col), col)).as_py() in (True, None):
+            col = pc.cast(col.cast(pa.int64()), pa.string())
+        elif pa.types.is_boolean(t):
+            col = pc.if_else(col, "1", "0")
+        elif pa.types.is_integer(t) or pa.types.is_null(t) or pa.types.is_large_string(t):
+            col = pc.cast(col, pa.string())
+        elif not pa.types.is_string(t):
+            out[name] = col.to_pandas().astype("string")
+            continue
+        out[name] = col.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get).astype("string")
+    return pd.DataFrame(out, index=pd.RangeIndex(table.num_rows))
 
 
 def to_typed(raw: pd.DataFrame) -> pd.DataFrame:
@@ -67,7 +87,9 @@ def to_typed(raw: pd.DataFrame) -> pd.DataFrame:
     for name in C.BOOL_COLUMNS:
         if name in df:
             s = df[name]
-            df[name] = s.map(lambda v: pd.NA if pd.isna(v) else v in C.TRUE_VALUES).astype("boolean")
+            flag = s.isin(C.TRUE_VALUES).astype("boolean")
+            flag[s.isna().to_numpy()] = pd.NA
+            df[name] = flag
     return df
 
 
