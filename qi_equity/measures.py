@@ -66,15 +66,23 @@ def window(census_date, months: int = 36) -> pd.DatetimeIndex:
 
 def _group_frame(derived: pd.DataFrame, dimensions, by_specialty: bool) -> pd.DataFrame:
     """Long frame: every pathway once per dimension (and once more per specialty)."""
+    # Keys as categoricals sharing one set of categories per column, so grouping works on
+    # integer codes (grouping on text costs several times more); monthly_measures returns text.
+    groups = {dim: C.dimension_values(derived, dim) for dim in dimensions}
+    group_cats = pd.unique(np.concatenate([g.dropna().unique().astype(object) for g in groups.values()]))
+    spec_cats = pd.unique(np.concatenate([["all"], derived["specialty"].dropna().unique().astype(object)]))
+    n = len(derived)
     parts = []
-    for dim in dimensions:
-        g = C.dimension_values(derived, dim)
-        f = pd.DataFrame({"_row": np.arange(len(derived)), "dimension": dim, "group": g.to_numpy()})
-        f["specialty"] = "all"
+    for dim, g in groups.items():
+        f = pd.DataFrame({"_row": np.arange(n),
+                          "dimension": pd.Categorical.from_codes(np.full(n, list(dimensions).index(dim)),
+                                                                 categories=list(dimensions)),
+                          "group": pd.Categorical(g.to_numpy(dtype=object), categories=group_cats),
+                          "specialty": pd.Categorical.from_codes(np.zeros(n, dtype=int), categories=spec_cats)})
         parts.append(f)
         if by_specialty:
             f2 = f.copy()
-            f2["specialty"] = derived["specialty"].to_numpy()
+            f2["specialty"] = pd.Categorical(derived["specialty"].to_numpy(dtype=object), categories=spec_cats)
             parts.append(f2)
     return pd.concat(parts, ignore_index=True)
 
@@ -161,6 +169,8 @@ def monthly_measures(derived: pd.DataFrame, census_date, months: int = 36,
             add(g, "waiting_over_18", g["o18"].to_numpy(float), g["n"].to_numpy(float))
 
     res = pd.concat(out, ignore_index=True)
+    for c in ("specialty", "dimension", "group"):
+        res[c] = res[c].astype(str)
     res = _complete(res, months_idx, dimensions)
     res.insert(1, "provider_code", provider)
     order = {m: i for i, m in enumerate(MEASURES)}
