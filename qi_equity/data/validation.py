@@ -121,8 +121,9 @@ def _context(gx):
 def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str, str, str, Any]]:
     """(frame, column, rule text, expectation) for every contract rule that applies.
 
-    ``frame`` is "raw" (string values as read) or "typed" (dates parsed), so that
-    format rules see what the user wrote and cross-column rules compare real dates.
+    ``frame`` is "raw" (string values as read) or "typed" (dates parsed; the expectation
+    reads the typed copy ``TYPED + column``), so that format rules see what the user wrote
+    and cross-column rules compare real dates.
     """
     E = gx.expectations
 
@@ -169,7 +170,7 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
         r.append(("raw", "age", "must be a whole number of years",
                   E.ExpectColumnValuesToMatchRegex(column="age", regex=C.INT_PATTERN)))
         r.append(("typed", "age", "must be between 0 and 120",
-                  E.ExpectColumnValuesToBeBetween(column="age", min_value=0, max_value=120)))
+                  E.ExpectColumnValuesToBeBetween(column=TYPED + "age", min_value=0, max_value=120)))
     if has("age_band"):
         r.append(("raw", "age_band", "must be one of " + ", ".join(C.AGE_BAND_LABELS),
                   E.ExpectColumnValuesToBeInSet(column="age_band", value_set=C.AGE_BAND_LABELS)))
@@ -187,12 +188,12 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
     if has("referral_date") and has("clock_stop_date"):
         r.append(("typed", "clock_stop_date", "must not be before referral_date",
                   E.ExpectColumnPairValuesAToBeGreaterThanB(
-                      column_A="clock_stop_date", column_B="referral_date", or_equal=True,
+                      column_A=TYPED + "clock_stop_date", column_B=TYPED + "referral_date", or_equal=True,
                       ignore_row_if="either_value_is_missing")))
     if has("referral_date") and has("first_appointment_date"):
         r.append(("typed", "first_appointment_date", "must not be before referral_date",
                   E.ExpectColumnPairValuesAToBeGreaterThanB(
-                      column_A="first_appointment_date", column_B="referral_date", or_equal=True,
+                      column_A=TYPED + "first_appointment_date", column_B=TYPED + "referral_date", or_equal=True,
                       ignore_row_if="either_value_is_missing")))
     if has("outcome") and has("clock_stop_date"):
         # conditional rules on two helper columns of the typed frame (see _typed_for_rules) rather
@@ -205,35 +206,34 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
         for name in ("referral_date", "clock_stop_date", "first_appointment_date"):
             if has(name):
                 r.append(("typed", name, f"must not be after the census date {census.date()}",
-                          E.ExpectColumnValuesToBeBetween(column=name, max_value=census)))
+                          E.ExpectColumnValuesToBeBetween(column=TYPED + name, max_value=census)))
     return r
 
 
+TYPED = "_typed_"  # prefix of the typed copies of columns in the frame that is validated
 STOP_WHILE_WAITING = "_clock_stop_date_while_waiting"
 STOP_WHEN_ENDED = "_clock_stop_date_when_treated_or_removed"
 
 
-def _typed_for_rules(raw: pd.DataFrame) -> pd.DataFrame:
-    cols = {}
+def _frame_for_rules(raw: pd.DataFrame) -> pd.DataFrame:
+    """The one frame every rule is checked on: the columns as read (objects; missing is None),
+    typed copies (``TYPED + name``) of the dates and age, and two helper columns for the
+    outcome-dependent clock-stop rules. One frame means one great-expectations batch (GX
+    fingerprints every batch it is given, a hash of the whole frame)."""
+    cols = {name: raw[name].astype(object).where(raw[name].notna(), None) for name in raw.columns}
     for name in raw.columns:
         if name in C.DATE_COLUMNS:
-            cols[name] = pd.to_datetime(raw[name], format="%Y-%m-%d", errors="coerce")
+            cols[TYPED + name] = pd.to_datetime(raw[name], format="%Y-%m-%d", errors="coerce")
         elif name == "age":
-            cols[name] = pd.to_numeric(raw[name], errors="coerce")
-        else:
-            cols[name] = raw[name].astype(object).where(raw[name].notna(), None)
+            cols[TYPED + name] = pd.to_numeric(raw[name], errors="coerce")
     if "outcome" in raw.columns and "clock_stop_date" in raw.columns:
         # the clock-stop date where it must be empty (waiting), and where it must be given
         # (any other outcome; waiting rows get a placeholder so they pass)
         waiting = (raw["outcome"] == "waiting").fillna(False).to_numpy(bool)
-        stop = cols["clock_stop_date"]
+        stop = cols[TYPED + "clock_stop_date"]
         cols[STOP_WHILE_WAITING] = stop.where(waiting)
         cols[STOP_WHEN_ENDED] = stop.where(~waiting, pd.Timestamp("1900-01-01"))
     return pd.DataFrame(cols, index=raw.index)
-
-
-def _as_object(raw: pd.DataFrame) -> pd.DataFrame:
-    return raw.astype(object).where(raw.notna(), None)
 
 
 _PLANS: dict = {}
@@ -253,16 +253,12 @@ def _plan(columns: frozenset, census: pd.Timestamp | None) -> dict:
     ctx = _context(gx)
     rules = _rules(gx, set(columns), census)
     ds = ctx.data_sources.add_pandas("qi_equity")
-    plan = {}
-    for kind in ("raw", "typed"):
-        exps = [(col, rule, e) for k, col, rule, e in rules if k == kind]
-        if not exps:
-            continue
-        asset = ds.add_dataframe_asset(f"{kind}_extract")
-        suite = ctx.suites.add(gx.ExpectationSuite(f"contract_{kind}"))
-        for _, _, e in exps:
-            suite.add_expectation(e)
-        plan[kind] = (asset.add_batch_definition_whole_dataframe("whole"), suite, exps)
+    asset = ds.add_dataframe_asset("extract")
+    suite = ctx.suites.add(gx.ExpectationSuite("contract"))
+    exps = [(col, rule, e) for _, col, rule, e in rules]
+    for _, _, e in exps:
+        suite.add_expectation(e)
+    plan = (asset.add_batch_definition_whole_dataframe("whole"), suite, exps)
     if len(_PLANS) > 16:
         _PLANS.clear()
     _PLANS[key] = plan
@@ -290,27 +286,26 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
     """
     census = pd.Timestamp(census_date) if census_date is not None else None
     plan = _plan(frozenset(raw.columns), census)
-    frames = {"raw": _as_object(raw), "typed": _typed_for_rules(raw)}
     failures: list[Failure] = []
     n = len(raw)
-    for kind, (batch_definition, suite, exps) in plan.items():
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[kind]})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-        by_id = {r.expectation_config.id: r for r in result.results}
-        for col, rule, e in exps:
-            res = by_id[e.id]
-            if res.success:
+    batch_definition, suite, exps = plan
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": _frame_for_rules(raw)})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    by_id = {r.expectation_config.id: r for r in result.results}
+    for col, rule, e in exps:
+        res = by_id[e.id]
+        if res.success:
+            continue
+        out = res.result or {}
+        if "unexpected_count" not in out:  # table-level rule, e.g. a missing column
+            if e.expectation_type == "expect_column_to_exist" or not set(raw.columns) >= {col}:
+                failures.append(Failure(col, rule, -1, n, [], e.expectation_type))
                 continue
-            out = res.result or {}
-            if "unexpected_count" not in out:  # table-level rule, e.g. a missing column
-                if e.expectation_type == "expect_column_to_exist" or not set(raw.columns) >= {col}:
-                    failures.append(Failure(col, rule, -1, n, [], e.expectation_type))
-                    continue
-                msg = (res.exception_info or {}).get("exception_message") or "could not be checked"
-                failures.append(Failure(col, f"{rule} ({msg})", n, n, [], e.expectation_type))
-                continue
-            samples = [_clean(v) for v in (out.get("partial_unexpected_list") or [])[:N_SAMPLES]]
-            failures.append(Failure(col, rule, int(out["unexpected_count"]), n, samples, e.expectation_type))
+            msg = (res.exception_info or {}).get("exception_message") or "could not be checked"
+            failures.append(Failure(col, f"{rule} ({msg})", n, n, [], e.expectation_type))
+            continue
+        samples = [_clean(v) for v in (out.get("partial_unexpected_list") or [])[:N_SAMPLES]]
+        failures.append(Failure(col, rule, int(out["unexpected_count"]), n, samples, e.expectation_type))
     order = {c.name: i for i, c in enumerate(C.EXTRACT_COLUMNS)}
     failures.sort(key=lambda f: (f.failing_rows >= 0, order.get(f.column, 99)))
     return ValidationReport(source=source, n_rows=n, failures=failures)
