@@ -121,7 +121,39 @@ def describe(points: pd.DataFrame, summary: pd.DataFrame, title: str, chart: str
     return "; ".join(parts) + "."
 
 
-def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True):
+def month_ticks(start, end, max_ticks: int = 7) -> tuple[list[pd.Timestamp], list[str]]:
+    """Tick dates and labels for a monthly axis from ``start`` to ``end``: first days of months
+    every 1, 2, 3, 6, 12 or 24 months (the smallest step giving at most ``max_ticks``), aligned
+    to January; the year is written under January and under the first tick."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    first = start.year * 12 + start.month - 1 + (start.day > 1 or start != start.normalize())
+    last = end.year * 12 + end.month - 1
+    span = max(last - first, 0)
+    step = next((k for k in (1, 2, 3, 6, 12, 24) if span // k + 1 <= max_ticks), 24)
+    months = [m for m in range(first, last + 1) if m % step == 0] or [first]
+    dates = [pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1) for m in months]
+    labels = [f"{d:%b}\n{d:%Y}" if (i == 0 or d.month == 1) else f"{d:%b}" for i, d in enumerate(dates)]
+    if step >= 12:
+        labels = [f"{d:%Y}" for d in dates]
+    return dates, labels
+
+
+def month_axis(ax, start, end):
+    """Month ticks on the x axis of ``ax`` (see :func:`month_ticks`) and the x range
+    ``start``-``end`` with a small margin. Fixed ticks rather than matplotlib's automatic date
+    locator: the same result, without re-deriving the ticks at every draw."""
+    from matplotlib.dates import date2num
+    from matplotlib.ticker import FixedFormatter, FixedLocator, MaxNLocator
+
+    dates, labels = month_ticks(start, end)
+    ax.xaxis.set_major_locator(FixedLocator(date2num(dates)))
+    ax.xaxis.set_major_formatter(FixedFormatter(labels))
+    pad = (pd.Timestamp(end) - pd.Timestamp(start)) * 0.03 + pd.Timedelta(days=10)
+    ax.set_xlim(date2num(pd.Timestamp(start) - pad), date2num(pd.Timestamp(end) + pad))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+
+
+def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None):
     x = pts["date"]
     y = pts["value"]
     ax.plot(x, y, color=COLOURS["line"], lw=1.2, zorder=2)
@@ -139,11 +171,7 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True):
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=9)
     ax.tick_params(labelsize=8)
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-
-    loc = AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
+    month_axis(ax, *(xrange or (x.min(), x.max())))
     ax.grid(axis="y", color="#e6e6e6", lw=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -235,12 +263,13 @@ def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str
     else:
         nrows = math.ceil(len(keys) / ncols)
         fig, axes = new_figure(width=3.6 * min(ncols, len(keys)), height=2.6 * nrows + (0.35 if legend else 0),
-                               nrows=nrows, ncols=min(ncols, len(keys)), sharex=True, layout=None)
+                               nrows=nrows, ncols=min(ncols, len(keys)), layout=None)
         flat = axes.ravel()
+        xrange = (result.points["date"].min(), result.points["date"].max())  # the same on every panel
         for i, key in enumerate(keys):
             pts, summ = _subset(result.points, by, key), _subset(result.summary, by, key)
             t = " / ".join(map(str, key))
-            _draw_one(flat[i], pts, summ, t, ylabel if i % ncols == 0 else None, False)
+            _draw_one(flat[i], pts, summ, t, ylabel if i % ncols == 0 else None, False, xrange=xrange)
             alts.append(describe(pts, summ, t, chart))
         for j in range(len(keys), len(flat)):
             flat[j].set_visible(False)

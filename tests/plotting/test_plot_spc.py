@@ -51,3 +51,30 @@ def test_empty_result_draws_a_message():
     res = spc(df)
     fig = res.plot(title="Nothing")
     assert "No series" in fig.qi_alt_text
+
+
+def test_month_ticks_every_six_months_for_three_years_with_the_year_under_january():
+    from qi_equity.plotting.spc import month_ticks
+
+    dates, labels = month_ticks("2023-04-01", "2026-03-01")  # 36 months
+    assert [f"{d:%Y-%m}" for d in dates] == ["2023-07", "2024-01", "2024-07", "2025-01", "2025-07", "2026-01"]
+    assert labels == ["Jul\n2023", "Jan\n2024", "Jul", "Jan\n2025", "Jul", "Jan\n2026"]
+
+
+def test_month_ticks_short_and_long_ranges():
+    from qi_equity.plotting.spc import month_ticks
+
+    dates, labels = month_ticks("2025-01-01", "2025-06-01")  # 6 months: every month
+    assert len(dates) == 6 and labels[0] == "Jan\n2025" and labels[1] == "Feb"
+    dates, labels = month_ticks("2015-01-01", "2026-01-01")  # 11 years: every 2 years, years only
+    assert labels == ["2016", "2018", "2020", "2022", "2024", "2026"]
+    dates, _ = month_ticks("2025-03-15", "2025-03-20")  # no month start inside: one tick
+    assert len(dates) == 1
+
+
+def test_small_multiples_share_the_x_range_and_ticks():
+    fig = _res(by=True).plot(title="Two groups")
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert len(axes) == 2
+    assert axes[0].get_xlim() == axes[1].get_xlim()
+    assert list(axes[0].get_xticks()) == list(axes[1].get_xticks())
