@@ -12,10 +12,13 @@ report of what fails.
 
 from __future__ import annotations
 
+import datetime
+
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from qi_equity.data import contract as C
@@ -290,7 +293,7 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
     n = len(raw)
     batch_definition, suite, exps = plan
     batch = batch_definition.get_batch(batch_parameters={"dataframe": _frame_for_rules(raw)})
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    result = batch.validate(suite, result_format={"result_format": "SUMMARY"})
     by_id = {r.expectation_config.id: r for r in result.results}
     for col, rule, e in exps:
         res = by_id[e.id]
@@ -304,7 +307,7 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
             msg = (res.exception_info or {}).get("exception_message") or "could not be checked"
             failures.append(Failure(col, f"{rule} ({msg})", n, n, [], e.expectation_type))
             continue
-        samples = [_clean(v) for v in (out.get("partial_unexpected_list") or [])[:N_SAMPLES]]
+        samples = list(dict.fromkeys(_clean(v) for v in (out.get("partial_unexpected_list") or [])))[:N_SAMPLES]  # distinct
         failures.append(Failure(col, rule, int(out["unexpected_count"]), n, samples, e.expectation_type))
     order = {c.name: i for i, c in enumerate(C.EXTRACT_COLUMNS)}
     failures.sort(key=lambda f: (f.failing_rows >= 0, order.get(f.column, 99)))
@@ -314,8 +317,8 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
 def _clean(v):
     if isinstance(v, tuple):
         return tuple(_clean(x) for x in v)
-    if isinstance(v, pd.Timestamp):
-        return str(v.date())
+    if isinstance(v, (pd.Timestamp, datetime.datetime, np.datetime64)):
+        return str(pd.Timestamp(v).date())
     if hasattr(v, "item"):
         return v.item()
     return v

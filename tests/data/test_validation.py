@@ -53,6 +53,19 @@ def test_cross_column_and_census_rules(good_raw):
     assert fails[("clock_stop_date", "must be given when outcome is treated or removed")].failing_rows == 1
     assert fails[("first_appointment_date", "must not be before referral_date")].failing_rows == 1
     assert fails[("clock_stop_date", "must not be after the census date 2025-06-30")].failing_rows == 1
+    # samples are what a person would write: dates as YYYY-MM-DD, a pair as (this, the other)
+    before = fails[("clock_stop_date", "must not be before referral_date")].sample_values
+    assert before == [("2024-01-01", good_raw.loc[0, "referral_date"])]
+    late = fails[("clock_stop_date", "must not be after the census date 2025-06-30")].sample_values
+    assert late == [v for v in raw["clock_stop_date"].dropna() if v > "2025-06-30"]
+
+
+def test_samples_are_distinct_values(good_raw):
+    raw = pd.concat([good_raw] * 3, ignore_index=True)
+    raw["pathway_id"] = [f"P{i}" for i in range(len(raw))]
+    raw["sex"] = "Q"
+    f = _fail(raw)[("sex", "must be one of F / M / U")]
+    assert f.failing_rows == len(raw) and f.sample_values == ["Q"]
 
 
 def test_missing_and_duplicate(good_raw):
