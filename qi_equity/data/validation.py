@@ -173,7 +173,7 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
         r.append(("raw", "age", "must be a whole number of years",
                   E.ExpectColumnValuesToMatchRegex(column="age", regex=C.INT_PATTERN)))
         r.append(("typed", "age", "must be between 0 and 120",
-                  E.ExpectColumnValuesToBeBetween(column=TYPED + "age", min_value=0, max_value=120)))
+                  E.ExpectColumnValuesToBeNull(column=OUT_OF_RANGE + "age")))
     if has("age_band"):
         r.append(("raw", "age_band", "must be one of " + ", ".join(C.AGE_BAND_LABELS),
                   E.ExpectColumnValuesToBeInSet(column="age_band", value_set=C.AGE_BAND_LABELS)))
@@ -209,26 +209,37 @@ def _rules(gx, columns: set[str], census: pd.Timestamp | None) -> list[tuple[str
         for name in ("referral_date", "clock_stop_date", "first_appointment_date"):
             if has(name):
                 r.append(("typed", name, f"must not be after the census date {census.date()}",
-                          E.ExpectColumnValuesToBeBetween(column=TYPED + name, max_value=census)))
+                          E.ExpectColumnValuesToBeNull(column=OUT_OF_RANGE + name)))
     return r
 
 
 TYPED = "_typed_"  # prefix of the typed copies of columns in the frame that is validated
+OUT_OF_RANGE = "_out_of_range_"  # prefix of helper columns: the value where it is out of range, else missing
+AGE_RANGE = (0, 120)
 STOP_WHILE_WAITING = "_clock_stop_date_while_waiting"
 STOP_WHEN_ENDED = "_clock_stop_date_when_treated_or_removed"
 
 
-def _frame_for_rules(raw: pd.DataFrame) -> pd.DataFrame:
+def _frame_for_rules(raw: pd.DataFrame, census: pd.Timestamp | None = None) -> pd.DataFrame:
     """The one frame every rule is checked on: the columns as read (objects; missing is None),
-    typed copies (``TYPED + name``) of the dates and age, and two helper columns for the
-    outcome-dependent clock-stop rules. One frame means one great-expectations batch (GX
-    fingerprints every batch it is given, a hash of the whole frame)."""
+    typed copies (``TYPED + name``) of the dates and age, and helper columns for the
+    outcome-dependent clock-stop rules and the range rules (age 0-120, dates on or before the
+    census date: ``OUT_OF_RANGE + name`` holds the value where it is out of range, so an
+    "expect null" rule reports exactly those values; GX's own between-rule tests each value in
+    Python). One frame means one great-expectations batch (GX fingerprints every batch it is
+    given, a hash of the whole frame)."""
     cols = {name: raw[name].astype(object).where(raw[name].notna(), None) for name in raw.columns}
     for name in raw.columns:
         if name in C.DATE_COLUMNS:
             cols[TYPED + name] = pd.to_datetime(raw[name], format="%Y-%m-%d", errors="coerce")
         elif name == "age":
-            cols[TYPED + name] = pd.to_numeric(raw[name], errors="coerce")
+            cols[TYPED + name] = age = pd.to_numeric(raw[name], errors="coerce")
+            cols[OUT_OF_RANGE + name] = age.where((age < AGE_RANGE[0]) | (age > AGE_RANGE[1]))
+    if census is not None:
+        for name in C.DATE_COLUMNS:
+            if name in raw.columns:
+                d = cols[TYPED + name]
+                cols[OUT_OF_RANGE + name] = d.where(d > census)
     if "outcome" in raw.columns and "clock_stop_date" in raw.columns:
         # the clock-stop date where it must be empty (waiting), and where it must be given
         # (any other outcome; waiting rows get a placeholder so they pass)
@@ -243,7 +254,7 @@ _PLANS: dict = {}
 
 
 def _plan(columns: frozenset, census: pd.Timestamp | None) -> dict:
-    """The expectation suites for this set of columns and census date, built once per process.
+    """The expectation suite for this set of columns and census date, built once per process.
 
     Building a suite costs more than running it on a provider's extract, and every extract of a
     collaborative has the same columns and census date, so the context, data assets and suites
@@ -292,7 +303,7 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
     failures: list[Failure] = []
     n = len(raw)
     batch_definition, suite, exps = plan
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": _frame_for_rules(raw)})
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": _frame_for_rules(raw, census)})
     result = batch.validate(suite, result_format={"result_format": "SUMMARY"})
     by_id = {r.expectation_config.id: r for r in result.results}
     for col, rule, e in exps:

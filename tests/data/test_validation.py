@@ -27,6 +27,7 @@ def _fail(raw, **kw):
     ("dna_count", "-1", "must be a whole number >= 0"),
     ("sex", "Female", "must be one of F / M / U"),
     ("age", "1x", "must be a whole number of years"),
+    ("age", "130", "must be between 0 and 120"),
     ("imd_decile", "11", "must be an IMD decile 1-10 (empty when unmatched)"),
     ("referral_date", "2025-13-01", "must be a date YYYY-MM-DD"),
     ("learning_disability", "maybe", "must be a yes/no flag (1/0, true/false, Y/N)"),
