@@ -103,21 +103,36 @@ def monthly(derived: pd.DataFrame, census_date, months: int = 36, by_specialty: 
     return agg if threshold is None else publishable_monthly(agg, threshold)
 
 
-def measure_spc(agg: pd.DataFrame, measure: str = HEADLINE, dimension: str = "all", specialty: str = "all",
-                groups=None, min_points: int = 12, **kw):
+def measure_spc(agg: pd.DataFrame, measure: str | list[str] = HEADLINE, dimension: str = "all",
+                specialty: str = "all", groups=None, min_points: int = 12, targets: dict | None = None, **kw):
     """SPC of one measure for each group of a dimension (series with fewer than
-    ``min_points`` months with a value are left out and listed in ``result.options['dropped']``)."""
-    m = measures.MEASURES[measure]
-    d = agg[(agg["measure"] == measure) & (agg["dimension"] == dimension) & (agg["specialty"] == specialty)].copy()
+    ``min_points`` months with a value are left out and listed in ``result.options['dropped']``).
+
+    ``measure`` may be a list: one vectorised call for every measure x group (series keyed by
+    ``measure`` and ``group``; each measure charted in its own improvement direction, with its
+    target from ``targets`` when given), the same as one call per measure.
+    """
+    names = [measure] if isinstance(measure, str) else list(measure)
+    d = agg[agg["measure"].isin(names) & (agg["dimension"] == dimension) & (agg["specialty"] == specialty)].copy()
     if groups is not None:
         d = d[d["group"].isin(groups)]
     d.loc[~(d["denominator"] > 0), "value"] = np.nan
-    n_ok = d.groupby("group")["value"].count()
+    by = ["group"] if isinstance(measure, str) else ["measure", "group"]
+    key = d[by[0]] if len(by) == 1 else d["measure"] + "\x1f" + d["group"]
+    n_ok = d.groupby(key)["value"].count()
     keep = n_ok[n_ok >= min_points].index
     dropped = sorted(set(n_ok.index) - set(keep))
-    d = d[d["group"].isin(keep)]
-    kw.setdefault("improvement", m.improvement)
-    res = spc(d, value="value", date="month", by=["group"], **kw)
+    d = d[key.isin(keep)]
+    if isinstance(measure, str):
+        kw.setdefault("improvement", measures.MEASURES[measure].improvement)
+    else:
+        dropped = [tuple(x.split("\x1f")) for x in dropped]
+        d["_improvement"] = d["measure"].map({n: measures.MEASURES[n].improvement for n in names})
+        kw.setdefault("improvement", "_improvement")
+        if targets:
+            d["_target"] = d["measure"].map(targets).astype(float)
+            kw.setdefault("target", "_target")
+    res = spc(d, value="value", date="month", by=by, **kw)
     res.options["dropped"] = dropped
     res.options["measure"] = measure
     return res
@@ -125,12 +140,12 @@ def measure_spc(agg: pd.DataFrame, measure: str = HEADLINE, dimension: str = "al
 
 def icon_table(agg: pd.DataFrame, dimension: str, measures_=(HEADLINE, "completed_over_18", "dna_rate")) -> pd.DataFrame:
     """Variation icon of each measure for each group of a dimension (rows groups, columns measures)."""
-    frames = []
+    ic = measure_spc(agg, list(measures_), dimension).icons()
+    wide = ic.pivot(index="group", columns="measure", values="variation")
+    out = pd.DataFrame({"Group": wide.index.astype(str)})
     for name in measures_:
-        r = measure_spc(agg, name, dimension)
-        ic = r.icons()[["group", "variation"]].rename(columns={"variation": measures.MEASURES[name].label})
-        frames.append(ic.set_index("group"))
-    out = pd.concat(frames, axis=1).reset_index().rename(columns={"group": "Group"})
+        col = wide[name] if name in wide.columns else pd.Series(np.nan, index=wide.index, dtype=object)
+        out[measures.MEASURES[name].label] = col.to_numpy()
     order = {g: i for i, g in enumerate(C.DIMENSIONS[dimension].groups)}
     return out.sort_values("Group", key=lambda s: s.map(order)).reset_index(drop=True)
 
@@ -181,12 +196,10 @@ def metrics(provider_code: str, provider_name: str, census_date, derived: pd.Dat
     by default the last 12 months.
     """
     allspec = agg[agg["specialty"] == "all"]
-    icons = []
-    for name in (HEADLINE, "completed_over_18", "dna_rate"):
-        r = measure_spc(agg, name, "all")
-        ic = r.icons()
-        icons.append({"measure": name, "variation": ic["variation"].iloc[0] if len(ic) else None,
-                      "assurance": ic["assurance"].iloc[0] if len(ic) else None})
+    names = (HEADLINE, "completed_over_18", "dna_rate")
+    ic = measure_spc(agg, list(names), "all").icons().set_index("measure")
+    icons = [{"measure": n, "variation": ic.loc[n, "variation"] if n in ic.index else None,
+              "assurance": ic.loc[n, "assurance"] if n in ic.index else None} for n in names]
     eq = (equity or equity_summary(derived, census_date, threshold=threshold)).data
     dq = data_quality_table(derived, threshold).data
     return {
@@ -395,14 +408,14 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
     ineq = (inequality or inequality_table(derived, census_date, months, threshold)).data
     eq = (equity or equity_summary(derived, census_date, months, threshold)).data
     rows = []
-    all_icons = {}
-    for name in (HEADLINE, "completed_over_18", "dna_rate"):
-        kw = {"target": OVER_18_TARGET} if name == "completed_over_18" else {}
-        r = measure_spc(agg, name, "all", **kw)
-        ic = r.icons()
-        all_icons[name] = (ic["variation"].iloc[0], ic["assurance"].iloc[0]) if len(ic) else (None, None)
+    names = (HEADLINE, "completed_over_18", "dna_rate")
+    ic = measure_spc(agg, list(names), "all", targets={"completed_over_18": OVER_18_TARGET}).icons()
+    all_icons = {n: (None, None) for n in names}
+    all_icons.update({r.measure: (None if pd.isna(r.variation) else r.variation,
+                                  None if pd.isna(r.assurance) else r.assurance) for r in ic.itertuples()})
     skip = {"Not known 0-15", "Not known 16-64", "Not known 65+", "Not stated", "Not known", "Unmatched"}
-    for name in (HEADLINE, "completed_over_18", "dna_rate"):
+    largest = []  # (measure, dimension, group, reference, row): the gaps' SPC is computed once per dimension
+    for name in names:
         label = measures.MEASURES[name].label
         for dim, ref in REFERENCES.items():
             if name == HEADLINE:
@@ -428,17 +441,48 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
                 gap_txt = f"{c['difference']:+.1f} pp ({c['difference_lower']:.1f} to {c['difference_upper']:.1f})"
                 ratio_txt = (f"{c['ratio']:.2f} ({c['ratio_lower']:.2f} to {c['ratio_upper']:.2f})"
                              if pd.notna(c["ratio_lower"]) else f"{c['ratio']:.2f}")
-            try:
-                gres = gap_spc(agg, name, dim, g, ref)
-                trend = gres.icons()["variation"].iloc[0] if len(gres.points) else None
-            except Exception:  # a gap series with no published months
-                trend = None
+            largest.append((name, dim, g, ref))
             rows.append({"Measure": label, "Dimension": C.DIMENSIONS[dim].label, "Reference": f"{ref}: {ref_txt}",
                          "Largest gap": f"{g}: {value_txt}", "Gap (95% CI)": gap_txt, "Ratio (95% CI)": ratio_txt,
-                         "Gap over time": trend or "n/a",
+                         "Gap over time": None,
                          "All patients: variation": all_icons[name][0] or "n/a",
                          "Assurance": all_icons[name][1] or ""})
+    trends = _gap_trends(agg, largest)
+    for row, key in zip(rows, largest):
+        row["Gap over time"] = trends.get(key) or "n/a"
     return pd.DataFrame(rows)
+
+
+def _gap_trends(agg: pd.DataFrame, wanted: list[tuple[str, str, str, str]]) -> dict:
+    """Variation icon of the gap's XmR chart for each (measure, dimension, group, reference):
+    one :func:`~qi_equity.variation.gap` call per dimension and direction, for all its measures
+    (the same as :func:`gap_spc` one by one, which is the fallback when a batch fails, e.g. a
+    series with no published months). Missing: no icon."""
+    from qi_equity.variation import gap
+
+    out = {}
+    batches: dict = {}
+    for key in wanted:
+        name, dim, g, ref = key
+        batches.setdefault((dim, ref, measures.MEASURES[name].improvement != "increase"), []).append(key)
+    for (dim, ref, worse_high), keys in batches.items():
+        names = sorted({k[0] for k in keys})
+        d = agg[agg["measure"].isin(names) & (agg["dimension"] == dim) & (agg["specialty"] == "all")].copy()
+        d.loc[~(d["denominator"] > 0), "value"] = np.nan
+        try:
+            ic = gap(d, reference=ref, groups=sorted({k[2] for k in keys}), by=["measure"],
+                     higher_is_worse=worse_high).icons()
+            found = {(r.measure, r.group): None if pd.isna(r.variation) else r.variation for r in ic.itertuples()}
+            for k in keys:
+                out[k] = found.get((k[0], k[2]))
+        except Exception:
+            for k in keys:
+                try:
+                    res = gap_spc(agg, k[0], dim, k[2], ref)
+                    out[k] = res.icons()["variation"].iloc[0] if len(res.points) else None
+                except Exception:  # a gap series with no published months
+                    out[k] = None
+    return out
 
 
 def stage_summary(derived: pd.DataFrame, census_date, dimension: str = "sex_age", specialty: str | None = None,
