@@ -7,15 +7,16 @@ import numpy as np
 import pandas as pd
 
 from qi_equity.equity.sii import relative_rank
-from qi_equity.plotting.spc import COLOURS, new_figure
+from qi_equity.plotting.spc import COLOURS, fixed_margins, new_figure
 
 
 def plot_sii(data: pd.DataFrame, result: pd.DataFrame, value: str = "value", population: str = "population",
              lower: str | None = "lower", upper: str | None = "upper", quantile: str = "quantile",
              title: str = "Slope index of inequality", ylabel: str | None = None, ax=None):
     """Draw one SII (``result`` a one-row output of :func:`qi_equity.equity.sii`)."""
-    if ax is None:
-        fig, axes = new_figure(7, 3.8)
+    own = ax is None
+    if own:
+        fig, axes = new_figure(7, 3.8, layout=None)
         ax = axes[0, 0]
     fig = ax.figure
     d = data.sort_values(quantile)
@@ -41,6 +42,8 @@ def plot_sii(data: pd.DataFrame, result: pd.DataFrame, value: str = "value", pop
     ax.legend(fontsize=7, frameon=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    if own:  # two-line title, tick numbers and axis labels of known size
+        fixed_margins(fig, left=0.75 if ylabel else 0.5, right=0.55, top=0.6, bottom=0.6)
     vals = ", ".join(f"{q}: {v:.3g}" for q, v in zip(d[quantile], d[value]))
     fig.qi_alt_text = (f"{title}: values by deprivation quantile from most to least deprived ({vals}). Slope index "
                        f"of inequality {r['sii']:.3g}{ci}, relative index {r['rii']:.3g}.")
