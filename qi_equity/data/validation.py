@@ -279,6 +279,22 @@ def _plan(columns: frozenset, census: pd.Timestamp | None) -> dict:
     return plan
 
 
+def prepare_suite(path, census_date=None) -> None:
+    """Import great-expectations and build the contract suite for the extract at ``path``
+    (its columns read from the header only) and ``census_date``, ahead of validating: a
+    process that forks workers does this once, and every worker inherits it."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        columns = pq.read_schema(path).names
+    else:
+        columns = list(pd.read_csv(path, nrows=0, dtype="string").columns)
+    _plan(frozenset(columns), pd.Timestamp(census_date) if census_date is not None else None)
+
+
 def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract") -> ValidationReport:
     """Check a provider extract (as read, string-valued) against every contract rule.
 

@@ -453,11 +453,12 @@ def run_local(jobs: list[dict], workers: int, progress: bool = True, pool: Worke
     without a result (killed, out of memory) fails only its own provider."""
     if not jobs:
         return []
-    try:  # share great-expectations with the forked workers (slow to import; imported once here)
-        from qi_equity.data.validation import _gx
+    try:  # share great-expectations, and the contract suite for these extracts, with the forked
+        # workers (slow to import and to build; done once here instead of once per worker)
+        from qi_equity.data.validation import prepare_suite
 
-        _gx()
-    except Exception:
+        prepare_suite(jobs[0]["extract"], jobs[0]["census_date"])
+    except Exception:  # an unreadable first extract fails in its worker, with its own message
         pass
     from tqdm import tqdm
 

@@ -135,3 +135,19 @@ def test_calendar_date_pattern_agrees_with_the_calendar():
                 assert bool(pat.match(text)) == real, text
     for bad in ("2025-1-01", "25-01-01", "2025/01/01", "2025-01-01 ", " 2025-01-01", "2025-01-01T00:00"):
         assert not pat.match(bad)
+
+
+def test_prepare_suite_builds_the_suite_validation_then_uses(good_csv, tmp_path):
+    from qi_equity.data import validation as V
+    from qi_equity.data.io import read_raw
+
+    V._PLANS.clear()
+    V.prepare_suite(good_csv, "2025-12-31")
+    assert list(V._PLANS) == [(frozenset(read_raw(good_csv).columns), pd.Timestamp("2025-12-31"))]
+    plan = next(iter(V._PLANS.values()))
+    assert validate_extract(read_raw(good_csv), census_date="2025-12-31").ok
+    assert list(V._PLANS.values()) == [plan]  # reused, not rebuilt
+    pq = tmp_path / "x.parquet"
+    read_raw(good_csv).to_parquet(pq)
+    V.prepare_suite(pq, "2025-12-31")  # a Parquet file's columns come from its schema
+    assert len(V._PLANS) == 1
