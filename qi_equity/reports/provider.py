@@ -264,7 +264,7 @@ def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] 
         if providers and p["code"] not in providers:
             continue
         derived = load_provider(p["extract"], collab.census_date, validate=validate)
-        agg = monthly(derived, collab.census_date, threshold=threshold)
+        agg = monthly(derived, collab.census_date, by_specialty=False, threshold=threshold)  # metrics: all specialties
         path = out / f"{p['code']}.json"
         write_metrics(path, metrics(p["code"], p["name"], collab.census_date, derived, agg, threshold))
         paths.append(path)
