@@ -3,7 +3,9 @@
 Each provider runs in its own worker process (at most ``workers`` at once). Inside it:
 validate the extract (great-expectations), execute ``notebooks/provider_report.ipynb``
 with papermill on the named kernel, export HTML (code hidden, images embedded, nothing
-loaded from the internet), and write the provider's suppressed metrics file. Every file
+loaded from the internet), and write the provider's suppressed metrics file. Validation and
+the notebook run at the same time (the notebook in its kernel process, validation in the
+worker); the notebook's output is used only if validation passes. Every file
 in the output folder is written to a temporary name and renamed, so a report is either
 the previous one or the new one, never half-written. A provider that fails -- bad data,
 a notebook error, or a worker that dies -- keeps its previous report, shows its error on
@@ -251,17 +253,53 @@ def shutdown_warm_kernels(only=None, now: bool = False):
             pass
 
 
-def execute_notebook(input_path: str, output_path: str, parameters: dict, kernel: str, cwd: str, warm: bool = True):
-    """Execute a notebook with papermill on the named kernel (this worker's warm kernel by default)."""
+def execute_notebook(input_path: str, output_path: str, parameters: dict, kernel: str, cwd: str, warm: bool = True,
+                     km=None):
+    """Execute a notebook with papermill on the named kernel (this worker's warm kernel by default,
+    or the kernel manager ``km`` already reset by :func:`warm_kernel`)."""
     import papermill as pm
 
     if not warm:
         return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel, cwd=cwd,
                                    progress_bar=False, log_output=False, request_save_on_cell_execute=False)
-    km = warm_kernel(kernel, cwd)
+    km = km or warm_kernel(kernel, cwd)
     return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel,
                                engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False,
                                request_save_on_cell_execute=False)  # written once, at the end
+
+
+class _Validation(threading.Thread):
+    """Validate an extract in a background thread while the notebook runs on the kernel.
+
+    The notebook's output is speculative: it is published only if validation passes. When
+    validation fails, the kernel is interrupted (``km``, repeatedly until ``notebook_done`` is
+    set) so that a bad extract does not cost a whole notebook run.
+    """
+
+    def __init__(self, raw, census_date, source: str, km=None):
+        super().__init__(daemon=True, name="qi-equity-validation")
+        self.raw, self.census_date, self.source, self.km = raw, census_date, source, km
+        self.notebook_done = threading.Event()
+        self.report = self.error = None
+        self.seconds = 0.0
+
+    def run(self):
+        from qi_equity.data.validation import validate_extract
+
+        t = time.time()
+        try:
+            self.report = validate_extract(self.raw, census_date=self.census_date, source=self.source)
+        except Exception as exc:  # reported like any other failure of the provider
+            self.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:3000]
+        finally:
+            self.raw = None
+            self.seconds = round(time.time() - t, 3)
+        if self.km is not None and (self.error or not self.report.ok):
+            while not self.notebook_done.wait(0.25):
+                try:
+                    self.km.interrupt_kernel()
+                except Exception:
+                    return
 
 
 def _notebook_error(exc: BaseException) -> str:
@@ -274,17 +312,18 @@ def run_provider(job: dict) -> dict:
     """Validate, execute and export one provider. Never raises: returns a status dict.
 
     ``job`` keys: ``code, name, extract, census_date, out_dir, notebook, kernel, threshold``.
+    The notebook runs while the extract is validated (the kernel is a process of its own): its
+    output is used only when validation passes, and a failing validation interrupts it. The
+    status's ``stage_seconds`` gives each stage's own duration (validation overlaps notebook).
     """
     t0 = time.time()
     code = job["code"]
     status = {"code": code, "name": job["name"], "status": "failed", "stage": "validation", "error": "",
               "report": None, "metrics": None, "seconds": None, "stage_seconds": {}}
 
-    def lap(stage):  # seconds spent in each stage, for run.json and the benchmarks
-        status["stage_seconds"][stage] = round(time.time() - t0 - sum(status["stage_seconds"].values()), 3)
-
     out = Path(job["out_dir"])
     tmp = Path(tempfile.mkdtemp(prefix=f"qi-equity-{code}-"))
+    validation = None
     try:
         from qi_equity.data.io import read_raw
         from qi_equity.data.validation import validate_extract
@@ -294,37 +333,58 @@ def run_provider(job: dict) -> dict:
         except Exception as exc:  # unreadable file
             status["error"] = f"could not read {job['extract']}: {type(exc).__name__}: {exc}"
             return status
-        report = validate_extract(raw, census_date=job["census_date"], source=Path(job["extract"]).name)
-        if not report.ok:
-            status["error"] = report.format()
+        source = Path(job["extract"]).name
+        if job.get("_kill_after_validation"):  # fault injection: validate, then the worker dies
+            validate_extract(raw, census_date=job["census_date"], source=source)
+            status["stage"] = "notebook"
             return status
+        # The notebook starts at once, on its own process (the kernel), while this worker
+        # validates the extract in a thread: nothing is published unless validation passes.
+        warm = job.get("warm", True)
+        kernel, cwd = job.get("kernel", DEFAULT_KERNEL), str(Path(job["notebook"]).parent)
+        try:
+            km = warm_kernel(kernel, cwd) if warm else None
+        except Exception as exc:  # the kernel would not start or reset
+            status.update(stage="notebook", error=f"report kernel: {type(exc).__name__}: {exc}")
+            return status
+        validation = _Validation(raw, job["census_date"], source, km)
         del raw
-        lap("validation")
-        status["stage"] = "notebook"
-        if job.get("_kill_after_validation"):
-            return status
+        validation.start()
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
                       census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
                       validate=False, metrics_path=str(tmp / "metrics.json"), lens_data=job.get("lens_data") or "")
+        t_nb = time.time()
+        nb = notebook_error = None
         try:
-            nb = execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), params,
-                                  job.get("kernel", DEFAULT_KERNEL), str(Path(job["notebook"]).parent),
-                                  warm=job.get("warm", True))
+            nb = execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), params, kernel, cwd, warm=warm, km=km)
         except Exception as exc:
-            status["error"] = _notebook_error(exc)
+            notebook_error = exc
+        finally:
+            validation.notebook_done.set()
+        status["stage_seconds"]["notebook"] = round(time.time() - t_nb, 3)
+        validation.join()
+        status["stage_seconds"]["validation"] = validation.seconds
+        if validation.error or not validation.report.ok:  # the extract's own fault comes first
+            status["error"] = validation.error or validation.report.format()
             return status
-        lap("notebook")
+        status["stage"] = "notebook"
+        if notebook_error is not None:
+            status["error"] = _notebook_error(notebook_error)
+            return status
         status["stage"] = "export"
+        t_ex = time.time()
         body = export_html(nb)
         atomic_write(out / "metrics" / f"{code}.json", (tmp / "metrics.json").read_bytes())
         atomic_write(out / f"{code}.html", body)
-        lap("export")
+        status["stage_seconds"]["export"] = round(time.time() - t_ex, 3)
         status.update(status="ok", stage="done", report=f"{code}.html", metrics=f"metrics/{code}.json")
         return status
     except Exception as exc:
         status["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:3000]
         return status
     finally:
+        if validation is not None:
+            validation.notebook_done.set()
         status["seconds"] = round(time.time() - t0, 2)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -51,3 +51,25 @@ def test_a_dead_kernel_is_replaced(folder):
     km.provisioner.process.wait()
     execute_notebook(nb, str(folder / "out.ipynb"), {"value": 2}, "qi-equity", str(folder))
     assert _warm.kernels[("qi-equity", str(folder))] is not km
+
+
+def test_a_failing_validation_interrupts_the_notebook_and_publishes_nothing(folder):
+    """The notebook runs while the extract is validated; a failed validation stops it and wins."""
+    from _support import SAMPLE
+    from qi_equity.reports.runner import run_provider
+
+    nb = _notebook(folder / "slow.ipynb", "import time\ntime.sleep(120)")
+    lines = (SAMPLE / "providers" / "XQB.csv").read_text().splitlines()
+    sex = lines[0].split(",").index("sex")
+    row = lines[1].split(",")
+    row[sex] = "Q"
+    lines[1] = ",".join(row)
+    extract = folder / "XQB.csv"
+    extract.write_text("\n".join(lines) + "\n")
+    out = folder / "reports"
+    status = run_provider(dict(code="XQB", name="B", extract=str(extract), census_date="2026-03-31",
+                               out_dir=str(out), notebook=nb, kernel="qi-equity", threshold=5))
+    assert status["status"] == "failed" and status["stage"] == "validation"
+    assert "sex: must be one of F / M / U -- 1 of" in status["error"]
+    assert status["stage_seconds"]["notebook"] < 60  # interrupted, not slept out
+    assert not out.exists() or not any(out.rglob("*.html"))
