@@ -95,13 +95,13 @@ def plot_heatmap(table: pd.DataFrame, title: str = "Self-assessment across the c
 
 def plot_provider(df: pd.DataFrame, provider_code: str, framework: str = "canvas"):
     """Now against target for one provider, theme by theme."""
-    from qi_equity.plotting.spc import new_figure
+    from qi_equity.plotting.spc import fixed_margins, label_width, new_figure
 
     fw = frameworks()[framework]
     label = fw.set_index("code")[fw.columns[-1]]
     d = df[(df["provider_code"] == provider_code) & (df["framework"] == framework)].set_index("code")
     d = d.reindex([c for c in fw["code"] if c in d.index])
-    fig, axes = new_figure(8, 0.4 * len(d) + 1.5)
+    fig, axes = new_figure(8, 0.4 * len(d) + 1.5, layout=None)
     ax = axes[0, 0]
     y = range(len(d))
     ax.hlines(list(y), d["now"], d["target"], color="#768692", lw=2)
@@ -113,6 +113,8 @@ def plot_provider(df: pd.DataFrame, provider_code: str, framework: str = "canvas
     ax.set_xlim(-0.3, 4.3)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.set_title(f"{provider_code}: where we are now and where we want to be", fontsize=10, loc="left")
+    labels = [f"{c} {label[c]}" for c in d.index]
+    fixed_margins(fig, left=min(label_width(labels, 7) + 0.2, 5.0), right=0.4, top=0.35, bottom=0.45)
     fig.qi_alt_text = f"{provider_code} self-assessment: " + "; ".join(
         f"{label[c]} now {int(r['now'])}, target {int(r['target'])}" for c, r in d.iterrows()) + "."
     return fig

@@ -70,6 +70,13 @@ def fixed_margins(fig, left: float = 0.75, right: float = 0.2, top: float = 0.35
                         wspace=wspace / axw, hspace=hspace / axh)
 
 
+def label_width(labels, fontsize: float) -> float:
+    """Width in inches of the longest of ``labels`` at ``fontsize`` points, for margins: about
+    0.62 em per character (DejaVu Sans and Verdana, the widest fonts a report is read with)."""
+    longest = max((len(str(t)) for t in labels), default=0)
+    return longest * 0.62 * fontsize / 72
+
+
 def _series_keys(result, series):
     by = result.by
     if not by:

@@ -82,10 +82,10 @@ def distribution(df: pd.DataFrame, by=("item",)) -> pd.DataFrame:
 
 def plot_diverging(dist: pd.DataFrame, label: str = "item", title: str = "Readiness for change"):
     """Diverging stacked bars centred on the neutral answer; returns the figure (alt text set)."""
-    from qi_equity.plotting.spc import new_figure
+    from qi_equity.plotting.spc import fixed_margins, label_width, new_figure
 
     colours = {1: "#8a4b00", 2: "#fab428", 3: "#cccccc", 4: "#7fb8e6", 5: "#005eb8"}
-    fig, axes = new_figure(8, 0.45 * len(dist) + 1.4)
+    fig, axes = new_figure(8, 0.45 * len(dist) + 1.4, layout=None)
     ax = axes[0, 0]
     y = np.arange(len(dist))
     left = -(dist[1] + dist[2] + dist[3] / 2)
@@ -101,6 +101,9 @@ def plot_diverging(dist: pd.DataFrame, label: str = "item", title: str = "Readin
     ax.set_title(title, fontsize=10, loc="left")
     for s in ("top", "right"):
         ax.spines[s].set_visible(False)
+    # margins from the labels' size (cheaper than constrained layout): item labels left; axis
+    # label and the legend below the axes
+    fixed_margins(fig, left=label_width(dist[label].astype(str), 8) + 0.25, right=0.2, top=0.35, bottom=0.95)
     fig.qi_alt_text = f"{title}: " + "; ".join(
         f"{r[label]}: {r[4] + r[5]:.0f}% agree, {r[1] + r[2]:.0f}% disagree" for _, r in dist.iterrows()) + "."
     return fig
