@@ -33,3 +33,16 @@ def _sample_derived(code):
     return load_provider(SAMPLE / "providers" / f"{code}.csv", CENSUS, validate=False)
 
 
+
+
+def assert_text_inside_figure(fig):
+    """Everything a figure draws (tick labels, titles, legends) lies inside it: margins set
+    without constrained layout must still leave room for the labels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    box = fig.get_tightbbox(canvas.get_renderer())  # inches; only what is drawn
+    w, h = fig.get_size_inches()
+    tol = 0.02
+    assert box.x0 >= -tol and box.y0 >= -tol and box.x1 <= w + tol and box.y1 <= h + tol, (box.bounds, (w, h))

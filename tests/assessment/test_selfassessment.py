@@ -47,3 +47,9 @@ def test_heatmap_table_hand_worked():
     assert now.loc["A", "T01 Co-design with lived experience"] == 1
     assert gap.loc["A", "T01 Co-design with lived experience"] == 2 and gap.loc["B", "T01 Co-design with lived experience"] == 4
     assert pd.isna(now.loc["B", "T02 Understanding digital exclusion"])
+
+
+def test_provider_chart_labels_fit_in_the_figure():
+    from _support import assert_text_inside_figure
+
+    assert_text_inside_figure(plot_provider(load_assessment(SAMPLE / "self_assessment.csv"), "XQB", "canvas"))

@@ -52,3 +52,9 @@ def test_load_raises_and_plot_has_alt_text(tmp_path):
         load_driver_diagram(p)
     fig = plot_driver_diagram(GOOD)
     assert "C5: Ethnicity and deprivation recorded at booking" in fig.qi_alt_text
+
+
+def test_driver_diagram_fits_in_its_figure():
+    from _support import SAMPLE, assert_text_inside_figure
+
+    assert_text_inside_figure(plot_driver_diagram(load_driver_diagram(SAMPLE / "driver_diagrams" / "XQB.yaml")))

@@ -78,3 +78,22 @@ def test_small_multiples_share_the_x_range_and_ticks():
     assert len(axes) == 2
     assert axes[0].get_xlim() == axes[1].get_xlim()
     assert list(axes[0].get_xticks()) == list(axes[1].get_xticks())
+
+
+def test_charts_with_fixed_margins_keep_their_labels_inside():
+    from _support import assert_text_inside_figure
+
+    assert_text_inside_figure(_res().plot(title="Median wait", ylabel="weeks"))
+    assert_text_inside_figure(_res(by=True).plot(title="Two groups", ylabel="weeks"))
+
+
+def test_sii_chart_fits_in_its_figure():
+    from _support import assert_text_inside_figure
+    from qi_equity.equity.sii import sii
+    from qi_equity.plotting import plot_sii
+
+    data = pd.DataFrame({"quantile": [1, 2, 3, 4, 5], "value": [14.0, 12.5, 11.0, 9.0, 8.5],
+                         "lower": [12.0, 10.5, 9.0, 7.0, 6.5], "upper": [16.0, 14.5, 13.0, 11.0, 10.5],
+                         "population": [120, 110, 100, 90, 80]})
+    result = sii(data, value="value", population="population", quantile="quantile", lower="lower", upper="upper")
+    assert_text_inside_figure(plot_sii(data, result, title="DNA (%) by IMD quintile", ylabel="%"))

@@ -52,3 +52,11 @@ def test_scores_by_role_and_provider_hand_worked():
                       "item": ["R1", "R2", "R1", "R2"], "response": [2, 4, 5, 5]})
     s = item_scores(d, by=("provider_code", "role")).set_index("role")
     assert s.loc["nurse", "mean"] == 3 and s.loc["manager", "agree_pct"] == 100
+
+
+def test_diverging_chart_labels_fit_in_the_figure():
+    from _support import assert_text_inside_figure
+
+    df = load_readiness(SAMPLE / "readiness_survey.csv")
+    assert_text_inside_figure(plot_diverging(distribution(df[df["provider_code"] == "XQB"], by=("item",))))
+    assert_text_inside_figure(plot_diverging(distribution(df, by=("role",)), label="role"))
