@@ -294,19 +294,32 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
                     rows = 0
                 batches[-1].append(code)
                 rows += n
-        for batch in batches:
-            sub = src if batch is None else (
-                f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(_quote(p) for p in batch)}))")
-            part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels)).df()
-            done = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels,
-                                    completed_only=True)).fetchnumpy()
+
+        def finish(part, done):
             part = pd.concat([part, _median_waits(done, win, labels, by_specialty, by_provider, part)],
                              ignore_index=True)
-            del done
             # batches hold whole providers in code order, so completing each batch on its own
             # keeps the global row order with small temporaries
-            parts.append(_complete_months(part, win, labels, by_provider))
-            del part
+            return _complete_months(part, win, labels, by_provider)
+
+        # numpy finishes a batch (medians, completion) in a thread while DuckDB runs the next
+        # batch's queries: both release the GIL, and one batch at most waits to be finished
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qi-equity-batch") as pool:
+            pending = None
+            for batch in batches:
+                sub = src if batch is None else (
+                    f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(_quote(p) for p in batch)}))")
+                part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels)).df()
+                done = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels,
+                                        completed_only=True)).fetchnumpy()
+                if pending is not None:
+                    parts.append(pending.result())
+                pending = pool.submit(finish, part, done)
+                del part, done
+            if pending is not None:
+                parts.append(pending.result())
     finally:
         con.close()
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
