@@ -27,6 +27,7 @@ from qi_equity.data import contract as C
 from qi_equity.data.io import AGGREGATE_COLUMNS
 
 DIMENSIONS = ("all", "sex_age", "ethnic_group", "imd_quintile")
+SNAPSHOT_MEASURES = ("waiting_list", "waiting_over_18")  # month-end counts, from running sums
 
 
 def _source(path: str | Path) -> str:
@@ -173,13 +174,11 @@ refs_f AS (
   GROUP BY {sets("date_trunc('month', ref)", finest_only=True)}
 ),
 {rolled_up("refs", ["n"])},
-month_ends AS (
-  SELECT CAST(generate_series AS DATE) AS m FROM generate_series({lo}, {hi}, INTERVAL 1 MONTH)
-),
 -- Month-end snapshots without joining every pathway to every month: a pathway is on the list at
 -- the end of each month from its referral month up to (not including) its clock-stop month, and
 -- over 18 weeks from o18_m; each of those is a +1 event and a -1 event, and the list at a month
--- end is the running sum of the events (events before the window count at its first month).
+-- end is the running sum of the events (events before the window count at its first month),
+-- taken per series in numpy (_complete_months).
 events AS (
   SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(ref_m, {lo}) AS m, 1 AS dn, 0 AS d18
   FROM d WHERE ref_m <= {hi}
@@ -198,24 +197,14 @@ steps_f AS (
   FROM events GROUP BY {sets("m", finest_only=True)}
 ),
 {rolled_up("steps", ["dn", "d18"])},
-snap_grid AS (
-  SELECT k.*, me.m FROM (SELECT DISTINCT {skeys} FROM steps) k CROSS JOIN month_ends me
-),
-snap_all AS (
-  SELECT {", ".join("g." + c.strip() for c in skeys.split(","))}, g.m,
-         SUM(COALESCE(s.dn, 0)) OVER w AS n, SUM(COALESCE(s.d18, 0)) OVER w AS o18
-  FROM snap_grid g LEFT JOIN steps s ON {" AND ".join(f"g.{c.strip()} = s.{c.strip()}" for c in skeys.split(","))} AND g.m = s.m
-  WINDOW w AS (PARTITION BY {", ".join("g." + c.strip() for c in skeys.split(","))} ORDER BY g.m
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-),
-snap AS (SELECT * FROM snap_all WHERE n > 0),
 res AS (
   SELECT {head}, {M['completed_over_18']} AS measure, o18 AS numerator, n AS denominator, NULL AS value FROM comp
   UNION ALL SELECT {head}, {M['completed_over_52']}, o52, n, NULL FROM comp
   UNION ALL SELECT {head}, {M['dna_rate']}, k, n, NULL FROM dna
   UNION ALL SELECT {head}, {M['referrals']}, NULL, n, n FROM refs
-  UNION ALL SELECT {head}, {M['waiting_list']}, NULL, n, n FROM snap
-  UNION ALL SELECT {head}, {M['waiting_over_18']}, o18, n, NULL FROM snap
+  -- month-end list: the month's net change (dn, d18); _complete_months takes the running sums
+  UNION ALL SELECT {head}, {M['waiting_list']}, NULL, dn, NULL FROM steps
+  UNION ALL SELECT {head}, {M['waiting_over_18']}, d18, dn, NULL FROM steps
 ),
 res_typed AS (
   SELECT {prov}m AS month, specialty, dimension, grp AS "group", measure,
@@ -425,6 +414,26 @@ def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, 
     for k in reversed(keys):
         codes[k] = rest % len(cats[k])
         rest //= len(cats[k])
+    # Month-end snapshots arrive as each month's net change: the list is their running sum. A
+    # series is kept when the list is ever non-empty (the pandas path's rows with n > 0), and a
+    # month with an empty list counts as not present (0 for a count, no value for a percentage).
+    snap = np.isin(codes["measure"], [cats["measure"].index(m) for m in SNAPSHOT_MEASURES])
+    if snap.any():
+        den2, num2, val2, pres2 = (a.reshape(n_s, n_t) for a in (den, num, val, present))
+        rows = np.flatnonzero(snap)
+        den2[rows] = np.cumsum(den2[rows], axis=1)
+        num2[rows] = np.cumsum(np.nan_to_num(num2[rows], nan=0.0), axis=1)
+        count = rows[np.array([measures.MEASURES[cats["measure"][m]].kind == "count" for m in codes["measure"][rows]],
+                              dtype=bool)]
+        num2[count] = np.nan
+        val2[count] = den2[count]
+        pres2[rows] = den2[rows] > 0
+        keep = np.ones(n_s, dtype=bool)
+        keep[rows] = pres2[rows].any(axis=1)
+        if not keep.all():
+            num, den, val, present = (a[keep].ravel() for a in (num2, den2, val2, pres2))
+            codes = {k: v[keep] for k, v in codes.items()}
+            n_s = int(keep.sum())
     kinds = np.array([{"percent": 1, "count": 2}.get(measures.MEASURES[m].kind, 0) for m in cats["measure"]],
                      dtype=np.int8)
     kind = np.repeat(kinds[codes["measure"]], n_t)
