@@ -54,10 +54,10 @@ def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty:
     index in ``labels``), provider and specialty DuckDB ENUMs: grouping, joining and returning
     integers is much cheaper than strings, and the labels are attached in pandas as categoricals.
 
-    Every measure but the median wait: medians cannot be rolled up, and DuckDB's MEDIAN over
-    eight grouping sets cost half the query, so ``completed_only=True`` gives instead the
-    completed pathways of the window (keys, month index ``t`` and waited ``days``), whose
-    medians :func:`_median_waits` computes with one sort per grouping set."""
+    Every measure but those of completed pathways: their medians cannot be rolled up, and
+    DuckDB's MEDIAN over eight grouping sets cost half the query, so ``completed_only=True``
+    gives instead the completed pathways of the window (keys, month index ``t`` and waited
+    ``days``), whose measures :func:`_completed_measures` computes with one sort per grouping set."""
     first, last = months[0].date(), months[-1].date()
     code = {k: {v: i for i, v in enumerate(vals)} for k, vals in labels.items()}
     G, D = code["qi_group"], code["qi_dimension"]
@@ -153,14 +153,6 @@ SELECT {"enum_code(provider_code) AS provider_code, " if by_provider else ""}enu
 FROM d WHERE completed AND {in_window}
 """
     return prefix + f""",
-comp_f AS (
-  SELECT {prov}date_trunc('month', cs) AS m, {keys},
-         COUNT(*) AS n, SUM(CASE WHEN wait > 18 THEN 1 ELSE 0 END) AS o18,
-         SUM(CASE WHEN wait > 52 THEN 1 ELSE 0 END) AS o52
-  FROM d WHERE completed AND {in_window}
-  GROUP BY {sets("date_trunc('month', cs)", finest_only=True)}
-),
-{rolled_up("comp", ["n", "o18", "o52"])},
 dna_f AS (
   SELECT {prov}date_trunc('month', fa) AS m, {keys}, COUNT(*) AS n,
          SUM(CASE WHEN dna > 0 THEN 1 ELSE 0 END) AS k
@@ -198,9 +190,7 @@ steps_f AS (
 ),
 {rolled_up("steps", ["dn", "d18"])},
 res AS (
-  SELECT {head}, {M['completed_over_18']} AS measure, o18 AS numerator, n AS denominator, NULL AS value FROM comp
-  UNION ALL SELECT {head}, {M['completed_over_52']}, o52, n, NULL FROM comp
-  UNION ALL SELECT {head}, {M['dna_rate']}, k, n, NULL FROM dna
+  SELECT {head}, {M['dna_rate']} AS measure, k AS numerator, n AS denominator, NULL AS value FROM dna
   UNION ALL SELECT {head}, {M['referrals']}, NULL, n, n FROM refs
   -- month-end list: the month's net change (dn, d18); _complete_months takes the running sums
   UNION ALL SELECT {head}, {M['waiting_list']}, NULL, dn, NULL FROM steps
@@ -285,13 +275,13 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
                 rows += n
 
         def finish(part, done):
-            part = pd.concat([part, _median_waits(done, win, labels, by_specialty, by_provider, part)],
+            part = pd.concat([part, _completed_measures(done, win, labels, by_specialty, by_provider, part)],
                              ignore_index=True)
             # batches hold whole providers in code order, so completing each batch on its own
             # keeps the global row order with small temporaries
             return _complete_months(part, win, labels, by_provider)
 
-        # numpy finishes a batch (medians, completion) in a thread while DuckDB runs the next
+        # numpy finishes a batch (completed-pathway measures, completion) in a thread while DuckDB runs the next
         # batch's queries: both release the GIL, and one batch at most waits to be finished
         from concurrent.futures import ThreadPoolExecutor
 
@@ -318,17 +308,19 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
     return out[AGGREGATE_COLUMNS]
 
 
-def _median_waits(done: dict, months: pd.DatetimeIndex, labels: dict, by_specialty: bool, by_provider: bool,
-                  like: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the median-wait measure from the completed pathways of a batch (arrays
-    ``provider_code`` (ENUM code), ``specialty`` (ENUM code), ``sex_age``, ``ethnic_group``,
-    ``imd_quintile`` (group codes), ``t`` (month index) and ``days`` waited).
+def _completed_measures(done: dict, months: pd.DatetimeIndex, labels: dict, by_specialty: bool, by_provider: bool,
+                        like: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the completed-pathway measures (median wait, % over 18 and over 52 weeks) from
+    the completed pathways of a batch (arrays ``provider_code`` (ENUM code), ``specialty``
+    (ENUM code), ``sex_age``, ``ethnic_group``, ``imd_quintile`` (group codes), ``t`` (month
+    index) and ``days`` waited).
 
     For each grouping set (overall and each dimension; by specialty and for all specialties) the
-    pathways are sorted once by series key and wait, and each series' median is the middle
-    value, or the mean of the two middle values, of its run: exactly what pandas' median gives
-    (waits in weeks are days / 7, as :func:`qi_equity.data.contract.derive` computes them). The
-    rows come in the columns and dtypes of ``like`` (the query's other measures).
+    pathways are sorted once by series key and wait. Each series is a run: its size is the
+    denominator; its median the middle value, or the mean of the two middle values, exactly as
+    pandas' median (waits in weeks are days / 7, as :func:`qi_equity.data.contract.derive`
+    computes them); over 18 / 52 weeks are the waits of more than 126 / 364 days. The rows come
+    in the columns and dtypes of ``like`` (the query's other measures).
     """
     code = {k: {v: i for i, v in enumerate(vals)} for k, vals in labels.items()}
     G, D, M = code["qi_group"], code["qi_dimension"], code["qi_measure"]
@@ -354,10 +346,16 @@ def _median_waits(done: dict, months: pd.DatetimeIndex, labels: dict, by_special
             counts = np.diff(np.r_[starts, n])
             weeks = sdays / 7.0
             med = (weeks[starts + (counts - 1) // 2] + weeks[starts + counts // 2]) / 2
+            ends = starts + counts  # waits are sorted within a run: the long ones are at its end
             k = skey[starts]
-            parts.append(pd.DataFrame({"t": k % n_t, "group": (k // n_t) % n_g, "specialty": (k // (n_t * n_g)) % n_s,
-                                       "provider_code": k // (n_t * n_g * n_s), "dimension": D[dim],
-                                       "denominator": counts.astype(float), "value": med}))
+            frame = {"t": k % n_t, "group": (k // n_t) % n_g, "specialty": (k // (n_t * n_g)) % n_s,
+                     "provider_code": k // (n_t * n_g * n_s), "dimension": D[dim], "denominator": counts.astype(float)}
+            parts.append(pd.DataFrame({**frame, "measure": M["completed_median_wait"], "numerator": np.nan,
+                                       "value": med}))
+            for name, limit in (("completed_over_18", 126), ("completed_over_52", 364)):
+                csum = np.r_[0, np.cumsum(sdays > limit)]
+                parts.append(pd.DataFrame({**frame, "measure": M[name], "numerator": (csum[ends] - csum[starts]).astype(float),
+                                           "value": np.nan}))
     out = pd.concat(parts, ignore_index=True)
     res = pd.DataFrame({"month": months.to_numpy()[out["t"].to_numpy()]})
     for c in like.columns:
@@ -365,10 +363,6 @@ def _median_waits(done: dict, months: pd.DatetimeIndex, labels: dict, by_special
             res[c] = res[c].astype(like[c].dtype)
         elif c in ("provider_code", "specialty") and isinstance(like[c].dtype, pd.CategoricalDtype):
             res[c] = pd.Categorical.from_codes(out[c].to_numpy(), dtype=like[c].dtype)
-        elif c == "measure":
-            res[c] = np.full(len(out), M["completed_median_wait"], dtype=like[c].dtype)
-        elif c == "numerator":
-            res[c] = np.nan
         elif c in out:
             res[c] = out[c].to_numpy().astype(like[c].dtype)
     return res[list(like.columns)]
