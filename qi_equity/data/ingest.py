@@ -1,22 +1,25 @@
 """Large extracts: aggregate to the monthly form with DuckDB over Parquet (or CSV).
 
 The national elective waiting list is about 7.5 million pathways. Loading that into pandas
-needs several GB; DuckDB (embedded, no server) streams it from Parquet and aggregates to
-month x provider x specialty x equity group in bounded memory. The SQL below computes
-exactly what :func:`qi_equity.measures.monthly_measures` computes from a pandas frame
-(same derived fields, same measures, same completion of empty months), and a test checks the
-two paths agree on the sample collaborative.
+needs several GB; DuckDB (embedded, no server) streams it from Parquet a batch of providers at
+a time, deriving each pathway's fields as small integers, and numpy aggregates each batch to
+month x provider x specialty x equity group (bincounts; one sort per grouping set for medians)
+in bounded memory. This computes exactly what :func:`qi_equity.measures.monthly_measures`
+computes from a pandas frame (same derived fields, same measures, same completion of empty
+months); a test checks the two paths agree on the sample collaborative.
 
 :func:`aggregate_extract` picks the path: DuckDB for a folder, a glob, or a file larger than
 ``threshold_mb``; pandas otherwise (``engine=`` forces one).
 
 The large-extract path does not run great-expectations row validation (that would load
 every row into pandas); run ``qi-equity validate`` on each provider's file, or validate a
-sample. The SQL still refuses rows that would break the measures (see ``_CHECKS``).
+sample. It still refuses what would break the measures: an empty ``provider_code`` or
+``specialty`` is an error naming the column and the number of rows.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +30,7 @@ from qi_equity.data import contract as C
 from qi_equity.data.io import AGGREGATE_COLUMNS
 
 DIMENSIONS = ("all", "sex_age", "ethnic_group", "imd_quintile")
+_NEVER = 1_000_000  # month index of a date that is missing (far after any window)
 SNAPSHOT_MEASURES = ("waiting_list", "waiting_over_18")  # month-end counts, from running sums
 
 
@@ -43,24 +47,14 @@ def _quote(v) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
-def _case(expr: str, mapping: dict, default: str) -> str:
-    whens = " ".join(f"WHEN {expr} = '{k}' THEN '{v}'" for k, v in mapping.items())
-    return f"CASE {whens} ELSE '{default}' END"
-
-
-def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty: bool, columns: set[str],
-         by_provider: bool, labels: dict, completed_only: bool = False) -> str:
-    """The aggregation query. Equity groups, dimensions and measures are small integers (their
-    index in ``labels``), provider and specialty DuckDB ENUMs: grouping, joining and returning
-    integers is much cheaper than strings, and the labels are attached in pandas as categoricals.
-
-    Every measure but those of completed pathways: their medians cannot be rolled up, and
-    DuckDB's MEDIAN over eight grouping sets cost half the query, so ``completed_only=True``
-    gives instead the completed pathways of the window (keys, month index ``t`` and waited
-    ``days``), whose measures :func:`_completed_measures` computes with one sort per grouping set."""
-    first, last = months[0].date(), months[-1].date()
-    code = {k: {v: i for i, v in enumerate(vals)} for k, vals in labels.items()}
-    G, D = code["qi_group"], code["qi_dimension"]
+def _sql(src: str, months: pd.DatetimeIndex, columns: set[str], by_provider: bool, labels: dict) -> str:
+    """The pathway query: one row per pathway with the fields every measure needs, as small
+    integers (provider and specialty as DuckDB ENUM codes; equity groups as their index in
+    ``labels``; dates as month indices from the window's first month, a missing date as
+    ``_NEVER``). DuckDB reads and derives; :func:`_aggregate_batch` aggregates in numpy.
+    The derived fields are those of :func:`qi_equity.data.contract.derive`."""
+    first = months[0].date()
+    G = {v: i for i, v in enumerate(labels["qi_group"])}
     age = "TRY_CAST(age AS INTEGER)" if "age" in columns else "NULL"
     band = "age_band" if "age_band" in columns else "NULL"
     ages = ("0-15", "16-64", "65+")
@@ -79,53 +73,13 @@ def _sql(src: str, census: pd.Timestamp, months: pd.DatetimeIndex, by_specialty:
     quint = {1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"}
     imd = ("CASE " + " ".join(f"WHEN {q} = {k} THEN {G[v]}" for k, v in quint.items())
            + f" ELSE {G['Unmatched']} END")
-    prov = "provider_code, " if by_provider else ""
-    dims = ("sex_age", "ethnic_group", "imd_quintile")
-    # GROUPING(...) bit 8 = specialty (when grouped by it), bits 4/2/1 = the dimensions
-    grouped = (("specialty",) if by_specialty else ()) + dims
+    lo = f"DATE '{first}'"
 
-    def sets(month, finest_only=False):
-        """One grouping set per dimension (and overall), with and without specialty: the
-        equity dimensions are separate columns, so no row is repeated per dimension. With
-        ``finest_only`` just the three dimensions by specialty: sums are rolled up from them."""
-        keys = f"{prov}{month}"
-        out = []
-        for spec in ((", specialty", "") if by_specialty else ("",)):
-            if not finest_only:
-                out.append(f"({keys}{spec})")
-            out += [f"({keys}{spec}, {d})" for d in dims]
-            if finest_only:
-                break
-        return "GROUPING SETS (" + ", ".join(out) + ")"
+    def month_index(col):
+        return (f"COALESCE(CAST(date_diff('month', {lo}, CAST(date_trunc('month', {col}) AS DATE)) AS INTEGER), "
+                f"{_NEVER})")
 
-    def rolled_up(name, sums):
-        """``{name}_f`` (by specialty and dimension) completed with the overall group (the sum
-        over the sex-age groups, which cover every pathway) and the all-specialty rows (the sum
-        over specialties): counts and sums need not be recomputed from the pathways."""
-        agg = ", ".join(f"SUM({c}) AS {c}" for c in sums)
-        text = (f"{name}_a AS (\n  SELECT * FROM {name}_f\n  UNION ALL SELECT {prov}m, specialty, {D['all']}, "
-                f"{G['All']}, {agg} FROM {name}_f WHERE dimension = {D['sex_age']} GROUP BY {prov}m, specialty\n),\n")
-        if by_specialty:
-            text += (f"{name} AS (\n  SELECT * FROM {name}_a\n  UNION ALL SELECT {prov}m, {all_spec}, dimension, grp, "
-                     f"{agg} FROM {name}_a GROUP BY {prov}m, dimension, grp\n)")
-        else:
-            text += f"{name} AS (SELECT * FROM {name}_a)"
-        return text
-
-    gid = f"GROUPING({', '.join(grouped)})"
-    all_spec = "CAST('all' AS qi_specialty)"
-    spec = f"CASE WHEN {gid} & 8 = 8 THEN {all_spec} ELSE specialty END" if by_specialty else all_spec
-    keys = (f"{spec} AS specialty, "
-            f"CASE WHEN {gid} & 4 = 0 THEN {D['sex_age']} WHEN {gid} & 2 = 0 THEN {D['ethnic_group']} "
-            f"WHEN {gid} & 1 = 0 THEN {D['imd_quintile']} ELSE {D['all']} END AS dimension, "
-            f"CASE WHEN {gid} & 4 = 0 THEN sex_age WHEN {gid} & 2 = 0 THEN ethnic_group "
-            f"WHEN {gid} & 1 = 0 THEN imd_quintile ELSE {G['All']} END AS grp")
-    M = code["qi_measure"]
-    head = f"{prov}m, specialty, dimension, grp"
-    skeys = ", ".join((["provider_code"] if by_provider else []) + ["specialty", "dimension", "grp"])
-    lo, hi = f"DATE '{first}'", f"DATE '{last}'"
-
-    prefix = f"""
+    return f"""
 WITH base AS (
   SELECT CAST(provider_code AS qi_provider) AS provider_code,
          CAST(CAST(specialty AS VARCHAR) AS qi_specialty) AS specialty,
@@ -133,83 +87,23 @@ WITH base AS (
          CAST(clock_stop_date AS DATE) AS cs, outcome, TRY_CAST(dna_count AS INTEGER) AS dna,
          {sex_age} AS sex_age, {eth} AS ethnic_group, {imd} AS imd_quintile
   FROM {src}
-),
-d AS MATERIALIZED (
-  SELECT *, date_diff('day', ref, COALESCE(cs, DATE '{census.date()}')) / 7.0 AS wait,
-         outcome IN ('treated', 'removed') AS completed,
-         CAST(date_trunc('month', ref) AS DATE) AS ref_m, CAST(date_trunc('month', cs) AS DATE) AS cs_m,
-         -- month-end waits are whole days: over 18 weeks from the first month end at least
-         -- 127 days after referral (date_diff > 126)
-         CAST(date_trunc('month', ref + INTERVAL 127 DAY) AS DATE) AS o18_m
-  FROM base
-)"""
-    in_window = f"cs >= {lo} AND cs < {hi} + INTERVAL 1 MONTH"
-    if completed_only:
-        return prefix + f"""
+)
 SELECT {"enum_code(provider_code) AS provider_code, " if by_provider else ""}enum_code(specialty) AS specialty,
        sex_age, ethnic_group, imd_quintile,
-       CAST(date_diff('month', {lo}, CAST(date_trunc('month', cs) AS DATE)) AS INTEGER) AS t,
-       CAST(date_diff('day', ref, cs) AS INTEGER) AS days
-FROM d WHERE completed AND {in_window}
-"""
-    return prefix + f""",
-dna_f AS (
-  SELECT {prov}date_trunc('month', fa) AS m, {keys}, COUNT(*) AS n,
-         SUM(CASE WHEN dna > 0 THEN 1 ELSE 0 END) AS k
-  FROM d WHERE fa >= {lo} AND fa < {hi} + INTERVAL 1 MONTH
-  GROUP BY {sets("date_trunc('month', fa)", finest_only=True)}
-),
-{rolled_up("dna", ["n", "k"])},
-refs_f AS (
-  SELECT {prov}date_trunc('month', ref) AS m, {keys}, COUNT(*) AS n
-  FROM d WHERE ref >= {lo} AND ref < {hi} + INTERVAL 1 MONTH
-  GROUP BY {sets("date_trunc('month', ref)", finest_only=True)}
-),
-{rolled_up("refs", ["n"])},
--- Month-end snapshots without joining every pathway to every month: a pathway is on the list at
--- the end of each month from its referral month up to (not including) its clock-stop month, and
--- over 18 weeks from o18_m; each of those is a +1 event and a -1 event, and the list at a month
--- end is the running sum of the events (events before the window count at its first month),
--- taken per series in numpy (_complete_months).
-events AS (
-  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(ref_m, {lo}) AS m, 1 AS dn, 0 AS d18
-  FROM d WHERE ref_m <= {hi}
-  UNION ALL
-  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(cs_m, {lo}), -1, 0
-  FROM d WHERE cs_m IS NOT NULL AND cs_m <= {hi}
-  UNION ALL
-  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(o18_m, {lo}), 0, 1
-  FROM d WHERE o18_m <= {hi} AND (cs_m IS NULL OR o18_m < cs_m)
-  UNION ALL
-  SELECT {prov}specialty, sex_age, ethnic_group, imd_quintile, GREATEST(cs_m, {lo}), 0, -1
-  FROM d WHERE cs_m IS NOT NULL AND cs_m <= {hi} AND o18_m < cs_m
-),
-steps_f AS (
-  SELECT {prov}m, {keys}, SUM(dn) AS dn, SUM(d18) AS d18
-  FROM events GROUP BY {sets("m", finest_only=True)}
-),
-{rolled_up("steps", ["dn", "d18"])},
-res AS (
-  SELECT {head}, {M['dna_rate']} AS measure, k AS numerator, n AS denominator, NULL AS value FROM dna
-  UNION ALL SELECT {head}, {M['referrals']}, NULL, n, n FROM refs
-  -- month-end list: the month's net change (dn, d18); _complete_months takes the running sums
-  UNION ALL SELECT {head}, {M['waiting_list']}, NULL, dn, NULL FROM steps
-  UNION ALL SELECT {head}, {M['waiting_over_18']}, d18, dn, NULL FROM steps
-),
-res_typed AS (
-  SELECT {prov}m AS month, specialty, dimension, grp AS "group", measure,
-         CAST(numerator AS DOUBLE) AS numerator, CAST(denominator AS DOUBLE) AS denominator,
-         CAST(value AS DOUBLE) AS value
-  FROM res
-)
--- only the months with pathways: every series is completed to every month by _complete_months
-SELECT * FROM res_typed
+       {month_index("ref")} AS ref_t, {month_index("fa")} AS fa_t, {month_index("cs")} AS cs_t,
+       -- month-end waits are whole days: over 18 weeks from the first month end at least
+       -- 127 days after referral (date_diff > 126)
+       {month_index("ref + INTERVAL 127 DAY")} AS o18_t,
+       COALESCE(outcome IN ('treated', 'removed'), false) AS completed,
+       COALESCE(CAST(date_diff('day', ref, cs) AS INTEGER), 0) AS days,
+       COALESCE(dna > 0, false) AS dna
+FROM base
 """
 
 
 def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_specialty: bool = False,
-                            by_provider: bool = True, memory_limit: str = "600MB", threads: int | None = None,
-                            batch_rows: int = 900_000) -> pd.DataFrame:
+                            by_provider: bool = True, memory_limit: str = "400MB", threads: int | None = None,
+                            batch_rows: int = 450_000) -> pd.DataFrame:
     """The aggregate form computed by DuckDB from a Parquet/CSV file, folder or glob.
 
     Same columns and values as :func:`qi_equity.measures.monthly_measures` for the
@@ -220,10 +114,11 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
     memory_limit : str
         DuckDB's memory limit (it spills to disk beyond it where it can).
     batch_rows : int
-        Pathways aggregated per query: medians and the pathways of a batch are held in
-        memory, so large extracts are processed whole providers at a time, packed into batches
-        of about this many rows (a larger provider is a batch of its own). With one Parquet row
-        group per provider each batch reads only its own rows. The defaults keep a
+        Pathways per batch: a batch's pathways (one row of small integers each) are held in
+        memory while numpy aggregates them, so large extracts are processed whole providers at
+        a time, packed into batches of about this many rows (a larger provider is a batch of its
+        own); DuckDB reads the next batch while numpy aggregates the last two. With one Parquet
+        row group per provider each batch reads only its own rows. The defaults keep a
         7.5-million-pathway extract under 1 GB peak resident memory (benchmarks/RESULTS.md).
     """
     import duckdb
@@ -274,31 +169,29 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
                 batches[-1].append(code)
                 rows += n
 
-        def finish(part, done):
-            part = pd.concat([part, _completed_measures(done, win, labels, by_specialty, by_provider, part)],
-                             ignore_index=True)
+        def finish(pw):
             # batches hold whole providers in code order, so completing each batch on its own
             # keeps the global row order with small temporaries
-            return _complete_months(part, win, labels, by_provider)
+            return _complete_months(_aggregate_batch(pw, win, labels, by_specialty, by_provider), win, labels,
+                                    by_provider)
 
-        # numpy finishes a batch (completed-pathway measures, completion) in a thread while DuckDB runs the next
-        # batch's queries: both release the GIL, and one batch at most waits to be finished
+        # numpy aggregates and completes batches in threads while DuckDB reads the next batch
+        # (sorting, bincounts and DuckDB release the GIL)
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qi-equity-batch") as pool:
-            pending = None
+        finishers = max(1, min(2, os.cpu_count() or 1))
+
+        with ThreadPoolExecutor(max_workers=finishers, thread_name_prefix="qi-equity-batch") as pool:
+            pending: list = []
             for batch in batches:
                 sub = src if batch is None else (
                     f"(SELECT * FROM {src} WHERE provider_code IN ({', '.join(_quote(p) for p in batch)}))")
-                part = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels)).df()
-                done = con.execute(_sql(sub, census, win, by_specialty, cols, by_provider, labels,
-                                        completed_only=True)).fetchnumpy()
-                if pending is not None:
-                    parts.append(pending.result())
-                pending = pool.submit(finish, part, done)
-                del part, done
-            if pending is not None:
-                parts.append(pending.result())
+                pw = con.execute(_sql(sub, win, cols, by_provider, labels)).fetchnumpy()
+                if len(pending) >= finishers:  # bounded: at most `finishers` batches in memory at once
+                    parts.append(pending.pop(0).result())
+                pending.append(pool.submit(finish, pw))
+                del pw
+            parts.extend(f.result() for f in pending)
     finally:
         con.close()
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -308,64 +201,121 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
     return out[AGGREGATE_COLUMNS]
 
 
-def _completed_measures(done: dict, months: pd.DatetimeIndex, labels: dict, by_specialty: bool, by_provider: bool,
-                        like: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the completed-pathway measures (median wait, % over 18 and over 52 weeks) from
-    the completed pathways of a batch (arrays ``provider_code`` (ENUM code), ``specialty``
-    (ENUM code), ``sex_age``, ``ethnic_group``, ``imd_quintile`` (group codes), ``t`` (month
-    index) and ``days`` waited).
+def _aggregate_batch(pw: dict, months: pd.DatetimeIndex, labels: dict, by_specialty: bool,
+                     by_provider: bool) -> pd.DataFrame:
+    """Every measure of a batch from its pathways, with numpy: the rows the aggregation gives
+    before completion (:func:`_complete_months`), for every grouping set (overall and each
+    dimension; by specialty and for all specialties).
 
-    For each grouping set (overall and each dimension; by specialty and for all specialties) the
-    pathways are sorted once by series key and wait. Each series is a run: its size is the
-    denominator; its median the middle value, or the mean of the two middle values, exactly as
-    pandas' median (waits in weeks are days / 7, as :func:`qi_equity.data.contract.derive`
-    computes them); over 18 / 52 weeks are the waits of more than 126 / 364 days. The rows come
-    in the columns and dtypes of ``like`` (the query's other measures).
+    ``pw`` holds one array per pathway field, from the pathway query of :func:`_sql`:
+    ``provider_code``, ``specialty`` (ENUM codes), ``sex_age``, ``ethnic_group``,
+    ``imd_quintile`` (group codes), the month indices (0 = the window's first month; missing =
+    a large number) ``ref_t``, ``fa_t``, ``cs_t`` and ``o18_t`` (the first month end at least 127
+    days after referral), ``completed``, ``days`` (referral to clock stop) and ``dna`` (any DNA).
+
+    Counts are bincounts over a dense series x month index. Completed pathways are sorted once
+    per grouping set by series and wait: a series is a run, its size the denominator, its median
+    the middle value or the mean of the two middle values, exactly as pandas' median (waits in
+    weeks are days / 7, as :func:`qi_equity.data.contract.derive` computes them), and over 18 /
+    52 weeks the waits of more than 126 / 364 days. Month-end lists come as each month's net
+    change (+1 from the referral month, -1 from the clock-stop month; for over 18 weeks from
+    ``o18_t``), clamped to the window's first month; :func:`_complete_months` takes the running
+    sums.
     """
     code = {k: {v: i for i, v in enumerate(vals)} for k, vals in labels.items()}
     G, D, M = code["qi_group"], code["qi_dimension"], code["qi_measure"]
     n_t, n_g, n_s = len(months), len(labels["qi_group"]), len(labels["qi_specialty"])
-    days = np.asarray(done["days"], dtype=np.int64)
-    n = len(days)
-    prov = np.asarray(done["provider_code"], dtype=np.int64) if by_provider else np.zeros(n, dtype=np.int64)
-    spec = np.asarray(done["specialty"], dtype=np.int64)
-    t = np.asarray(done["t"], dtype=np.int64)
-    lo = int(days.min()) if n else 0
-    span = (int(days.max()) - lo + 1) if n else 1
-    parts = []
-    specs = [spec, np.full(n, code["qi_specialty"]["all"])] if by_specialty else [np.full(n, code["qi_specialty"]["all"])]
-    groups = {"all": np.full(n, G["All"]), "sex_age": np.asarray(done["sex_age"], dtype=np.int64),
-              "ethnic_group": np.asarray(done["ethnic_group"], dtype=np.int64),
-              "imd_quintile": np.asarray(done["imd_quintile"], dtype=np.int64)}
+    n = len(pw["specialty"])
+    arr = {k: np.asarray(v) for k, v in pw.items()}
+    prov_all = arr["provider_code"].astype(np.int64) if by_provider else np.zeros(n, dtype=np.int64)
+    p0 = int(prov_all.min()) if n else 0
+    prov = prov_all - p0  # providers of a batch are consecutive codes: a small dense index
+    n_p = int(prov.max()) + 1 if n else 1
+    specs = [arr["specialty"].astype(np.int64)] if by_specialty else []
+    specs.append(np.full(n, code["qi_specialty"]["all"], dtype=np.int64))
+    groups = {"all": np.full(n, G["All"], dtype=np.int64), "sex_age": arr["sex_age"].astype(np.int64),
+              "ethnic_group": arr["ethnic_group"].astype(np.int64), "imd_quintile": arr["imd_quintile"].astype(np.int64)}
+    ref_t, fa_t, cs_t, o18_t = (arr[c].astype(np.int64) for c in ("ref_t", "fa_t", "cs_t", "o18_t"))
+    completed, dna, days = arr["completed"].astype(bool), arr["dna"].astype(bool), arr["days"].astype(np.int64)
+    size = n_p * n_s * n_g * n_t
+    out = []
+
+    def emit(key, measure, numerator, denominator, value):
+        k = key
+        out.append({"t": k % n_t, "group": (k // n_t) % n_g, "specialty": (k // (n_t * n_g)) % n_s,
+                    "provider_code": k // (n_t * n_g * n_s) + p0, "dimension": None, "measure": M[measure],
+                    "numerator": numerator, "denominator": denominator, "value": value})
+
+    done = completed & (cs_t >= 0) & (cs_t < n_t)
+    first_seen = (fa_t >= 0) & (fa_t < n_t)
+    referred = (ref_t >= 0) & (ref_t < n_t)
+    # month-end list events (each pathway's +1 and -1, on the list and over 18 weeks)
+    stops = cs_t <= n_t - 1
+    o18_on = (o18_t <= n_t - 1) & (o18_t < cs_t)
+    ev_t = np.concatenate([np.maximum(ref_t[ref_t <= n_t - 1], 0), np.maximum(cs_t[stops], 0),
+                           np.maximum(o18_t[o18_on], 0), np.maximum(cs_t[stops & o18_on], 0)])
+    ev_rows = np.concatenate([np.flatnonzero(ref_t <= n_t - 1), np.flatnonzero(stops), np.flatnonzero(o18_on),
+                              np.flatnonzero(stops & o18_on)])
+    n1, n2, n3 = int((ref_t <= n_t - 1).sum()), int(stops.sum()), int(o18_on.sum())
+    ev_dn = np.concatenate([np.ones(n1), -np.ones(n2), np.zeros(len(ev_t) - n1 - n2)])
+    ev_d18 = np.concatenate([np.zeros(n1 + n2), np.ones(n3), -np.ones(len(ev_t) - n1 - n2 - n3)])
+    # the fields each family needs, gathered once (the grouping sets differ only in the series key)
+    i_done, i_seen, i_ref = np.flatnonzero(done), np.flatnonzero(first_seen), np.flatnonzero(referred)
+    t_done, t_seen, t_ref = cs_t[i_done], fa_t[i_seen], ref_t[i_ref]
+    d_done = days[i_done]
+    lo_d = int(d_done.min()) if len(d_done) else 0
+    span = (int(d_done.max()) - lo_d + 1) if len(d_done) else 1
+    d_done = d_done - lo_d
+    dna_seen = dna[i_seen].astype(float)
+
     for sp in specs:
         for dim, grp in groups.items():
-            key = ((prov * n_s + sp) * n_g + grp) * n_t + t
-            order = np.sort(key * span + (days - lo))
-            skey, sdays = order // span, order % span + lo
-            starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if n else np.array([], dtype=np.int64)
-            counts = np.diff(np.r_[starts, n])
-            weeks = sdays / 7.0
-            med = (weeks[starts + (counts - 1) // 2] + weeks[starts + counts // 2]) / 2
-            ends = starts + counts  # waits are sorted within a run: the long ones are at its end
-            k = skey[starts]
-            frame = {"t": k % n_t, "group": (k // n_t) % n_g, "specialty": (k // (n_t * n_g)) % n_s,
-                     "provider_code": k // (n_t * n_g * n_s), "dimension": D[dim], "denominator": counts.astype(float)}
-            parts.append(pd.DataFrame({**frame, "measure": M["completed_median_wait"], "numerator": np.nan,
-                                       "value": med}))
+            start = len(out)
+            series = (prov * n_s + sp) * n_g + grp  # the month comes last in every key
+            # completed pathways: one sort by series, month and wait
+            order = np.sort((series[i_done] * n_t + t_done) * span + d_done)
+            skey = order // span
+            m = len(order)
+            starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if m else np.array([], dtype=np.int64)
+            counts = np.diff(np.r_[starts, m])
+            ends = starts + counts
+            runs = skey[starts]
+
+            mid_lo, mid_hi = starts + (counts - 1) // 2, starts + counts // 2
+            w_lo = (order[mid_lo] - runs * span + lo_d) / 7.0
+            w_hi = (order[mid_hi] - runs * span + lo_d) / 7.0
+            den = counts.astype(float)
+            emit(runs, "completed_median_wait", np.nan, den, (w_lo + w_hi) / 2)
             for name, limit in (("completed_over_18", 126), ("completed_over_52", 364)):
-                csum = np.r_[0, np.cumsum(sdays > limit)]
-                parts.append(pd.DataFrame({**frame, "measure": M[name], "numerator": (csum[ends] - csum[starts]).astype(float),
-                                           "value": np.nan}))
-    out = pd.concat(parts, ignore_index=True)
-    res = pd.DataFrame({"month": months.to_numpy()[out["t"].to_numpy()]})
-    for c in like.columns:
-        if c == "month":
-            res[c] = res[c].astype(like[c].dtype)
-        elif c in ("provider_code", "specialty") and isinstance(like[c].dtype, pd.CategoricalDtype):
-            res[c] = pd.Categorical.from_codes(out[c].to_numpy(), dtype=like[c].dtype)
-        elif c in out:
-            res[c] = out[c].to_numpy().astype(like[c].dtype)
-    return res[list(like.columns)]
+                # waits are sorted within a run: those over the limit are its last ones
+                first_over = np.searchsorted(order, runs * span + (limit + 1 - lo_d))
+                emit(runs, name, (ends - np.clip(first_over, starts, ends)).astype(float), den, np.nan)
+            # first appointments with any DNA, and referrals, by month
+            key = series[i_seen] * n_t + t_seen
+            cnt = np.bincount(key, minlength=size)
+            k_dna = np.bincount(key, weights=dna_seen, minlength=size)
+            cells = np.flatnonzero(cnt)
+            emit(cells, "dna_rate", k_dna[cells], cnt[cells].astype(float), np.nan)
+            cnt = np.bincount(series[i_ref] * n_t + t_ref, minlength=size)
+            cells = np.flatnonzero(cnt)
+            emit(cells, "referrals", np.nan, cnt[cells].astype(float), cnt[cells].astype(float))
+            # month-end lists: net changes per series and month
+            key = series[ev_rows] * n_t + ev_t
+            seen = np.bincount(key, minlength=size)
+            dn = np.bincount(key, weights=ev_dn, minlength=size)
+            d18 = np.bincount(key, weights=ev_d18, minlength=size)
+            cells = np.flatnonzero(seen)
+            emit(cells, "waiting_list", np.nan, dn[cells], np.nan)
+            emit(cells, "waiting_over_18", d18[cells], dn[cells], np.nan)
+            for row in out[start:]:
+                row["dimension"] = D[dim]
+    frames = [pd.DataFrame({k: (np.full(len(r["t"]), v) if np.isscalar(v) or v is None else v)
+                            for k, v in r.items()}) for r in out]
+    res = pd.concat(frames, ignore_index=True)
+    res["numerator"] = res["numerator"].astype(float)
+    res["value"] = res["value"].astype(float)
+    res["month"] = months.to_numpy()[res["t"].to_numpy()]
+    return res
 
 
 def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, by_provider: bool) -> pd.DataFrame:
@@ -389,8 +339,11 @@ def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, 
         key = key * len(cats[k]) + codes
     series, sid = np.unique(key, return_inverse=True)
     first = months[0].year * 12 + months[0].month - 1
-    when = pd.DatetimeIndex(res["month"])
-    t = (when.year.to_numpy() * 12 + when.month.to_numpy() - 1 - first).astype(np.int64)
+    if "t" in res:  # month index given
+        t = res["t"].to_numpy(np.int64)
+    else:
+        when = pd.DatetimeIndex(res["month"])
+        t = (when.year.to_numpy() * 12 + when.month.to_numpy() - 1 - first).astype(np.int64)
     if len(t) and (t.min() < 0 or t.max() >= len(months)):
         raise ValueError("aggregate months outside the window")
     n_s, n_t = len(series), len(months)

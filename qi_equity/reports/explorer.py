@@ -8,8 +8,6 @@ degrades to that static output rather than to nothing.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from qi_equity.data import contract as C
 from qi_equity.equity import compare_groups
 from qi_equity.measures import MEASURES
