@@ -50,7 +50,7 @@ def _collab(workers):
 
 BENCHMARKS = {
     "report_one_provider": dict(setup=setup_one, run=run_one, warmup=True,
-                                note="validate + papermill + nbconvert + metrics for XQB (~10,000 pathways, every "
+                                note="validate (alongside the notebook) + papermill + nbconvert + metrics for XQB (~10,000 pathways, every "
                                      "lens section) on a worker's warm kernel, as the runner does after its first "
                                      "report"),
     "report_one_provider_new_kernel": dict(setup=setup_one_new_kernel, run=run_one, warmup=True,
