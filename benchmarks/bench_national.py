@@ -92,8 +92,8 @@ BENCHMARKS = {
 }
 
 
-# every provider of the national extract by default (about 8-10 minutes); fewer for a quick look,
-# and the 200-provider time is then scaled from them
+# every provider of the national extract by default (5 runs of about 9 minutes); fewer for a quick
+# look (QI_BENCH_HTML_PROVIDERS=20), and the 200-provider time is then scaled from them
 HTML_PROVIDERS = int(__import__("os").environ.get("QI_BENCH_HTML_PROVIDERS", "200"))
 
 
@@ -131,8 +131,8 @@ def run_html(config):
 
 
 BENCHMARKS["national_html_reports_2_workers"] = dict(
-    setup=setup_html, run=run_html, warmup=False, repeats=1, series=HTML_PROVIDERS,
+    setup=setup_html, run=run_html, warmup=False, series=HTML_PROVIDERS,  # median of 5 runs (about 45 minutes)
     scale_to=200 if HTML_PROVIDERS < 200 else None, unit="providers",
     note=f"validate + notebook + HTML + metrics for {HTML_PROVIDERS} national-size providers (~37,500 pathways "
-         "each) on 2 warm workers; one run (minutes)"
+         "each) on 2 warm workers (a new pool and kernels each run)"
          + ("; the 200-provider time is scaled from it" if HTML_PROVIDERS < 200 else ""))
