@@ -194,7 +194,7 @@ def monthly_measures_duckdb(path: str | Path, census_date, months: int = 36, by_
             parts.extend(f.result() for f in pending)
     finally:
         con.close()
-    out = _concat_columns(parts)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     del parts
     if not by_provider:
         out.insert(1, "provider_code", pd.Categorical([provs[0] if len(provs) == 1 else ""] * len(out)))
@@ -318,14 +318,14 @@ def _aggregate_batch(pw: dict, months: pd.DatetimeIndex, labels: dict, by_specia
     return res
 
 
-def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, by_provider: bool) -> dict:
+def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, by_provider: bool) -> pd.DataFrame:
     """Every series (provider x measure x specialty x dimension x group with any pathway) gets
     every month of the window, as :func:`qi_equity.measures.monthly_measures` does: an empty
     month has denominator 0, numerator 0 for a percentage (value missing), value 0 for a count.
-    Rows are ordered by provider, measure, specialty, dimension, group, month; returned as a dict
-    of columns (categoricals for the keys).
+    Rows are ordered by provider, measure, specialty, dimension, group, month.
 
-    Done with integer codes in numpy: the keys arrive as codes whose categories are in sort order.
+    Done with integer codes in numpy rather than as a grid join in SQL: the keys arrive as
+    categoricals (DuckDB ENUMs) whose categories are already in sort order.
     """
     keys = (["provider_code"] if by_provider else []) + ["measure", "specialty", "dimension", "group"]
     cats = {"provider_code": labels["qi_provider"], "measure": labels["qi_measure"],
@@ -394,21 +394,7 @@ def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, 
                                                   n_t), categories=cats[k]) for k in keys}
     out["month"] = np.tile(months.to_numpy(dtype="datetime64[ns]"), n_s)
     out.update(numerator=num, denominator=den, value=val)
-    return out  # columns (a DataFrame is made once, from every batch: see _concat_columns)
-
-
-def _concat_columns(parts: list[dict]) -> pd.DataFrame:
-    """One DataFrame from the batches' columns, concatenated a column at a time and each batch's
-    column released as it is used: the peak is the result plus one column, not twice the result."""
-    data = {}
-    for c in list(parts[0]):
-        cols = [p.pop(c) for p in parts]
-        if isinstance(cols[0], pd.Categorical):
-            data[c] = pd.Categorical.from_codes(np.concatenate([x.codes for x in cols]), dtype=cols[0].dtype)
-        else:
-            data[c] = np.concatenate(cols)
-        del cols
-    return pd.DataFrame(data)
+    return pd.DataFrame(out)
 
 
 def aggregate_extract(path: str | Path, census_date, months: int = 36, by_specialty: bool = False,
