@@ -314,7 +314,6 @@ def _aggregate_batch(pw: dict, months: pd.DatetimeIndex, labels: dict, by_specia
     res = pd.concat(frames, ignore_index=True)
     res["numerator"] = res["numerator"].astype(float)
     res["value"] = res["value"].astype(float)
-    res["month"] = months.to_numpy()[res["t"].to_numpy()]
     return res
 
 
@@ -338,12 +337,7 @@ def _complete_months(res: pd.DataFrame, months: pd.DatetimeIndex, labels: dict, 
             raise ValueError(f"column '{k}': {int((codes < 0).sum())} aggregate row(s) with no label")
         key = key * len(cats[k]) + codes
     series, sid = np.unique(key, return_inverse=True)
-    first = months[0].year * 12 + months[0].month - 1
-    if "t" in res:  # month index given
-        t = res["t"].to_numpy(np.int64)
-    else:
-        when = pd.DatetimeIndex(res["month"])
-        t = (when.year.to_numpy() * 12 + when.month.to_numpy() - 1 - first).astype(np.int64)
+    t = res["t"].to_numpy(np.int64)  # month index in the window
     if len(t) and (t.min() < 0 or t.max() >= len(months)):
         raise ValueError("aggregate months outside the window")
     n_s, n_t = len(series), len(months)
