@@ -206,7 +206,10 @@ def _launch_kernel(kernel: str, cwd: str):
         shutdown_warm_kernels(only=(kernel, cwd))
         km = None
     if km is None:
-        km = KernelManager(kernel_name=kernel)
+        # The notebook client (nbclient, through papermill) gets an asyncio client: with the default
+        # blocking one, waiting for a message blocks nbclient's event loop, so neither its cell
+        # timeout nor its dead-kernel check can run and a lost reply would hang the worker for ever.
+        km = KernelManager(kernel_name=kernel, client_class="jupyter_client.asynchronous.AsyncKernelClient")
         km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
         kernels[(kernel, cwd)] = km
     return km
@@ -214,8 +217,10 @@ def _launch_kernel(kernel: str, cwd: str):
 
 def warm_kernel(kernel: str, cwd: str):
     """This worker's kernel manager for ``kernel`` in ``cwd``: started once, reset before each use."""
+    from jupyter_client.blocking import BlockingKernelClient
+
     km = _launch_kernel(kernel, cwd)
-    kc = km.client()
+    kc = BlockingKernelClient(parent=km, connection_file=km.connection_file, **km.get_connection_info(session=True))
     kc.start_channels()
     try:
         if not getattr(km, "qi_ready", False):  # a kernel that answered before needs no handshake (~0.2 s)
@@ -253,35 +258,77 @@ def shutdown_warm_kernels(only=None, now: bool = False):
             pass
 
 
+# A cell that runs longer than this fails its provider instead of holding up the run (a scheduled
+# run must always finish); the largest report cell takes a few seconds on a national-size provider.
+CELL_TIMEOUT = 900
+
+
 def execute_notebook(input_path: str, output_path: str, parameters: dict, kernel: str, cwd: str, warm: bool = True,
-                     km=None):
+                     km=None, cell_timeout: int | None = CELL_TIMEOUT):
     """Execute a notebook with papermill on the named kernel (this worker's warm kernel by default,
-    or the kernel manager ``km`` already reset by :func:`warm_kernel`)."""
+    or the kernel manager ``km`` already reset by :func:`warm_kernel`). A cell running longer than
+    ``cell_timeout`` seconds raises (``None``: no limit)."""
     import papermill as pm
 
     if not warm:
         return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel, cwd=cwd,
-                                   progress_bar=False, log_output=False, request_save_on_cell_execute=False)
+                                   progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                                   execution_timeout=cell_timeout)
     km = km or warm_kernel(kernel, cwd)
-    return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel,
-                               engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False,
-                               request_save_on_cell_execute=False)  # written once, at the end
+    try:
+        return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel,
+                                   engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False,
+                                   request_save_on_cell_execute=False,  # written once, at the end
+                                   execution_timeout=cell_timeout)
+    except Exception as exc:
+        if _kernel_unusable(exc):  # timed out (still busy) or died: this worker gets a new kernel
+            shutdown_warm_kernels(only=(kernel, cwd), now=True)
+        raise
+
+
+def _kernel_unusable(exc: BaseException | None) -> bool:
+    """Whether a notebook that raised ``exc`` left its kernel unfit for another report: any failure
+    other than an error raised by a cell's own code (a timeout, a dead kernel, a lost message)."""
+    if exc is None:
+        return False
+    from papermill.exceptions import PapermillExecutionError
+
+    return not isinstance(exc, PapermillExecutionError)
+
+
+def _kill_kernel(km) -> None:
+    """Kill a kernel's process at once (SIGKILL). Safe from any thread: it only signals the
+    process; the notebook client sees a dead kernel within a second and :func:`warm_kernel`
+    replaces it before the next report."""
+    try:
+        km.provisioner.process.kill()
+    except Exception:  # already gone, or not a local kernel
+        pass
 
 
 class _Validation(threading.Thread):
     """Validate an extract in a background thread while the notebook runs on the kernel.
 
     The notebook's output is speculative: it is published only if validation passes. When
-    validation fails, the kernel is interrupted (``km``, repeatedly until ``notebook_done`` is
-    set) so that a bad extract does not cost a whole notebook run.
+    validation fails, the kernel (``km``) is killed so that a bad extract does not cost a whole
+    notebook run; the worker replaces it for its next report.
+
+    Why kill and not interrupt: an interrupt (SIGINT) that reaches ipykernel while it is sending a
+    cell's reply, or running a post-execute hook, is swallowed ("KeyboardInterrupt caught in
+    kernel") and the reply is never sent, so the notebook client waits for ever. A kill always ends
+    the notebook (DeadKernelError) and costs only a kernel start, for failed extracts only.
     """
 
     def __init__(self, raw, census_date, source: str, km=None):
         super().__init__(daemon=True, name="qi-equity-validation")
         self.raw, self.census_date, self.source, self.km = raw, census_date, source, km
-        self.notebook_done = threading.Event()
+        self.killed_kernel = False
         self.report = self.error = None
         self.seconds = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error) or (self.report is not None and not self.report.ok)
 
     def run(self):
         from qi_equity.data.validation import validate_extract
@@ -294,12 +341,9 @@ class _Validation(threading.Thread):
         finally:
             self.raw = None
             self.seconds = round(time.time() - t, 3)
-        if self.km is not None and (self.error or not self.report.ok):
-            while not self.notebook_done.wait(0.25):
-                try:
-                    self.km.interrupt_kernel()
-                except Exception:
-                    return
+        if self.km is not None and self.failed:
+            self.killed_kernel = True
+            _kill_kernel(self.km)
 
 
 def _notebook_error(exc: BaseException) -> str:
@@ -313,7 +357,7 @@ def run_provider(job: dict) -> dict:
 
     ``job`` keys: ``code, name, extract, census_date, out_dir, notebook, kernel, threshold``.
     The notebook runs while the extract is validated (the kernel is a process of its own): its
-    output is used only when validation passes, and a failing validation interrupts it. The
+    output is used only when validation passes, and a failing validation kills its kernel. The
     status's ``stage_seconds`` gives each stage's own duration (validation overlaps notebook).
     """
     t0 = time.time()
@@ -323,7 +367,6 @@ def run_provider(job: dict) -> dict:
 
     out = Path(job["out_dir"])
     tmp = Path(tempfile.mkdtemp(prefix=f"qi-equity-{code}-"))
-    validation = None
     try:
         from qi_equity.data.io import read_raw
         from qi_equity.data.validation import validate_extract
@@ -356,15 +399,20 @@ def run_provider(job: dict) -> dict:
         t_nb = time.time()
         nb = notebook_error = None
         try:
-            nb = execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), params, kernel, cwd, warm=warm, km=km)
+            nb = execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), params, kernel, cwd, warm=warm, km=km,
+                                  cell_timeout=job.get("cell_timeout", CELL_TIMEOUT))
         except Exception as exc:
             notebook_error = exc
-        finally:
-            validation.notebook_done.set()
         status["stage_seconds"]["notebook"] = round(time.time() - t_nb, 3)
         validation.join()
         status["stage_seconds"]["validation"] = validation.seconds
-        if validation.error or not validation.report.ok:  # the extract's own fault comes first
+        if warm and (validation.killed_kernel or _kernel_unusable(notebook_error)):
+            shutdown_warm_kernels(only=(kernel, cwd), now=True)  # reaped (it may not have exited yet)
+            try:
+                prestart_kernel(kernel, cwd)  # and a new one boots now, for this worker's next report
+            except Exception:  # the next report starts one the usual way, and reports its failure
+                pass
+        if validation.failed:  # the extract's own fault comes first
             status["error"] = validation.error or validation.report.format()
             return status
         status["stage"] = "notebook"
@@ -383,8 +431,6 @@ def run_provider(job: dict) -> dict:
         status["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:3000]
         return status
     finally:
-        if validation is not None:
-            validation.notebook_done.set()
         status["seconds"] = round(time.time() - t0, 2)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -1,8 +1,10 @@
 """Warm kernels: a report notebook on a reused kernel sees a fresh namespace, its working folder
-and no open figures; a kernel that died is replaced; papermill still injects the parameters."""
+and no open figures; a kernel that died, hung or timed out is replaced; papermill still injects
+the parameters."""
 
 import os
 import signal
+import time
 
 import nbformat
 import pytest
@@ -53,12 +55,27 @@ def test_a_dead_kernel_is_replaced(folder):
     assert _warm.kernels[("qi-equity", str(folder))] is not km
 
 
-def test_a_failing_validation_interrupts_the_notebook_and_publishes_nothing(folder):
-    """The notebook runs while the extract is validated; a failed validation stops it and wins."""
-    from _support import SAMPLE
-    from qi_equity.reports.runner import run_provider
+def test_a_kernel_that_never_answers_fails_its_notebook_within_the_cell_timeout(folder):
+    """A kernel that stops answering (here: stopped by a signal, so no reply ever comes) must fail
+    the notebook at the cell timeout, not hang the worker; the next notebook gets a new kernel."""
+    from qi_equity.reports.runner import CELL_TIMEOUT
 
-    nb = _notebook(folder / "slow.ipynb", "import time\ntime.sleep(120)")
+    assert CELL_TIMEOUT is not None and CELL_TIMEOUT <= 3600  # the runner's default is a finite limit
+    hang = _notebook(folder / "hang.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)")
+    t = time.time()
+    with pytest.raises(Exception) as err:
+        execute_notebook(hang, str(folder / "out.ipynb"), {"value": 1}, "qi-equity", str(folder), cell_timeout=3)
+    assert time.time() - t < 60, "the notebook waited past its cell timeout"
+    assert "timed out" in str(err.value).lower() or "Timeout" in type(err.value).__name__
+    assert ("qi-equity", str(folder)) not in _warm.kernels  # the hung kernel was discarded
+    ok = _notebook(folder / "ok.ipynb", "seen = value")
+    nb = execute_notebook(ok, str(folder / "out2.ipynb"), {"value": 2}, "qi-equity", str(folder))
+    assert any("value = 2" in c.source for c in nb.cells)
+
+
+def _bad_extract(folder):
+    from _support import SAMPLE
+
     lines = (SAMPLE / "providers" / "XQB.csv").read_text().splitlines()
     sex = lines[0].split(",").index("sex")
     row = lines[1].split(",")
@@ -66,10 +83,38 @@ def test_a_failing_validation_interrupts_the_notebook_and_publishes_nothing(fold
     lines[1] = ",".join(row)
     extract = folder / "XQB.csv"
     extract.write_text("\n".join(lines) + "\n")
+    return extract
+
+
+def test_a_failing_validation_stops_the_notebook_and_publishes_nothing(folder):
+    """The notebook runs while the extract is validated; a failed validation stops it and wins."""
+    from qi_equity.reports.runner import run_provider
+
+    nb = _notebook(folder / "slow.ipynb", "import time\ntime.sleep(120)")
+    extract = _bad_extract(folder)
     out = folder / "reports"
     status = run_provider(dict(code="XQB", name="B", extract=str(extract), census_date="2026-03-31",
                                out_dir=str(out), notebook=nb, kernel="qi-equity", threshold=5))
     assert status["status"] == "failed" and status["stage"] == "validation"
     assert "sex: must be one of F / M / U -- 1 of" in status["error"]
-    assert status["stage_seconds"]["notebook"] < 60  # interrupted, not slept out
+    assert status["stage_seconds"]["notebook"] < 60  # stopped, not slept out
     assert not out.exists() or not any(out.rglob("*.html"))
+
+
+def test_after_a_failed_validation_the_worker_runs_its_next_notebooks(folder):
+    """Regression: a failed validation used to interrupt the kernel every 0.25 s; an interrupt that
+    reached ipykernel while it sent a reply was swallowed and the next notebook waited for ever (the
+    run hung). Now the kernel is killed and replaced: repeated failures never leave the worker stuck,
+    and a good notebook still runs after them."""
+    from qi_equity.reports.runner import run_provider
+
+    quick = _notebook(folder / "quick.ipynb", "import time\ntime.sleep(0.2)\nx = 1", "y = 2", "z = 3")
+    extract = _bad_extract(folder)
+    job = dict(code="XQB", name="B", extract=str(extract), census_date="2026-03-31", out_dir=str(folder / "r"),
+               notebook=quick, kernel="qi-equity", threshold=5, cell_timeout=120)
+    for _ in range(3):
+        t = time.time()
+        status = run_provider(job)
+        assert status["stage"] == "validation" and time.time() - t < 120
+    nb = execute_notebook(quick, str(folder / "out.ipynb"), {"value": 3}, "qi-equity", str(folder))
+    assert any("value = 3" in c.source for c in nb.cells)
