@@ -117,7 +117,7 @@ def plot_driver_diagram(d: dict, title: str | None = None):
     leaves = t[t["level"] == "change_idea"]
     n = max(len(leaves), 1)
     height = max(3.0, 0.55 * n + 1)
-    fig, axes = new_figure(width=13, height=height, layout=None)
+    fig, axes = new_figure(width=13, height=height, layout=None, top_ticks=True)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.15 / height, top=1 - 0.75 / height)  # title + level names
     ax = axes[0, 0]
     ypos = {}

@@ -22,7 +22,7 @@ def plot_variation_matrix(matrix: pd.DataFrame, title: str = "Variation icons", 
     rows = matrix.iloc[:, 0].astype(str).tolist()
     cols = list(matrix.columns[1:])
     if ax is None:
-        fig, axes = new_figure(width=1.9 * len(cols) + 2.2, height=0.42 * len(rows) + 1.0)
+        fig, axes = new_figure(width=1.9 * len(cols) + 2.2, height=0.42 * len(rows) + 1.0, top_ticks=True)
         ax = axes[0, 0]
     fig = ax.figure
     alt = []
