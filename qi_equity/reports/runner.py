@@ -209,7 +209,7 @@ def _launch_kernel(kernel: str, cwd: str):
         # The notebook client (nbclient, through papermill) gets an asyncio client: with the default
         # blocking one, waiting for a message blocks nbclient's event loop, so neither its cell
         # timeout nor its dead-kernel check can run and a lost reply would hang the worker for ever.
-        km = KernelManager(kernel_name=kernel, client_class="jupyter_client.asynchronous.AsyncKernelClient")
+        km = KernelManager(kernel_name=kernel, client_class="qi_equity.reports.kernel_client.ReportKernelClient")
         km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
         kernels[(kernel, cwd)] = km
     return km

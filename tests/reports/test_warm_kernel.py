@@ -55,6 +55,19 @@ def test_a_dead_kernel_is_replaced(folder):
     assert _warm.kernels[("qi-equity", str(folder))] is not km
 
 
+def test_notebooks_run_on_the_report_client_and_lose_no_output(folder):
+    """The report client's handshake skips jupyter_client's 0.2 s IOPub drain; no output of a
+    notebook's first cells may be lost by it."""
+    from qi_equity.reports.kernel_client import ReportKernelClient
+
+    nb = _notebook(folder / "p.ipynb", "print('first', value)", "print('second')")
+    for i in range(5):
+        out = execute_notebook(nb, str(folder / "out.ipynb"), {"value": i}, "qi-equity", str(folder))
+        texts = ["".join(o.get("text", "") for o in c.get("outputs", [])) for c in out.cells]
+        assert texts[-2:] == [f"first {i}\n", "second\n"]
+    assert isinstance(_warm.kernels[("qi-equity", str(folder))].client(), ReportKernelClient)
+
+
 def test_a_kernel_that_never_answers_fails_its_notebook_within_the_cell_timeout(folder):
     """A kernel that stops answering (here: stopped by a signal, so no reply ever comes) must fail
     the notebook at the cell timeout, not hang the worker; the next notebook gets a new kernel."""
