@@ -220,6 +220,7 @@ def warm_kernel(kernel: str, cwd: str):
     from jupyter_client.blocking import BlockingKernelClient
 
     km = _launch_kernel(kernel, cwd)
+    # a blocking client for the reset (km.client() gives the notebooks' asyncio client)
     kc = BlockingKernelClient(parent=km, connection_file=km.connection_file, **km.get_connection_info(session=True))
     kc.start_channels()
     try:
