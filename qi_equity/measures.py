@@ -49,6 +49,9 @@ MEASURES: dict[str, Measure] = {m.name: m for m in [
     Measure("completed_over_18", "Completed pathways that waited over 18 weeks", "%", "decrease", "percent"),
     Measure("completed_over_52", "Completed pathways that waited over 52 weeks", "%", "decrease", "percent"),
     Measure("dna_rate", "Pathways with a DNA, by first-appointment month", "%", "decrease", "percent"),
+    Measure("removed_other", "Completed pathways removed without treatment", "%", "decrease", "percent"),
+    Measure("first_appointment_wait", "Median wait from referral to first appointment, by first-appointment month",
+            "weeks", "decrease", "median"),
     Measure("referrals", "Referrals received in the month", "pathways", "neutral", "count"),
     Measure("waiting_list", "Month-end waiting list (snapshot)", "pathways", "decrease", "count", snapshot=True),
     Measure("waiting_over_18", "Month-end waiting list over 18 weeks (snapshot)", "%", "decrease", "percent",
@@ -135,24 +138,31 @@ def monthly_measures(derived: pd.DataFrame, census_date, months: int = 36,
     f["wait"] = derived["wait_weeks"].to_numpy()[f["_row"]]
     f["o18"] = derived["over_18_weeks"].to_numpy()[f["_row"]]
     f["o52"] = derived["over_52_weeks"].to_numpy()[f["_row"]]
+    f["rem"] = derived["removed"].to_numpy()[f["_row"]]
     f = f[f["month"].isin(months_idx)]
     g = f.groupby(keys, observed=True).agg(n=("wait", "size"), median=("wait", "median"),
-                                            o18=("o18", "sum"), o52=("o52", "sum")).reset_index()
+                                            o18=("o18", "sum"), o52=("o52", "sum"), rem=("rem", "sum")).reset_index()
     if "completed_median_wait" in measures:
         add(g, "completed_median_wait", np.nan, g["n"].to_numpy(float), g["median"].to_numpy(float))
     if "completed_over_18" in measures:
         add(g, "completed_over_18", g["o18"].to_numpy(float), g["n"].to_numpy(float))
     if "completed_over_52" in measures:
         add(g, "completed_over_52", g["o52"].to_numpy(float), g["n"].to_numpy(float))
+    if "removed_other" in measures:
+        add(g, "removed_other", g["rem"].to_numpy(float), g["n"].to_numpy(float))
 
-    if "dna_rate" in measures:
+    if "dna_rate" in measures or "first_appointment_wait" in measures:
         fa = derived["first_appointment_month"].to_numpy()[row]
         f = gf[~pd.isna(fa)].copy()
         f["month"] = derived["first_appointment_month"].to_numpy()[f["_row"]]
         f["dna"] = derived["any_dna"].to_numpy()[f["_row"]]
+        f["fw"] = derived["first_wait_weeks"].to_numpy()[f["_row"]]
         f = f[f["month"].isin(months_idx)]
-        g = f.groupby(keys, observed=True).agg(n=("dna", "size"), k=("dna", "sum")).reset_index()
-        add(g, "dna_rate", g["k"].to_numpy(float), g["n"].to_numpy(float))
+        g = f.groupby(keys, observed=True).agg(n=("dna", "size"), k=("dna", "sum"), fw=("fw", "median")).reset_index()
+        if "dna_rate" in measures:
+            add(g, "dna_rate", g["k"].to_numpy(float), g["n"].to_numpy(float))
+        if "first_appointment_wait" in measures:
+            add(g, "first_appointment_wait", np.nan, g["n"].to_numpy(float), g["fw"].to_numpy(float))
 
     if "referrals" in measures:
         f = gf.copy()

@@ -130,7 +130,8 @@ FALSE_VALUES = ("0", "false", "False", "FALSE", "N", "n", "no")
 
 #: Columns of the derived pathway table (see :func:`derive`).
 DERIVED_COLUMNS = [
-    "wait_weeks", "completed", "clock_stop_month", "first_appointment_month", "referral_month",
+    "wait_weeks", "first_wait_weeks", "completed", "removed", "clock_stop_month", "first_appointment_month",
+    "referral_month",
     "over_18_weeks", "over_52_weeks", "any_dna", "imd_quintile", "core20", "age_band",
     "working_age", "sex_label", "sex_age", "ethnic_group", "ethnicity_recorded",
 ]
@@ -177,7 +178,10 @@ def derive(df: pd.DataFrame, census_date: str | pd.Timestamp) -> pd.DataFrame:
 
         - ``wait_weeks`` (float): weeks from referral to clock stop, or to the census
           date while waiting [2]_.
-        - ``completed`` (bool): the clock has stopped (treated or removed).
+        - ``first_wait_weeks`` (float): weeks from referral to the first appointment (NaN
+          without one).
+        - ``completed`` (bool): the clock has stopped (treated or removed); ``removed`` (bool):
+          removed from the list without treatment.
         - ``clock_stop_month``, ``first_appointment_month``, ``referral_month``
           (Timestamp, first of month; NaT where the date is empty).
         - ``over_18_weeks``, ``over_52_weeks`` (bool): wait strictly over 18 / 52 weeks.
@@ -196,7 +200,9 @@ def derive(df: pd.DataFrame, census_date: str | pd.Timestamp) -> pd.DataFrame:
     stop = out["clock_stop_date"]
     end = stop.where(stop.notna(), census)
     out["wait_weeks"] = (end - out["referral_date"]).dt.days / 7.0
+    out["first_wait_weeks"] = (out["first_appointment_date"] - out["referral_date"]).dt.days / 7.0
     out["completed"] = out["outcome"].isin(["treated", "removed"])
+    out["removed"] = out["outcome"].eq("removed")
     out["clock_stop_month"] = stop.dt.to_period("M").dt.to_timestamp()
     out["first_appointment_month"] = out["first_appointment_date"].dt.to_period("M").dt.to_timestamp()
     out["referral_month"] = out["referral_date"].dt.to_period("M").dt.to_timestamp()
@@ -232,39 +238,127 @@ def derive(df: pd.DataFrame, census_date: str | pd.Timestamp) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Dimension:
-    """An equity dimension: a derived column, the order of its groups and its reference."""
+    """An equity dimension: a derived column, the order of its groups and its reference.
+
+    ``kind`` says how each pathway's group is read: ``column`` (a derived column), ``flag``
+    (a PLUS-group flag column read as Yes / No / Not recorded) or ``intersection`` (the groups
+    of ``parts`` joined with ", ", e.g. "Female 16-64, Core20"). ``unrecorded`` lists the groups
+    that mean "not recorded": they are a data-quality measure, never a comparison group.
+    """
 
     name: str
     column: str
     label: str
     groups: tuple[str, ...]
     reference: str
+    kind: str = "column"
+    parts: tuple[str, ...] = ()
+    unrecorded: tuple[str, ...] = ()
+
+
+#: Groups of a PLUS-group flag (learning disability, interpreter needed, or a local flag).
+FLAG_GROUPS = ("Yes", "No", "Not recorded")
+_UNRECORDED = ("Not known", "Not stated", "Unmatched", "Not recorded",
+               "Not known 0-15", "Not known 16-64", "Not known 65+")
+
+
+def flag_dimension(column: str, label: str | None = None) -> Dimension:
+    """An equity dimension for a PLUS-group flag column (NHS England Core20PLUS5: PLUS groups
+    are chosen locally [4]_): groups Yes / No / Not recorded, reference No."""
+    if not column or not str(column).replace("_", "").isalnum():
+        raise ValueError(f"a PLUS flag must be a column name of letters, digits and '_', not {column!r}")
+    return Dimension(column, column, label or column.replace("_", " ").capitalize(), FLAG_GROUPS, "No",
+                     kind="flag", unrecorded=("Not recorded",))
+
+
+def _intersection(name: str, label: str, a: Dimension, b: Dimension, reference: str) -> Dimension:
+    groups = tuple(f"{x}, {y}" for x in a.groups for y in b.groups)
+    unrec = tuple(g for g in groups if any(part in _UNRECORDED for part in g.split(", ")))
+    return Dimension(name, name, label, groups, reference, kind="intersection", parts=(a.name, b.name),
+                     unrecorded=unrec)
 
 
 DIMENSIONS: dict[str, Dimension] = {
     "all": Dimension("all", "_all", "All patients", ("All",), "All"),
-    "sex": Dimension("sex", "sex_label", "Sex", ("Female", "Male", "Not known"), "Male"),
+    "sex": Dimension("sex", "sex_label", "Sex", ("Female", "Male", "Not known"), "Male", unrecorded=("Not known",)),
     "age_band": Dimension("age_band", "age_band", "Age band", tuple(AGE_BAND_LABELS), "45-64"),
     "sex_age": Dimension("sex_age", "sex_age", "Sex x working age",
                          ("Female 0-15", "Male 0-15", "Female 16-64", "Male 16-64",
                           "Female 65+", "Male 65+", "Not known 0-15", "Not known 16-64",
-                          "Not known 65+"), "Male 16-64"),
-    "ethnic_group": Dimension("ethnic_group", "ethnic_group", "Ethnic group", tuple(ETHNIC_GROUPS), "White"),
+                          "Not known 65+"), "Male 16-64",
+                         unrecorded=("Not known 0-15", "Not known 16-64", "Not known 65+")),
+    "ethnic_group": Dimension("ethnic_group", "ethnic_group", "Ethnic group", tuple(ETHNIC_GROUPS), "White",
+                              unrecorded=("Not stated", "Not known")),
     "imd_quintile": Dimension("imd_quintile", "imd_quintile_label", "IMD quintile",
                               ("Q1 most deprived", "Q2", "Q3", "Q4", "Q5 least deprived", "Unmatched"),
-                              "Q5 least deprived"),
-    "core20": Dimension("core20", "core20", "Core20", ("Core20", "Not Core20", "Unmatched"), "Not Core20"),
+                              "Q5 least deprived", unrecorded=("Unmatched",)),
+    "core20": Dimension("core20", "core20", "Core20", ("Core20", "Not Core20", "Unmatched"), "Not Core20",
+                        unrecorded=("Unmatched",)),
+    "learning_disability": flag_dimension("learning_disability", "Learning disability"),
+    "interpreter_needed": flag_dimension("interpreter_needed", "Interpreter needed"),
 }
+DIMENSIONS["sex_age_core20"] = _intersection("sex_age_core20", "Sex x working age x Core20", DIMENSIONS["sex_age"],
+                                             DIMENSIONS["core20"], "Male 16-64, Not Core20")
+DIMENSIONS["ethnic_core20"] = _intersection("ethnic_core20", "Ethnic group x Core20", DIMENSIONS["ethnic_group"],
+                                            DIMENSIONS["core20"], "White, Not Core20")
 
 _QUINTILE_LABEL = {1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"}
 
 
-def dimension_values(derived: pd.DataFrame, dimension: str) -> pd.Series:
-    """The group label of each pathway on one equity dimension (as strings)."""
-    dim = DIMENSIONS[dimension]
+def get_dimension(name: str, flags: dict | None = None) -> Dimension:
+    """The dimension called ``name``: one of :data:`DIMENSIONS`, or a local PLUS flag declared
+    in ``flags`` (``{column: label}``, e.g. from a collaborative's ``plus_flags``).
+
+    Raises
+    ------
+    ValueError
+        An unknown dimension, naming the ones there are.
+    """
+    if name in DIMENSIONS:
+        return DIMENSIONS[name]
+    if flags and name in flags:
+        return flag_dimension(name, flags[name])
+    known = sorted(DIMENSIONS) + sorted(flags or {})
+    raise ValueError(f"unknown equity dimension {name!r}; the kit knows {known} (declare a local PLUS flag "
+                     "column under plus_flags in the collaborative file)")
+
+
+def flag_values(values: pd.Series) -> pd.Series:
+    """Yes / No / Not recorded from a flag column (nullable booleans, or text as the contract
+    writes it: 1/0, true/false, Y/N)."""
+    if pd.api.types.is_bool_dtype(values) or str(values.dtype) == "boolean":
+        b = values.astype("boolean")
+        out = pd.Series(np.where(b.fillna(False).to_numpy(bool), "Yes", "No"), index=values.index, dtype="string")
+        out[b.isna().to_numpy()] = "Not recorded"
+        return out
+    s = values.astype("string").str.strip()
+    out = pd.Series("Not recorded", index=values.index, dtype="string")
+    out[s.isin(TRUE_VALUES).fillna(False).to_numpy(bool)] = "Yes"
+    out[s.isin(FALSE_VALUES).fillna(False).to_numpy(bool)] = "No"
+    return out
+
+
+def dimension_values(derived: pd.DataFrame, dimension: str | Dimension, flags: dict | None = None) -> pd.Series:
+    """The group label of each pathway on one equity dimension (as strings).
+
+    Raises
+    ------
+    ValueError
+        The dimension is unknown, or its column is not in the extract (naming the column).
+    """
+    dim = dimension if isinstance(dimension, Dimension) else get_dimension(dimension, flags)
     if dim.name == "all":
         return pd.Series("All", index=derived.index, dtype="string")
     if dim.name == "imd_quintile":
         q = derived["imd_quintile"]
         return q.map(_QUINTILE_LABEL).fillna("Unmatched").astype("string")
+    if dim.kind == "intersection":
+        a, b = (dimension_values(derived, p, flags) for p in dim.parts)
+        return (a + ", " + b).astype("string")
+    if dim.column not in derived.columns:
+        raise ValueError(f"equity dimension {dim.name!r} needs the column '{dim.column}', which the extract "
+                         f"does not have (columns: {', '.join(map(str, derived.columns[:20]))}"
+                         f"{' ...' if len(derived.columns) > 20 else ''})")
+    if dim.kind == "flag":
+        return flag_values(derived[dim.column])
     return derived[dim.column].astype("string").fillna("Not known")

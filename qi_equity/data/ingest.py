@@ -95,7 +95,9 @@ SELECT {"enum_code(provider_code) AS provider_code, " if by_provider else ""}enu
        -- 127 days after referral (date_diff > 126)
        {month_index("ref + INTERVAL 127 DAY")} AS o18_t,
        COALESCE(outcome IN ('treated', 'removed'), false) AS completed,
+       COALESCE(outcome = 'removed', false) AS removed,
        COALESCE(CAST(date_diff('day', ref, cs) AS INTEGER), 0) AS days,
+       COALESCE(CAST(date_diff('day', ref, fa) AS INTEGER), 0) AS fa_days,
        COALESCE(dna > 0, false) AS dna
 FROM base
 """
@@ -237,6 +239,7 @@ def _aggregate_batch(pw: dict, months: pd.DatetimeIndex, labels: dict, by_specia
               "ethnic_group": arr["ethnic_group"].astype(np.int64), "imd_quintile": arr["imd_quintile"].astype(np.int64)}
     ref_t, fa_t, cs_t, o18_t = (arr[c].astype(np.int64) for c in ("ref_t", "fa_t", "cs_t", "o18_t"))
     completed, dna, days = arr["completed"].astype(bool), arr["dna"].astype(bool), arr["days"].astype(np.int64)
+    removed, fa_days = arr["removed"].astype(bool), arr["fa_days"].astype(np.int64)
     size = n_p * n_s * n_g * n_t
     out = []
 
@@ -267,6 +270,23 @@ def _aggregate_batch(pw: dict, months: pd.DatetimeIndex, labels: dict, by_specia
     span = (int(d_done.max()) - lo_d + 1) if len(d_done) else 1
     d_done = d_done - lo_d
     dna_seen = dna[i_seen].astype(float)
+    rem_done = removed[i_done].astype(float)
+    f_seen = fa_days[i_seen]
+    lo_f = int(f_seen.min()) if len(f_seen) else 0
+    span_f = (int(f_seen.max()) - lo_f + 1) if len(f_seen) else 1
+    f_seen = f_seen - lo_f
+
+    def run_medians(order, span_, lo_):
+        """Runs (series x month keys), sizes and medians of values sorted within each run."""
+        skey = order // span_
+        m = len(order)
+        starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if m else np.array([], dtype=np.int64)
+        counts = np.diff(np.r_[starts, m])
+        runs = skey[starts]
+        mid_lo, mid_hi = starts + (counts - 1) // 2, starts + counts // 2
+        w_lo = (order[mid_lo] - runs * span_ + lo_) / 7.0
+        w_hi = (order[mid_hi] - runs * span_ + lo_) / 7.0
+        return runs, starts, counts, (w_lo + w_hi) / 2
 
     for sp in specs:
         for dim, grp in groups.items():
@@ -274,28 +294,25 @@ def _aggregate_batch(pw: dict, months: pd.DatetimeIndex, labels: dict, by_specia
             series = (prov * n_s + sp) * n_g + grp  # the month comes last in every key
             # completed pathways: one sort by series, month and wait
             order = np.sort((series[i_done] * n_t + t_done) * span + d_done)
-            skey = order // span
-            m = len(order)
-            starts = np.flatnonzero(np.r_[True, skey[1:] != skey[:-1]]) if m else np.array([], dtype=np.int64)
-            counts = np.diff(np.r_[starts, m])
+            runs, starts, counts, median = run_medians(order, span, lo_d)
             ends = starts + counts
-            runs = skey[starts]
-
-            mid_lo, mid_hi = starts + (counts - 1) // 2, starts + counts // 2
-            w_lo = (order[mid_lo] - runs * span + lo_d) / 7.0
-            w_hi = (order[mid_hi] - runs * span + lo_d) / 7.0
             den = counts.astype(float)
-            emit(runs, "completed_median_wait", np.nan, den, (w_lo + w_hi) / 2)
+            emit(runs, "completed_median_wait", np.nan, den, median)
             for name, limit in (("completed_over_18", 126), ("completed_over_52", 364)):
                 # waits are sorted within a run: those over the limit are its last ones
                 first_over = np.searchsorted(order, runs * span + (limit + 1 - lo_d))
                 emit(runs, name, (ends - np.clip(first_over, starts, ends)).astype(float), den, np.nan)
+            key = series[i_done] * n_t + t_done
+            k_rem = np.bincount(key, weights=rem_done, minlength=size)
+            emit(runs, "removed_other", k_rem[runs], den, np.nan)
             # first appointments with any DNA, and referrals, by month
             key = series[i_seen] * n_t + t_seen
             cnt = np.bincount(key, minlength=size)
             k_dna = np.bincount(key, weights=dna_seen, minlength=size)
             cells = np.flatnonzero(cnt)
             emit(cells, "dna_rate", k_dna[cells], cnt[cells].astype(float), np.nan)
+            f_runs, _, f_counts, f_median = run_medians(np.sort(key * span_f + f_seen), span_f, lo_f)
+            emit(f_runs, "first_appointment_wait", np.nan, f_counts.astype(float), f_median)
             cnt = np.bincount(series[i_ref] * n_t + t_ref, minlength=size)
             cells = np.flatnonzero(cnt)
             emit(cells, "referrals", np.nan, cnt[cells].astype(float), cnt[cells].astype(float))

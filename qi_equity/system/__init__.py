@@ -5,7 +5,7 @@ are. Here: the pathway stages (referral -> first appointment -> treatment or rem
 conversion and time at each stage by equity group, and the stage where a gap opens.
 """
 
-from qi_equity.system.pathway import STAGES, gap_opens_at, stage_analysis
+from qi_equity.system.pathway import STAGES, gap_opens_at, stage_analysis, stage_gaps
 from qi_equity.system.representation import representation
 
-__all__ = ["stage_analysis", "gap_opens_at", "STAGES", "representation"]
+__all__ = ["stage_analysis", "stage_gaps", "gap_opens_at", "STAGES", "representation"]
