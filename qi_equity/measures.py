@@ -285,6 +285,7 @@ def equity_table(derived: pd.DataFrame, census_date, months: int = 12,
             w = derived["wait_weeks"].to_numpy()[c]
             o18 = int(derived["over_18_weeks"].to_numpy()[c].sum())
             o52 = int(derived["over_52_weeks"].to_numpy()[c].sum())
+            rem = int(derived["removed"].to_numpy()[c].sum())
             f = m & in_win_first.to_numpy()
             k = int(derived["any_dna"].to_numpy()[f].sum())
             n = int(c.sum())
@@ -294,6 +295,7 @@ def equity_table(derived: pd.DataFrame, census_date, months: int = 12,
                 "completed": n, "median_wait": float(np.median(w)) if n else np.nan,
                 "over_18": o18, "over_18_pct": 100 * o18 / n if n else np.nan,
                 "over_52": o52, "over_52_pct": 100 * o52 / n if n else np.nan,
+                "removed": rem, "removed_pct": 100 * rem / n if n else np.nan,
                 "dna_denominator": nf, "dna": k, "dna_rate": 100 * k / nf if nf else np.nan,
                 "waiting": int((m & waiting.to_numpy()).sum()),
             })

@@ -8,6 +8,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data_samples"
 CENSUS = "2026-03-31"
+#: The sample collaborative's provider codes, read from its extracts.
+PROVIDERS = sorted(f.stem for f in (SAMPLE / "providers").glob("*.csv"))
 
 GOOD_ROWS = [
     # pathway_id, provider, specialty, name, referral, first appt, clock stop, outcome, dna, sex, age, eth, imd, ld, interp

@@ -57,39 +57,54 @@ class ProviderSpec:
     dna_multiplier: float = 1.0
     unrecorded_ethnicity: float = 0.04  # share coded Z or 99
     imd_unmatched: float = 0.01
+    interpreter_minority: float = 0.08  # share of patients of minority ethnic groups needing an interpreter
     plants: list[str] = field(default_factory=list)
 
 
 PROVIDERS = [
-    ProviderSpec("XQA", "Ashbrook Hospitals NHS Trust", 220, 520_000,
-                 [6, 7, 8, 9, 10, 11, 12, 12, 13, 12],
-                 {"White": 0.62, "Mixed": 0.05, "Asian": 0.20, "Black": 0.09, "Other": 0.04},
-                 unrecorded_ethnicity=0.42, plants=["poor_ethnicity_recording"]),
-    ProviderSpec("XQB", "Brindle Valley University Hospitals NHS Trust", 260, 610_000,
+    ProviderSpec("XQA", "Ashbrook Hospitals NHS Trust", 240, 560_000,
+                 [8, 9, 10, 10, 11, 11, 11, 10, 10, 10],
+                 {"White": 0.58, "Mixed": 0.05, "Asian": 0.22, "Black": 0.10, "Other": 0.05},
+                 unrecorded_ethnicity=0.42, interpreter_minority=0.30,
+                 plants=["poor_ethnicity_recording", "interpreter_wait_gap_in_t_and_o"]),
+    ProviderSpec("XQB", "Brindle Valley University Hospitals NHS Trust", 280, 650_000,
                  [9, 9, 10, 10, 10, 10, 11, 11, 10, 10],
                  {"White": 0.80, "Mixed": 0.03, "Asian": 0.10, "Black": 0.04, "Other": 0.03},
-                 plants=["working_age_women_wait_shift"]),
+                 plants=["working_age_women_wait_shift", "working_age_women_seldom_heard"]),
     ProviderSpec("XQC", "Calder Moor NHS Foundation Trust", 300, 650_000,
                  [22, 18, 12, 10, 9, 8, 7, 6, 5, 3],
                  {"White": 0.84, "Mixed": 0.03, "Asian": 0.09, "Black": 0.02, "Other": 0.02},
-                 plants=["deprived_dna_doubles"]),
-    ProviderSpec("XQD", "Dunmere General Hospital NHS Trust", 240, 560_000,
+                 plants=["deprived_dna_doubles", "deprived_waits_over_18_rising"]),
+    ProviderSpec("XQD", "Dunmere General Hospital NHS Trust", 300, 690_000,
                  [10, 10, 10, 10, 10, 10, 10, 10, 10, 10],
-                 {"White": 0.86, "Mixed": 0.03, "Asian": 0.06, "Black": 0.03, "Other": 0.02},
-                 wait_multiplier=1.15, plants=["improvement_after_change"]),
+                 {"White": 0.70, "Mixed": 0.03, "Asian": 0.22, "Black": 0.03, "Other": 0.02},
+                 wait_multiplier=1.15, plants=["improvement_after_change", "asian_dna_gap_in_t_and_o"]),
     ProviderSpec("XQE", "Eastcombe Community Hospitals NHS Trust", 150, 330_000,
                  [11, 11, 10, 10, 10, 10, 10, 10, 9, 9],
                  {"White": 0.88, "Mixed": 0.03, "Asian": 0.05, "Black": 0.02, "Other": 0.02},
                  dna_multiplier=2.5, plants=["dna_outlier"]),
+    ProviderSpec("XQF", "Fenwick Moor Hospitals NHS Trust", 250, 580_000,
+                 [12, 11, 11, 10, 10, 10, 9, 9, 9, 9],
+                 {"White": 0.82, "Mixed": 0.03, "Asian": 0.09, "Black": 0.04, "Other": 0.02},
+                 plants=[]),  # nothing planted: its reports must stay quiet
 ]
+CLEAN_PROVIDERS = [p.code for p in PROVIDERS if not p.plants]
 
 # Planted changes ------------------------------------------------------------------------
-SHIFT_PROVIDER, SHIFT_SPECIALTY, SHIFT_START, SHIFT_STRETCH = "XQB", "110", pd.Timestamp("2024-10-01"), 1.6
+SHIFT_PROVIDER, SHIFT_SPECIALTY, SHIFT_START, SHIFT_STRETCH = "XQB", "110", pd.Timestamp("2024-10-01"), 1.7
+SHIFT_REFERRED_FROM = pd.Timestamp("2024-07-01")  # referred from here, so their completions shift from about SHIFT_START
 DNA_PROVIDER, DNA_START, DNA_FACTOR = "XQC", pd.Timestamp("2024-07-01"), 2.0
 TREND_PROVIDER, TREND_START, TREND_MONTHS, TREND_REDUCTION = "XQD", pd.Timestamp("2024-09-01"), 12, 0.40
 TREND_CHANGE = "Patient-initiated validation and pooled T&O/ENT theatre lists"  # PDSA cycle 3 at XQD
 OUTLIER_PROVIDER = "XQE"
 POOR_RECORDING_PROVIDER = "XQA"
+# (g) people needing an interpreter wait longer for T&O treatment (throughout the window)
+INTERP_PROVIDER, INTERP_SPECIALTY, INTERP_STRETCH = "XQA", "110", 2.5
+# (h) Asian patients miss T&O first appointments more often (throughout the window)
+ETHNIC_DNA_PROVIDER, ETHNIC_DNA_SPECIALTY, ETHNIC_DNA_GROUP, ETHNIC_DNA_FACTOR = "XQD", "110", "Asian", 3.5
+# (i) waits for treatment of the most deprived quintile lengthen steadily from October 2024
+DEPRIVED_TREND_PROVIDER, DEPRIVED_TREND_START, DEPRIVED_TREND_MONTHS, DEPRIVED_TREND_STRETCH = (
+    "XQC", pd.Timestamp("2024-07-01"), 18, 0.8)  # by referral date: completions deteriorate from about October
 
 
 def _base_dna_probability(imd_decile: np.ndarray, age_band: np.ndarray) -> np.ndarray:
@@ -162,18 +177,31 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
         frac = ((stop - TREND_START) / pd.Timedelta(days=30.44)).to_numpy(float) / TREND_MONTHS
         factor = 1 - TREND_REDUCTION * np.clip(frac, 0, 1)
         stop = referral + pd.to_timedelta(wait_days * factor, unit="D")
-    # (a) working-age women in T&O: pathways completing from the shift month have waited
-    # SHIFT_STRETCH times as long (same clock-stop dates, so the flow of completions is unchanged).
-    # The extra wait falls between the first appointment and treatment (waiting for surgery):
-    # referral to first appointment is unchanged, so the gap opens at the second stage.
-    first_offset = None
+    # (a) working-age women in T&O referred from SHIFT_REFERRED_FROM wait SHIFT_STRETCH times as long
+    # for treatment, so the median wait of their completed pathways shifts up from about SHIFT_START.
+    # Referral and first-appointment dates are unchanged: the extra wait falls between the first
+    # appointment and treatment (waiting for surgery), so the gap opens at the second stage. Plants
+    # (g) and (i) lengthen waits the same way: (g) for people needing an interpreter in T&O, by a
+    # constant factor throughout; (i) for the most deprived quintile, by a factor growing with the
+    # referral date from 1 at the trend's start to 1 + DEPRIVED_TREND_STRETCH 18 months later.
+    need_interp = rng.random(n) < np.where(np.isin(group, ["Asian", "Black", "Other", "Mixed"]),
+                                           spec.interpreter_minority, 0.005)
+    stretch = np.ones(n)
     if spec.code == SHIFT_PROVIDER:
         target = (spec_code == SHIFT_SPECIALTY) & (sex == "F") & (age >= 16) & (age <= 64)
-        late = target & (stop >= SHIFT_START)
+        stretch = np.where(target & (referral >= SHIFT_REFERRED_FROM), SHIFT_STRETCH, stretch)
+    if spec.code == INTERP_PROVIDER:
+        stretch = np.where((spec_code == INTERP_SPECIALTY) & need_interp, INTERP_STRETCH, stretch)
+    if spec.code == DEPRIVED_TREND_PROVIDER:
+        frac = ((referral - DEPRIVED_TREND_START) / pd.Timedelta(days=30.44)).to_numpy(float) / DEPRIVED_TREND_MONTHS
+        grow = 1 + DEPRIVED_TREND_STRETCH * np.clip(frac, 0, 1)
+        stretch = np.where((imd <= 2) & (referral >= DEPRIVED_TREND_START), grow, stretch)
+    first_offset = None
+    late = stretch != 1
+    if late.any():
         first_frac_late = rng.uniform(0.15, 0.55, size=n)
-        first_offset = (stop - referral) * first_frac_late  # referral -> first appointment, as before the change
-        longer = stop - (stop - referral) * SHIFT_STRETCH
-        referral = pd.DatetimeIndex(np.where(late, longer.values, referral.values)).floor("D")
+        first_offset = (stop - referral) * first_frac_late  # referral -> first appointment, as without the plant
+        stop = referral + (stop - referral) * stretch
     stop = stop.floor("D")
 
     removed = rng.random(n) < 0.11
@@ -191,14 +219,14 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
     if spec.code == DNA_PROVIDER:
         q1 = (imd <= 2) & (first >= DNA_START)
         p_dna = np.where(q1, p_dna * DNA_FACTOR, p_dna)
+    if spec.code == ETHNIC_DNA_PROVIDER:
+        p_dna = np.where((group == ETHNIC_DNA_GROUP) & (spec_code == ETHNIC_DNA_SPECIALTY), p_dna * ETHNIC_DNA_FACTOR, p_dna)
     has_first = ~first.isna()
     dna_first = (rng.random(n) < p_dna) & has_first
     extra = rng.poisson(0.15, size=n) * (rng.random(n) < p_dna)
     dna = dna_first.astype(int) + extra * has_first
 
-    interp = np.where(np.isin(group, ["Asian", "Black", "Other", "Mixed"]), 0.08, 0.005)
     ld = rng.random(n) < 0.02
-    need_interp = rng.random(n) < interp
 
     df = pd.DataFrame({
         "pathway_id": [f"{spec.code}-{i:06d}" for i in range(1, n + 1)],
@@ -293,9 +321,9 @@ def engagement_log(seed: int = SEED) -> dict:
                 if g.endswith("65+"):
                     w[i] *= 1.6 if channel == "offline" else 0.7 if channel == "online" else 1.0
                 if g.endswith("0-15"):
-                    w[i] *= 0.5
+                    w[i] *= 0.7  # children take part through their families: reached a little less
                 if spec.code == SELDOM_PROVIDER and g == SELDOM_GROUP:
-                    w[i] *= 0.08 if channel == "offline" else 0.45 if channel == "online" else 0.25
+                    w[i] *= 0.05 if channel == "offline" else 0.2 if channel == "online" else 0.1
             recorded = int(round(n * 0.9))  # some participants do not give their characteristics
             counts = rng.multinomial(recorded, w / w.sum())
             for g, c in zip(groups, counts):
@@ -324,6 +352,8 @@ ISSUES = {  # provider: (issue, aim measure, aim statement, target)
             "Reduce the median wait of completed pathways by a third by September 2025", 8),
     "XQE": ("The DNA rate is the highest in the collaborative", "dna_rate",
             "Halve the DNA rate by March 2026", 9),
+    "XQF": ("Keeping waits fair while the waiting list grows", "completed_median_wait",
+            "Keep every group's median wait within 10% of the trust's by March 2026", 10),
 }
 
 
@@ -411,51 +441,84 @@ def self_assessment(seed: int = SEED) -> pd.DataFrame:
 
 
 def ground_truth() -> dict:
-    """The planted inequities, as data (also written to ``ground_truth.json``)."""
-    return {
+    """The planted inequities, as data (also written to ``ground_truth.json``).
+
+    Each row names the provider, measure, dimension, group and specialty of the effect, the
+    ``finding_kinds`` by which a scan that finds it reports it, and ``direction`` of the finding.
+    ``clean_providers`` have nothing planted: a scan must find nothing there but "too few to tell".
+    """
+    gt = {
         "collaborative": COLLABORATIVE,
         "census_date": str(CENSUS.date()),
         "window": [str(START.date()), str(CENSUS.date())],
+        "clean_providers": CLEAN_PROVIDERS,
         "planted": [
-            {"id": "a", "kind": "shift", "provider_code": SHIFT_PROVIDER, "specialty": SHIFT_SPECIALTY,
+            {"id": "a", "kind": "shift", "finding_kinds": ["group_changing", "gap_changing"],
+             "provider_code": SHIFT_PROVIDER, "specialty": SHIFT_SPECIALTY,
              "dimension": "sex_age", "group": "Female 16-64", "measure": "completed_median_wait",
-             "start_month": str(SHIFT_START.date()), "direction": "higher is worse",
-             "stage": "first_appointment_to_clock_stop",
-             "description": "Working-age women (16-64) in Trauma and Orthopaedics wait longer: pathways whose "
-                            f"clock stops from {SHIFT_START:%B %Y} have waited {SHIFT_STRETCH}x as long, so the median "
-                            "wait of their completed pathways shifts up from that clock-stop month. The time from "
-                            "referral to first appointment is unchanged: the gap opens between the first "
-                            "appointment and treatment."},
-            {"id": "b", "kind": "shift", "provider_code": DNA_PROVIDER, "specialty": "all",
+             "start_month": str(SHIFT_START.date()), "direction": "deteriorating",
+             "description": "Working-age women (16-64) in Trauma and Orthopaedics referred from "
+                            f"{SHIFT_REFERRED_FROM:%B %Y} wait {SHIFT_STRETCH}x as long for treatment, so the median "
+                            f"wait of their completed pathways shifts up from about {SHIFT_START:%B %Y}."},
+            {"id": "a2", "kind": "stage", "finding_kinds": ["stage"], "provider_code": SHIFT_PROVIDER,
+             "specialty": SHIFT_SPECIALTY, "dimension": "sex_age", "group": "Female 16-64",
+             "measure": "completed_median_wait", "stage": "first_appointment_to_clock_stop", "direction": "worse",
+             "description": "The time from referral to first appointment is unchanged for them: the gap in (a) opens "
+                            "between the first appointment and treatment."},
+            {"id": "b", "kind": "shift", "finding_kinds": ["group_changing", "gap_changing"],
+             "provider_code": DNA_PROVIDER, "specialty": "all",
              "dimension": "imd_quintile", "group": "Q1 most deprived", "measure": "dna_rate",
-             "start_month": str(DNA_START.date()), "direction": "higher is worse",
+             "start_month": str(DNA_START.date()), "direction": "deteriorating",
              "description": f"The DNA probability of first appointments for IMD quintile 1 doubles from {DNA_START:%B %Y}."},
-            {"id": "c", "kind": "trend", "provider_code": TREND_PROVIDER, "specialty": "all",
-             "dimension": "all", "group": "All", "measure": "completed_median_wait",
-             "start_month": str(TREND_START.date()), "direction": "lower is better",
+            {"id": "c", "kind": "trend", "finding_kinds": ["group_changing"], "provider_code": TREND_PROVIDER,
+             "specialty": "all", "dimension": "all", "group": "All", "measure": "completed_median_wait",
+             "start_month": str(TREND_START.date()), "direction": "improving",
              "change": TREND_CHANGE, "pdsa_cycle": 3,
              "description": f"After '{TREND_CHANGE}' ({TREND_START:%B %Y}) waits fall steadily by "
                             f"{TREND_REDUCTION:.0%} over {TREND_MONTHS} months (special cause improvement). The change is "
                             "PDSA cycle 3 in the sample PDSA log; cycles 1 and 2 changed nothing."},
-            {"id": "d", "kind": "outlier", "provider_code": OUTLIER_PROVIDER, "specialty": "all",
-             "dimension": "all", "group": "All", "measure": "dna_rate",
+            {"id": "d", "kind": "outlier", "finding_kinds": ["collaborative_outlier"], "provider_code": OUTLIER_PROVIDER,
+             "specialty": "all", "dimension": "all", "group": "All", "measure": "dna_rate", "direction": "worse",
              "description": "Its DNA probability is 2.5 times the background, so over the last 12 months its "
-                            "DNA rate is the only one above the collaborative funnel: outside the 95% limits "
-                            "adjusted for overdispersion and the 99.8% unadjusted limits (with five providers, "
-                            "the overdispersion estimate is itself inflated by the outlier)."},
-            {"id": "f", "kind": "seldom_heard", "provider_code": SELDOM_PROVIDER, "specialty": "all",
-             "dimension": "sex_age", "group": SELDOM_GROUP, "measure": "engagement_reach",
-             "description": "In the engagement log, working-age women are the seldom-heard group at this provider: "
-                            "offline daytime activities reach very few of them, online ones fewer than their share."},
-            {"id": "e", "kind": "data_quality", "provider_code": POOR_RECORDING_PROVIDER, "specialty": "all",
-             "dimension": "ethnic_group", "group": "Not stated / Not known", "measure": "ethnicity_unrecorded_share",
-             "value": 0.42,
+                            "DNA rate is far above the other trusts'. With six providers, an overdispersion estimate "
+                            "that includes it is inflated by it; compared with the other five it stands out."},
+            {"id": "e", "kind": "data_quality", "finding_kinds": ["data_quality"],
+             "provider_code": POOR_RECORDING_PROVIDER, "specialty": "all",
+             "dimension": "ethnic_group", "group": "Not stated / Not known", "measure": "ethnicity_unrecorded",
+             "value": 0.42, "direction": "above",
              "description": "About 42% of pathways have ethnic category Z (not stated) or 99 (not known), "
                             "against about 4% at the other providers."},
+            {"id": "f", "kind": "seldom_heard", "finding_kinds": ["seldom_heard"], "provider_code": SELDOM_PROVIDER,
+             "specialty": "all", "dimension": "sex_age", "group": SELDOM_GROUP, "measure": "engagement_reach",
+             "direction": "below",
+             "description": "In the engagement log, working-age women are the seldom-heard group at this provider: "
+                            "offline daytime activities reach very few of them, online ones fewer than their share."},
+            {"id": "g", "kind": "gap", "finding_kinds": ["gap_now"], "provider_code": INTERP_PROVIDER,
+             "specialty": INTERP_SPECIALTY, "dimension": "interpreter_needed", "group": "Yes",
+             "measure": "completed_median_wait", "direction": "worse",
+             "description": f"People who need an interpreter wait {INTERP_STRETCH}x as long for Trauma and Orthopaedics "
+                            "treatment, throughout the window (a PLUS group in one specialty); other specialties and "
+                            "other patients are unaffected."},
+            {"id": "h", "kind": "gap", "finding_kinds": ["gap_now"], "provider_code": ETHNIC_DNA_PROVIDER,
+             "specialty": ETHNIC_DNA_SPECIALTY, "dimension": "ethnic_group", "group": ETHNIC_DNA_GROUP,
+             "measure": "dna_rate", "direction": "worse",
+             "description": f"Asian or Asian British patients miss Trauma and Orthopaedics first appointments "
+                            f"{ETHNIC_DNA_FACTOR}x as often as the background, throughout the window; in other "
+                            "specialties they attend as everyone else does."},
+            {"id": "i", "kind": "trend", "finding_kinds": ["group_changing", "gap_changing"],
+             "provider_code": DEPRIVED_TREND_PROVIDER, "specialty": "all", "dimension": "imd_quintile",
+             "group": "Q1 most deprived", "measure": "completed_over_18", "start_month": str(DEPRIVED_TREND_START.date()),
+             "direction": "deteriorating",
+             "description": f"For patients of the most deprived quintile referred from {DEPRIVED_TREND_START:%B %Y}, waits "
+                            f"for treatment lengthen steadily, to {1 + DEPRIVED_TREND_STRETCH:.1f}x for those referred 18 "
+                            "months later, so the share of their completed pathways that waited over 18 weeks rises "
+                            "month on month."},
         ],
         "background": "Mild gradients everywhere: DNA probability rises from about 5.5% (IMD decile 10) to 9% "
-                      "(decile 1) and is 25% higher at ages 16-44; waits differ by specialty only.",
+                      "(decile 1) and is 25% higher at ages 16-44; waits differ by specialty only. "
+                      f"{', '.join(CLEAN_PROVIDERS)} has nothing planted.",
     }
+    return gt
 
 
 def _ground_truth_md(gt: dict) -> str:
@@ -463,9 +526,13 @@ def _ground_truth_md(gt: dict) -> str:
              "Synthetic data written by `qi-equity sample-data` (seeded, byte-identical on regeneration). "
              "No real patient or trust is described. The analyses are tested to find each planted fact.", "",
              f"Window: {gt['window'][0]} to {gt['window'][1]} (census date {gt['census_date']}).", "",
-             "| id | provider | kind | measure | group | from | what |", "|---|---|---|---|---|---|---|"]
+             f"Providers with nothing planted: {', '.join(gt['clean_providers'])}. A scan of them must find nothing "
+             "but groups too small to tell.", "",
+             "| id | provider | kind | reported as | measure | group | from | what |",
+             "|---|---|---|---|---|---|---|---|"]
     for p in gt["planted"]:
-        lines.append(f"| {p['id']} | {p['provider_code']} | {p['kind']} | {p['measure']} | "
+        lines.append(f"| {p['id']} | {p['provider_code']} | {p['kind']} | {' or '.join(p['finding_kinds'])} | "
+                     f"{p['measure']} | "
                      f"{p['dimension']}: {p['group']}{' (specialty ' + p['specialty'] + ')' if p['specialty'] != 'all' else ''} | "
                      f"{p.get('start_month', '-')} | {p['description']} |")
     lines += ["", "Background: " + gt["background"], ""]

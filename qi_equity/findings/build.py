@@ -19,9 +19,10 @@
 4. One effect shows in many overlapping cells (working-age women in T&O, all women in T&O,
    working-age women in all specialties ...). Findings of the same polarity and measure family
    whose cells overlap (half the smaller cell's pathways or more) form a cluster; its
-   *headline* is the finding with the largest standardised effect (|z|), moved up to a cell that
-   contains it when that cell shows the same kind of finding with a relative effect at least
-   ``CONTAIN_RATIO`` of it: a change everywhere is headlined for everyone, a change confined to
+   *headline* is a group's own change when the cluster has one, else a gap's change, else a gap; of
+   those, the finding whose relative effect is confidently largest (the lower 95% bound of the
+   ratio, or of the change over its baseline), moved up to a cell that contains it when that cell
+   shows the same kind of finding with a relative effect at least that lower bound: a change everywhere is headlined for everyone, a change confined to
    working-age women in one specialty for them. The others stay in the table, under ``also``.
 
 References
@@ -182,14 +183,21 @@ def _mdc_confirms(data: CellData, rows: pd.DataFrame, settings: S.Settings) -> n
 
     if rows.empty:
         return np.zeros(0, dtype=bool)
-    parts = []
+    parts, baseline = [], []
     for i, r in enumerate(rows.itertuples()):
         f = series_frame(data, r.measure, int(r.grain), int(r.cell), int(r.ref_cell) if r.family == "gap_change" else -1)
         parts.append(f[["date", "value"]].assign(_id=i))
-    long = pd.concat(parts, ignore_index=True)
-    freq = None if any(int(g) > 1 for g in rows["grain"]) else "MS"
-    res = spc(long, value="value", date="date", by=["_id"], improvement="decrease", freq=freq)
-    pts = res.points
+        baseline.append(int((f["date"] < pd.Timestamp(r.change_from)).sum()))
+    pts = []
+    # limits from the periods before the change (as the finding's chart draws them): one SPC call
+    # per baseline length, each vectorised over its series
+    for before, idx in rows.assign(_i=range(len(rows)), _b=baseline).groupby("_b")["_i"]:
+        long = pd.concat([parts[i] for i in idx], ignore_index=True)
+        freq = None if any(int(g) > 1 for g in rows["grain"].iloc[list(idx)]) else "MS"
+        res = spc(long, value="value", date="date", by=["_id"], improvement="decrease", freq=freq,
+                  fix_after=int(before) if int(before) >= 4 else None)
+        pts.append(res.points)
+    pts = pd.concat(pts, ignore_index=True)
     cutoff = data.months[-1] - pd.DateOffset(months=settings.recent_months - 1)
     recent = pts["date"] >= cutoff
     want = np.where(rows["direction"].to_numpy() > 0, "special_cause_concern", "special_cause_improvement")
@@ -226,8 +234,7 @@ def _overlaps(data: CellData, cells: np.ndarray) -> np.ndarray:
     return ov[np.ix_(idx, idx)]
 
 
-CONTAIN = 0.9        # a cell contains another when it holds this share of the other's pathways
-CONTAIN_RATIO = 0.8  # ... and headlines it when its relative effect is at least this share of the other's
+CONTAIN = 0.9  # a cell contains another when it holds this share of the other's pathways
 
 
 def _cluster_keys(f: pd.DataFrame) -> pd.Series:
@@ -266,6 +273,16 @@ def _relative_effect(r) -> float:
         return abs(float(r["size"])) / abs(float(base)) if pd.notna(base) and float(base) != 0 else abs(float(r["size"]))
 
 
+def _relative_lower(r) -> float:
+    """The lower 95% bound of the relative effect: how much worse (or better), confidently."""
+    if r["kind"] == "gap_now" and pd.notna(r.get("ratio_lower")):
+        return float(r["ratio_lower"]) - 1
+    half = (float(r["size_upper"]) - float(r["size_lower"])) / 2 if pd.notna(r["size_upper"]) else 0.0
+    low = max(0.0, abs(float(r["size"])) - half)
+    base = r["value_reference"] if r["kind"] in ("gap_now", "gap_changing", "improvement") else r["mean_before"]
+    return low / abs(float(base)) if pd.notna(base) and float(base) != 0 else low
+
+
 def consolidate(found: pd.DataFrame, data: CellData, threshold: float = 0.5) -> pd.DataFrame:
     """Clusters of overlapping findings and their headlines (see module docstring)."""
     f = found.reset_index(drop=True).copy()
@@ -279,18 +296,31 @@ def consolidate(found: pd.DataFrame, data: CellData, threshold: float = 0.5) -> 
             for b, j in enumerate(pos):
                 overlap[(i, j)] = ov[a, b]
     size = data.cells["pathways"].to_numpy()
+    generality = (data.cells["specialty"].eq("all").astype(int) * 2 + data.cells["dimension"].eq("all").astype(int) * 4
+                  - data.cells["dimension"].map(lambda d: getattr(data.dimensions.get(d), "kind", "") == "intersection")
+                  .astype(int)).to_numpy()
     for c, g in f.groupby("cluster"):
         main = g[g["kind"] != "stage"] if (g["kind"] != "stage").any() else g
-        head = int(main["strength"].astype(float).idxmax())
+        for kinds in (["group_changing"], ["gap_changing", "improvement"]):
+            # a change says when it started, and a group's own change what happened to it: they head
+            # their cluster when there is one
+            pick = main[main["kind"].isin(kinds)]
+            if len(pick):
+                main = pick
+                break
+        head = int(max(main.index, key=lambda i: (_relative_lower(f.loc[i]), float(f.loc[i, "strength"]))))
         moved = True
-        while moved:
+        while moved:  # up to a containing cell whose effect is as large as the head's is confidently
             moved = False
             h = f.loc[head]
+            hc = int(h["cell"])
+            floor = _relative_lower(h)
             bigger = [i for i in main.index if i != head and f.loc[i, "kind"] == h["kind"]
-                      and overlap.get((head, i), 0) >= CONTAIN and size[int(f.loc[i, "cell"])] > 1.1 * size[int(h["cell"])]
-                      and _relative_effect(f.loc[i]) >= CONTAIN_RATIO * _relative_effect(h)]
+                      and overlap.get((head, i), 0) >= CONTAIN
+                      and (size[int(f.loc[i, "cell"])], generality[int(f.loc[i, "cell"])]) > (size[hc], generality[hc])
+                      and _relative_effect(f.loc[i]) >= floor]
             if bigger:
-                head = max(bigger, key=lambda i: size[int(f.loc[i, "cell"])])
+                head = max(bigger, key=lambda i: (size[int(f.loc[i, "cell"])], generality[int(f.loc[i, "cell"])]))
                 moved = True
         f.loc[head, "headline"] = True
         others = [x for x in g.index if x != head]
@@ -479,6 +509,10 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
     if found.empty:
         found = pd.DataFrame(columns=["kind", "measure", "dimension", "group", "reference_group", "specialty", "cell",
                                       "ref_cell", "z"])
+    for c in ("mean_before", "mean_after", "value_group", "value_reference", "size", "size_lower", "size_upper",
+              "ratio", "ratio_lower", "ratio_upper", "z", "p_value", "q_value", "statistic"):
+        if c not in found:
+            found[c] = np.nan
     found["strength"] = np.abs(pd.to_numeric(found.get("z"), errors="coerce")).fillna(0.0)
     found = found.reset_index(drop=True)
     p_threshold = cluster_threshold(found, data, n_tests, settings.q) if len(found) else 0.0
@@ -488,9 +522,17 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
     # --- where the gap opens (follow-up of wait gaps; pathway input only) -----------------
     if derived is not None and len(found):
         stage_rows = []
-        waits = found[found["kind"].isin(["gap_now", "gap_changing"]) & (found["measure"] == "completed_median_wait")]
+        waits = found[(found["kind"].isin(["gap_now", "gap_changing"])
+                       | ((found["kind"] == "group_changing") & (found["direction"] == "deteriorating")))
+                      & found["measure"].isin(WAITS) & (found["dimension"] != "all")]
+        done = set()
         for r in waits.itertuples():
-            st = _stage(derived, r, flags)
+            ref = r.reference_group or data.dimensions[r.dimension].reference
+            key = (r.dimension, r.group, ref, r.specialty)
+            if key in done or r.group == ref:
+                continue
+            done.add(key)
+            st = _stage(derived, r, ref, flags)
             if st is not None:
                 stage_rows.append(st)
         if stage_rows:
@@ -541,11 +583,11 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
     return FindingsResult(out, fam_tests, data, settings, summary)
 
 
-def _stage(derived: pd.DataFrame, r, flags) -> dict | None:
+def _stage(derived: pd.DataFrame, r, reference: str, flags) -> dict | None:
     from qi_equity.system.pathway import stage_gaps
 
     try:
-        st = stage_gaps(derived, r.dimension, r.group, r.reference_group, r.period_start, r.period_end,
+        st = stage_gaps(derived, r.dimension, r.group, reference, r.period_start, r.period_end,
                         specialty=r.specialty, flags=flags)
     except ValueError:
         return None
@@ -558,7 +600,7 @@ def _stage(derived: pd.DataFrame, r, flags) -> dict | None:
     se = (best["difference_upper"] - best["difference_lower"]) / (2 * 1.959964)
     z = best["difference"] / se if se > 0 else np.nan
     return dict(kind="stage", measure="completed_median_wait", dimension=r.dimension, group=r.group,
-                reference_group=r.reference_group, specialty=r.specialty, cell=r.cell, ref_cell=r.ref_cell,
+                reference_group=reference, specialty=r.specialty, cell=r.cell, ref_cell=r.ref_cell,
                 period_start=r.period_start, period_end=r.period_end, grain=0, direction="worse",
                 value_group=best["median_group"], value_reference=best["median_reference"],
                 size=best["difference"], size_lower=best["difference_lower"], size_upper=best["difference_upper"],

@@ -7,13 +7,15 @@ import pandas as pd
 from qi_equity.plotting.spc import COLOURS, VARIATION_TEXT, new_figure
 
 CELL_COLOUR = {
+    "too_few": "#ffffff",
     "common_cause": "#e8e8e8",
     "improvement_high": COLOURS["special_cause_improvement"], "improvement_low": COLOURS["special_cause_improvement"],
     "concern_high": COLOURS["special_cause_concern"], "concern_low": COLOURS["special_cause_concern"],
     "neutral_high": "#b9a6d9", "neutral_low": "#b9a6d9",
 }
 ARROW = {"improvement_high": " \u25b2", "improvement_low": " \u25bc", "concern_high": " \u25b2",
-         "concern_low": " \u25bc", "neutral_high": " \u25b2", "neutral_low": " \u25bc", "common_cause": ""}
+         "concern_low": " \u25bc", "neutral_high": " \u25b2", "neutral_low": " \u25bc", "common_cause": "",
+         "too_few": ""}
 
 
 def plot_variation_matrix(matrix: pd.DataFrame, title: str = "Variation icons", ax=None):

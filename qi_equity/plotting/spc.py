@@ -35,7 +35,7 @@ MARKERS = {"common_cause": "o", "special_cause_improvement": "s", "special_cause
 LABELS = {"common_cause": "Common cause", "special_cause_improvement": "Special cause: improvement",
           "special_cause_concern": "Special cause: concern", "special_cause_neutral_high": "Special cause: neutral",
           "special_cause_neutral_low": "Special cause: neutral"}
-VARIATION_TEXT = {"common_cause": "common cause", "improvement_high": "improvement (high)",
+VARIATION_TEXT = {"too_few": "too few to tell", "common_cause": "common cause", "improvement_high": "improvement (high)",
                   "improvement_low": "improvement (low)", "concern_high": "concern (high)",
                   "concern_low": "concern (low)", "neutral_high": "neutral (high)", "neutral_low": "neutral (low)"}
 ASSURANCE_TEXT = {"pass": "consistently passes target", "fail": "consistently fails target",

@@ -16,12 +16,13 @@ SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "data_samples" / "collabor
 
 
 def sample_metrics(cache_dir: str | Path | None = None) -> Path:
-    """Metrics of the bundled sample collaborative, built once into a cache folder."""
+    """Metrics (and, in its ``findings/`` subfolder, findings) of the bundled sample
+    collaborative, built once into a cache folder."""
     import tempfile
 
-    folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "qi-equity-sample-metrics"
-    if not list(folder.glob("*.json")):
-        build_metrics(SAMPLE_CONFIG, folder, validate=False)
+    folder = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "qi-equity-sample-metrics-2"
+    if not list(folder.glob("*.json")) or not list((folder / "findings").glob("*.json")):
+        build_metrics(SAMPLE_CONFIG, folder, validate=False, findings_dir=folder / "findings")
     return folder
 from qi_equity.variation import spc
 
@@ -53,7 +54,8 @@ def load(metrics_dir: str | Path) -> dict:
     monthly = frame("monthly")
     monthly["month"] = pd.to_datetime(monthly["month"])
     return {"providers": prov, "monthly": monthly, "equity": frame("equity_table"),
-            "data_quality": frame("data_quality"), "icons": frame("icons")}
+            "data_quality": frame("data_quality"), "icons": frame("icons"), "files": files,
+            "folder": Path(metrics_dir) if metrics_dir else sample_metrics()}
 
 
 def headline_table(m: dict) -> pd.DataFrame:
@@ -159,8 +161,143 @@ def provider_gaps(m: dict, measure: str = "dna_rate", dimension: str = "imd_quin
     """The gap between a group and its reference, charted per provider (widening = concern)."""
     from qi_equity.variation import gap
 
+    from qi_equity.variation.spc import SHORT_PERIOD
+
     d = m["monthly"]
     d = d[(d["measure"] == measure) & (d["dimension"] == dimension) & d["group"].isin([group, reference])].copy()
     d.loc[~(d["denominator"] > 0), "value"] = np.nan
-    return gap(d, reference=reference, groups=[group], by=["provider_code"],
-               higher_is_worse=MEASURES[measure].improvement != "increase")
+    res = gap(d, reference=reference, groups=[group], by=["provider_code"],
+              higher_is_worse=MEASURES[measure].improvement != "increase")
+    # A provider whose published gap has fewer points than a chart needs is not charted (and so never
+    # called common cause): its small monthly counts were suppressed before they reached this report.
+    n = res.points[~res.points["missing"]].groupby("provider_code").size()
+    keep = n[n >= SHORT_PERIOD].index
+    too_few = sorted(set(res.points["provider_code"]) - set(keep))
+    res.points = res.points[res.points["provider_code"].isin(keep)].reset_index(drop=True)
+    res.summary = res.summary[res.summary["provider_code"].isin(keep)].reset_index(drop=True)
+    res.options["too_few"] = too_few
+    return res
+
+
+def plot_provider_gaps(m: dict, measure: str, dimension: str, group: str, reference: str, title: str):
+    """:func:`provider_gaps` drawn per provider, naming the providers with too few published points."""
+    res = provider_gaps(m, measure, dimension, group, reference)
+    too_few = res.options["too_few"]
+    note = (f"Too few to tell for {', '.join(too_few)}: fewer than 13 months with published counts "
+            "(small monthly counts are suppressed before they leave a provider)." if too_few else "")
+    if len(res.points) == 0:
+        from qi_equity.plotting import new_figure
+
+        fig, axes = new_figure(height=1.0, layout=None)
+        axes[0, 0].set_axis_off()
+        axes[0, 0].text(0, 0.5, f"{title}\n{note}", fontsize=10, va="center")
+        fig.qi_alt_text = f"{title}: {note}"
+        return fig
+    fig = res.plot(title=title, ncols=3)
+    if note:
+        fig.text(0.01, 0.005, note, fontsize=8, color="#555555", ha="left", va="bottom")
+        fig.qi_alt_text += " " + note
+    return fig
+
+
+def collaborative_findings(m: dict, findings_dir: str | Path = ""):
+    """Collaborative findings (:func:`qi_equity.findings.collaborative.scan_collaborative`) from the
+    loaded metrics and the providers' published findings (``findings_dir``; by default the
+    ``findings`` folder beside the metrics)."""
+    from qi_equity.findings.collaborative import scan_collaborative
+    from qi_equity.publication import read_findings
+
+    folder = Path(findings_dir) if findings_dir else Path(m["folder"]) / "findings"
+    pf = read_findings(folder) if folder.exists() and list(folder.glob("*.json")) else None
+    return scan_collaborative(m["files"], pf)
+
+
+def collaborative_findings_html(cf) -> str:
+    """"What stands out across the collaborative": outliers and who to learn from."""
+    import html
+
+    from qi_equity.data import vocabulary as V
+
+    d = cf.data
+    if len(d):
+        items = "".join(f"<li class='qi-finding qi-kind-collaborative_outlier'><span class='qi-kind'>"
+                        f"{html.escape(V.kind(r.kind))}</span> {html.escape(str(r.sentence))} "
+                        f"<a href='#funnel-{html.escape(r.measure)}'>See the funnel</a></li>" for r in d.itertuples())
+        body = f"<ol class='qi-findings'>{items}</ol>"
+    else:
+        body = "<p class='qi-nothing'><strong>No provider stands out</strong> from the others on any measure.</p>"
+    lf = cf.learn_from
+    if len(lf):
+        rows = "".join(f"<li><strong>{html.escape(str(r.provider_code))}</strong>: {html.escape(str(r.sentence))}"
+                       + (f" <em>Could help: {html.escape(r.could_help)}.</em>" if r.could_help else "") + "</li>"
+                       for r in lf.itertuples())
+        body += f"<h3>Who to learn from</h3><ul class='qi-learn'>{rows}</ul>"
+    else:
+        body += "<p class='qi-note'>Who to learn from: no provider's gap has narrowed yet.</p>"
+    return body
+
+
+def show_collaborative_findings(cf):
+    from IPython.display import display
+
+    text = "\n".join(f"- {s}" for s in cf.data.get("sentence", [])) or "No provider stands out."
+    display({"text/html": collaborative_findings_html(cf), "text/plain": text}, raw=True)
+
+
+def plot_loo_funnels(cf, measure: str = "dna_rate", ncols: int = 3):
+    """Small multiples: each provider against the others on the leave-one-out funnel."""
+    import math
+
+    from qi_equity.data import vocabulary as V
+    from qi_equity.plotting import new_figure
+    from qi_equity.plotting.findings import plot_loo_funnel
+    from qi_equity.plotting.spc import fixed_margins
+
+    res = cf.funnels[measure]
+    codes = res.data["group"].tolist()
+    nc = min(ncols, len(codes))
+    nrows = math.ceil(len(codes) / nc)
+    fig, axes = new_figure(width=4.0 * nc + 1.6, height=3.1 * nrows + 0.6, nrows=nrows, ncols=nc, layout=None)
+    alts = []
+    for i, code in enumerate(codes):
+        ax = axes.ravel()[i]
+        plot_loo_funnel(res, code, ax=ax, title=f"{code} against the others", ylabel="%" if i % nc == 0 else None)
+        alts.append(fig.qi_alt_text)
+    for j in range(len(codes), axes.size):
+        axes.ravel()[j].set_visible(False)
+    handles, labels = [], []
+    for a in axes.ravel()[:len(codes)]:
+        for h, lab in zip(*a.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False, bbox_to_anchor=(1.0, 0.98))
+    label = V.measure(measure, "label") + ", last 12 months"
+    fig.suptitle(label, fontsize=11, x=0.01, ha="left")
+    fixed_margins(fig, left=0.6, right=1.9, top=0.75, bottom=0.55, wspace=0.55, hspace=0.85)
+    excluded = cf.excluded.get(measure) or []
+    fig.qi_alt_text = (label + " (leave-one-out funnels: " + res.summary["reason"].iloc[0] + "). " + " ".join(alts)
+                       + (f" Not placed (suppressed counts): {', '.join(excluded)}." if excluded else ""))
+    return fig
+
+
+def save_collaborative_findings(path: str | Path, cf, threshold: int, census_date):
+    """Write ``collaborative_findings.json`` (outliers and who to learn from)."""
+    import json
+
+    from qi_equity.data.io import atomic_write
+    from qi_equity.publication.findings import _clean
+
+    d = cf.data
+    payload = {"schema": "qi_equity.collaborative_findings/1", "census_date": str(pd.Timestamp(census_date).date()),
+               "suppression_threshold": threshold,
+               "findings": {"columns": list(d.columns), "data": [[_clean(v) for v in r] for r in d.itertuples(index=False)]},
+               "learn_from": {"columns": list(cf.learn_from.columns),
+                              "data": [[_clean(v) for v in r] for r in cf.learn_from.itertuples(index=False)]}}
+    atomic_write(path, json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
+
+
+def funnel_measures(cf) -> list[str]:
+    """The funnels a report draws: DNA and over 18 weeks, and every measure with a finding."""
+    wanted = ["dna_rate", "completed_over_18"] + [m for m in cf.data.get("measure", []) if isinstance(m, str)]
+    return [m for m in dict.fromkeys(wanted) if m in cf.funnels]

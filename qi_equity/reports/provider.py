@@ -16,7 +16,7 @@ import pandas as pd
 
 from qi_equity import disclosure, measures
 from qi_equity.data import contract as C
-from qi_equity.data.io import load_extract
+from qi_equity.data.io import atomic_write, load_extract  # noqa: F401 (atomic_write: used here and re-exported)
 from qi_equity.equity.intervals import wilson
 from qi_equity.variation import spc
 
@@ -41,7 +41,8 @@ def data_quality_table(derived: pd.DataFrame, threshold: int = disclosure.DEFAUL
 
 EQUITY_COUNTS = {
     "completed": ["median_wait", "over_18", "over_52", "over_18_pct", "over_18_lower", "over_18_upper",
-                  "over_52_pct"],
+                  "over_52_pct", "removed", "removed_pct"],
+    "removed": ["removed_pct"],
     "over_18": ["over_18_pct", "over_18_lower", "over_18_upper"],
     "over_52": ["over_52_pct"],
     "dna_denominator": ["dna", "dna_rate", "dna_lower", "dna_upper"],
@@ -56,8 +57,8 @@ def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
     suppressed for publication.
 
     Columns: ``dimension_label, group, completed, median_wait, over_18, over_18_pct,
-    over_18_lower, over_18_upper, over_52, over_52_pct, dna_denominator, dna, dna_rate,
-    dna_lower, dna_upper, waiting`` (percentages 0-100; intervals at ``confidence``).
+    over_18_lower, over_18_upper, over_52, over_52_pct, removed, removed_pct, dna_denominator, dna,
+    dna_rate, dna_lower, dna_upper, waiting`` (percentages 0-100; intervals at ``confidence``).
     """
     t = measures.equity_table(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS)
     for num, den, lo, hi in (("over_18", "completed", "over_18_lower", "over_18_upper"),
@@ -69,8 +70,8 @@ def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
             lower[ok.to_numpy()], upper[ok.to_numpy()] = 100 * lo_, 100 * hi_
         t[lo], t[hi] = lower, upper
     cols = ["dimension", "dimension_label", "group", "completed", "median_wait", "over_18", "over_18_pct",
-            "over_18_lower", "over_18_upper", "over_52", "over_52_pct", "dna_denominator", "dna", "dna_rate",
-            "dna_lower", "dna_upper", "waiting"]
+            "over_18_lower", "over_18_upper", "over_52", "over_52_pct", "removed", "removed_pct", "dna_denominator",
+            "dna", "dna_rate", "dna_lower", "dna_upper", "waiting"]
     return disclosure.suppress_table(t[cols], EQUITY_COUNTS, partition=["dimension"], threshold=threshold)
 
 
@@ -215,28 +216,6 @@ def metrics(provider_code: str, provider_name: str, census_date, derived: pd.Dat
     }
 
 
-def atomic_write(path: str | Path, data: bytes | str):
-    """Write to a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_metrics(path: str | Path, payload: dict):
     """Write a metrics file deterministically (sorted keys, fixed float precision), atomically."""
     atomic_write(path, json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
@@ -249,11 +228,13 @@ def read_metrics(folder: str | Path) -> list[dict]:
 
 
 def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] | None = None,
-                  validate: bool = True, threshold: int = disclosure.DEFAULT_THRESHOLD) -> list[Path]:
-    """Write every provider's metrics file without running notebooks (no HTML).
+                  validate: bool = True, threshold: int = disclosure.DEFAULT_THRESHOLD,
+                  findings_dir: str | Path | None = None) -> list[Path]:
+    """Write every provider's metrics file without running notebooks (no HTML), and with
+    ``findings_dir`` its published findings too.
 
-    The same metrics the provider report writes: use it to feed the collaborative report
-    or a national comparison quickly. Returns the paths written.
+    The same metrics (and findings) the provider report writes: use it to feed the
+    collaborative report or a national comparison quickly. Returns the metrics paths written.
     """
     from qi_equity.reports.runner import Collaborative
 
@@ -268,6 +249,11 @@ def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] 
         path = out / f"{p['code']}.json"
         write_metrics(path, metrics(p["code"], p["name"], collab.census_date, derived, agg, threshold))
         paths.append(path)
+        if findings_dir is not None:
+            from qi_equity.reports.findings import provider_findings, save_findings
+
+            found = provider_findings(derived, collab.census_date, str(collab.lens_data or ""), p["code"])
+            save_findings(Path(findings_dir) / f"{p['code']}.json", found, threshold, collab.census_date, p["name"])
     return paths
 
 
@@ -394,7 +380,7 @@ OVER_18_TARGET = 8.0
 
 def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months: int = 12,
                   threshold: int = disclosure.DEFAULT_THRESHOLD, equity: disclosure.Published | None = None,
-                  inequality: disclosure.Published | None = None) -> pd.DataFrame:
+                  inequality: disclosure.Published | None = None, found=None) -> pd.DataFrame:
     """The report's opening table: for each measure x equity dimension, the group furthest
     from its reference (worse side), its value, the gap and ratio with intervals, the
     variation icon of the gap over time, the variation icon of the measure for all patients,
@@ -403,7 +389,10 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
     Built only from suppressed tables (:func:`inequality_table`, :func:`equity_summary`) and
     the suppressed monthly aggregate, so it publishes nothing they do not. ``equity`` and
     ``inequality``, when given, are those two tables already computed with the same
-    ``months`` and ``threshold`` (a report computes them once).
+    ``months`` and ``threshold`` (a report computes them once). With ``found`` (the provider's
+    :func:`qi_equity.findings.scan` result), "Gap over time" and "All patients" say what the scan
+    found on the full-data series ("widening since October 2024", "no change found", "too few to
+    tell") instead of the latest point's icon on the suppressed series.
     """
     ineq = (inequality or inequality_table(derived, census_date, months, threshold)).data
     eq = (equity or equity_summary(derived, census_date, months, threshold)).data
@@ -447,6 +436,13 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
                          "Gap over time": None,
                          "All patients: variation": all_icons[name][0] or "n/a",
                          "Assurance": all_icons[name][1] or ""})
+    if found is not None:
+        from qi_equity.reports.findings import change_status
+
+        for row, (name, dim, g, ref) in zip(rows, largest):
+            row["Gap over time"] = change_status(found, name, dim, g, ref)
+            row["All patients: variation"] = change_status(found, name, "all", "All")
+        return pd.DataFrame(rows).rename(columns={"All patients: variation": "All patients over time"})
     trends = _gap_trends(agg, largest)
     for row, key in zip(rows, largest):
         row["Gap over time"] = trends.get(key) or "n/a"

@@ -396,7 +396,8 @@ def run_provider(job: dict) -> dict:
         validation.start()
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
                       census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
-                      validate=False, metrics_path=str(tmp / "metrics.json"), lens_data=job.get("lens_data") or "")
+                      validate=False, metrics_path=str(tmp / "metrics.json"), findings_path=str(tmp / "findings.json"),
+                      lens_data=job.get("lens_data") or "")
         t_nb = time.time()
         nb = notebook_error = None
         try:
@@ -424,9 +425,11 @@ def run_provider(job: dict) -> dict:
         t_ex = time.time()
         body = export_html(nb)
         atomic_write(out / "metrics" / f"{code}.json", (tmp / "metrics.json").read_bytes())
+        atomic_write(out / "findings" / f"{code}.json", (tmp / "findings.json").read_bytes())
         atomic_write(out / f"{code}.html", body)
         status["stage_seconds"]["export"] = round(time.time() - t_ex, 3)
-        status.update(status="ok", stage="done", report=f"{code}.html", metrics=f"metrics/{code}.json")
+        status.update(status="ok", stage="done", report=f"{code}.html", metrics=f"metrics/{code}.json",
+                      findings=f"findings/{code}.json", top_findings=_top_findings(tmp / "findings.json"))
         return status
     except Exception as exc:
         status["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:3000]
@@ -434,6 +437,17 @@ def run_provider(job: dict) -> dict:
     finally:
         status["seconds"] = round(time.time() - t0, 2)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _top_findings(path: Path, n: int = 3) -> list[str]:
+    """The first ``n`` headline sentences of a published findings file (for the index)."""
+    try:
+        payload = json.loads(Path(path).read_text())
+        cols = payload["findings"]["columns"]
+        rows = [dict(zip(cols, r)) for r in payload["findings"]["data"]]
+    except (OSError, ValueError, KeyError):
+        return []
+    return [r["sentence"] for r in rows if r.get("headline") and r.get("kind") != "too_few"][:n]
 
 
 FAULT_KILL_ENV = "QI_EQUITY_FAULT_KILL"
@@ -622,10 +636,15 @@ def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: s
     try:
         nb = execute_notebook(str(nb_path), str(tmp / "executed.ipynb"),
                               dict(collaborative_title=title, census_date=census_date,
-                                   metrics_dir=str((out / "metrics").resolve()), suppression_threshold=threshold,
-                                   self_assessment_path=self_assessment_path),
+                                   metrics_dir=str((out / "metrics").resolve()),
+                                   findings_dir=str((out / "findings").resolve()),
+                                   collaborative_findings_path=str(tmp / "collaborative_findings.json"),
+                                   suppression_threshold=threshold, self_assessment_path=self_assessment_path),
                               kernel, str(nb_path.parent), warm=warm)
-        atomic_write(out / "collaborative.html", export_html(nb))
+        body = export_html(nb)
+        if (tmp / "collaborative_findings.json").exists():
+            atomic_write(out / "collaborative_findings.json", (tmp / "collaborative_findings.json").read_bytes())
+        atomic_write(out / "collaborative.html", body)
         status.update(status="ok", report="collaborative.html")
     except Exception as exc:
         status["error"] = _notebook_error(exc)
@@ -643,12 +662,27 @@ def _collaborative_task(collab: Collaborative, out: Path, kernel: str, threshold
 
 def sweep_temporary_files(out: Path):
     """Remove temporary files a killed worker may have left mid-write."""
-    for p in list(out.glob(".*.tmp")) + list((out / "metrics").glob(".*.tmp")):
+    for p in list(out.glob(".*.tmp")) + list((out / "metrics").glob(".*.tmp")) + list((out / "findings").glob(".*.tmp")):
         p.unlink(missing_ok=True)
+
+
+def _collaborative_sentences(out: Path) -> dict:
+    """Provider code -> the collaborative findings about it (from collaborative_findings.json)."""
+    try:
+        payload = json.loads((out / "collaborative_findings.json").read_text())
+        cols = payload["findings"]["columns"]
+        rows = [dict(zip(cols, r)) for r in payload["findings"]["data"]]
+    except (OSError, ValueError, KeyError):
+        return {}
+    by: dict = {}
+    for r in rows:
+        by.setdefault(r.get("provider_code"), []).append(r.get("sentence") or "")
+    return by
 
 
 def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_status: dict | None):
     rows = []
+    across = _collaborative_sentences(out) if collab_status and collab_status.get("status") == "ok" else {}
     for s in statuses:
         exists = (out / f"{s['code']}.html").exists()
         if s["status"] == "ok":
@@ -659,8 +693,11 @@ def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_s
             state = f'<span class="failed">&#10007; failed at {html.escape(s.get("stage") or "")}</span>'
         err = (f"<details><summary>what went wrong</summary><pre>{html.escape(s.get('error') or '')}</pre></details>"
                if s["status"] != "ok" else "")
+        tops = (s.get("top_findings") or []) + [f"Across the collaborative: {t}" for t in across.get(s["code"], [])]
+        found = ("<ul class='tops'>" + "".join(f"<li>{html.escape(t)}</li>" for t in tops) + "</ul>" if tops else
+                 ("<span class='quiet'>Nothing stands out</span>" if s["status"] == "ok" else ""))
         rows.append(f"<tr><td>{html.escape(s['code'])}</td><td>{html.escape(s['name'])}</td><td>{state}</td>"
-                    f"<td>{link}</td><td>{err}</td></tr>")
+                    f"<td>{found}</td><td>{link}</td><td>{err}</td></tr>")
     if collab_status and collab_status.get("status") == "ok":
         collab_line = '<p><a href="collaborative.html">Collaborative report: compare the providers</a></p>'
     elif collab_status:
@@ -670,20 +707,22 @@ def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_s
         collab_line = ""
     n_ok = sum(s["status"] == "ok" for s in statuses)
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(collab.title)}: equity reports</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(collab.title)}: equity reports</title>
 <style>
 body {{ font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
 table {{ border-collapse: collapse; width: 100%; }} th, td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #ddd; vertical-align: top; }}
 .ok {{ color: #005eb8; font-weight: 600; }} .failed {{ color: #8a4b00; font-weight: 600; }}
 pre {{ white-space: pre-wrap; font-size: 12px; background: #f6f6f6; padding: 8px; }}
 .meta {{ color: #555; font-size: 13px; }}
+ul.tops {{ margin: 0; padding-left: 1.1em; font-size: 14px; }} .quiet {{ color: #555; }}
 </style></head><body>
 <h1>{html.escape(collab.title)}</h1>
 <p class="meta">Equity-of-access reports by provider. Census date {html.escape(collab.census_date)}.
 {n_ok} of {len(statuses)} provider reports up to date. Everything published applies small-number suppression.</p>
 <p class="meta">Generated at {time.strftime('%Y-%m-%d %H:%M:%S')}</p>
 {collab_line}
-<table><thead><tr><th>Code</th><th>Provider</th><th>Status</th><th>Report</th><th>Details</th></tr></thead>
+<table><thead><tr><th>Code</th><th>Provider</th><th>Status</th><th>What stands out</th><th>Report</th><th>Details</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
 </body></html>
 """

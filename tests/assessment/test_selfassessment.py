@@ -16,7 +16,7 @@ def test_frameworks_are_data_with_eleven_canvas_themes():
 def test_sample_loads_heatmap_and_charts():
     df = load_assessment(SAMPLE / "self_assessment.csv")
     t = heatmap_table(df)
-    assert t.shape == (5, 12) and t.iloc[:, 1:].isin([0, 1, 2, 3, 4]).all().all()
+    assert t.shape == (6, 12) and t.iloc[:, 1:].isin([0, 1, 2, 3, 4]).all().all()
     assert t.set_index("provider_code").loc["XQA", "T03 Population data and recording"] == 0
     gap = heatmap_table(df, value="gap")
     assert (gap.iloc[:, 1:] >= 0).all().all()

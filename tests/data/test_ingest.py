@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _support import CENSUS, SAMPLE, _sample_derived
+from _support import CENSUS, PROVIDERS, SAMPLE, _sample_derived
 from qi_equity import measures
 from qi_equity.data import national
 from qi_equity.data.ingest import DIMENSIONS, aggregate_extract, monthly_measures_duckdb, write_metrics_from_aggregate
@@ -17,7 +17,7 @@ def test_duckdb_equals_pandas_on_the_sample_collaborative():
     duck = monthly_measures_duckdb(str(SAMPLE / "providers" / "*.csv"), CENSUS, by_specialty=True)
     duck[KEYS[:1] + KEYS[2:]] = duck[KEYS[:1] + KEYS[2:]].astype(str)  # categoricals on the large-extract path
     pand = pd.concat([measures.monthly_measures(_sample_derived(c), CENSUS, 36, DIMENSIONS, by_specialty=True)
-                      for c in ["XQA", "XQB", "XQC", "XQD", "XQE"]], ignore_index=True)
+                      for c in PROVIDERS], ignore_index=True)
     assert len(duck) == len(pand) > 100_000
     a = pand.sort_values(KEYS).reset_index(drop=True)
     b = duck.sort_values(KEYS).reset_index(drop=True)

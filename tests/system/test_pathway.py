@@ -27,7 +27,7 @@ def test_stage_times_and_conversion_hand_worked(good_raw):
 
 
 def test_planted_gap_opens_between_first_appointment_and_treatment():
-    gt = {p["id"]: p for p in json.loads((SAMPLE / "ground_truth.json").read_text())["planted"]}["a"]
+    gt = {p["id"]: p for p in json.loads((SAMPLE / "ground_truth.json").read_text())["planted"]}["a2"]
     s = stage_analysis(_sample_derived(gt["provider_code"]), CENSUS, gt["dimension"], specialty=gt["specialty"])
     assert gap_opens_at(s, gt["group"]) == gt["stage"]
     steps = s[s.group == gt["group"]].set_index("stage")["gap_step"]

@@ -1,0 +1,114 @@
+"""Publishing findings: ``findings.json`` per provider, ``collaborative_findings.json``.
+
+A finding is computed on full data; what is published of it follows the same disclosure rule
+as every other table: a finding whose groups rest on a count from 1 to ``threshold - 1``
+(or a median on fewer than ``min_median`` pathways) keeps its kind and who it is about, but
+no number, and its sentence says the numbers are withheld. Sentences never quote counts.
+Internal columns (cell indices, raw test counts) are never published.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from qi_equity.disclosure import DEFAULT_THRESHOLD
+from qi_equity.findings.build import FINDING_COLUMNS
+
+SCHEMA = "qi_equity.findings/1"
+MIN_MEDIAN = 10
+NUMBERS = ["value_group", "value_reference", "mean_before", "mean_after", "size", "size_lower", "size_upper",
+           "ratio", "ratio_lower", "ratio_upper"]
+
+
+def _clean(v):
+    if v is pd.NaT or (isinstance(v, np.datetime64) and np.isnat(v)):
+        return None
+    if isinstance(v, np.datetime64):
+        v = pd.Timestamp(v)
+    if isinstance(v, (float, np.floating)):
+        return None if not math.isfinite(float(v)) else float(f"{float(v):.6g}")
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.strftime("%Y-%m-%d")
+    if v is pd.NA or v is None or (isinstance(v, float) and v != v):
+        return None
+    return v
+
+
+def _small(result, threshold: int) -> np.ndarray:
+    """Findings whose comparison rests on a small count (gap now: the pooled counts)."""
+    d = result.data
+    t = result.tests
+    out = np.zeros(len(d), dtype=bool)
+    if t is None or t.empty:
+        return out
+    now = t[t["family"] == "gap_now"].set_index(["measure", "cell", "ref_cell"])
+    for i, r in enumerate(d.itertuples()):
+        if r.kind not in ("gap_now", "stage") or pd.isna(r.cell):
+            continue
+        key = (r.measure, r.cell, r.ref_cell)
+        if key not in now.index:
+            continue
+        row = now.loc[key]
+        row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+        counts = [row["n_group"], row["n_reference"]]
+        out[i] = any(1 <= c < max(threshold, MIN_MEDIAN if r.measure.endswith("wait") else threshold)
+                     for c in counts if pd.notna(c))
+    return out
+
+
+def publish_findings(result, threshold: int = DEFAULT_THRESHOLD, census_date=None, provider_name: str = "") -> dict:
+    """The publishable payload of a :class:`~qi_equity.findings.FindingsResult` (or of a
+    collaborative result, whose ``.data`` has the same columns)."""
+    d = result.data.copy()
+    hide = _small(result, threshold) if hasattr(result, "tests") else np.zeros(len(d), dtype=bool)
+    for c in NUMBERS:
+        if c in d:
+            d.loc[hide, c] = np.nan
+    if hide.any():
+        d.loc[hide, "sentence"] = [s.split(":")[0].split(" over the last")[0] + " (numbers withheld: small counts)."
+                                   for s in d.loc[hide, "sentence"]]
+    extra = [c for c in ("provider_name", "limit", "method") if c in d]
+    cols = [c for c in FINDING_COLUMNS if c in d] + extra
+    summary = getattr(result, "summary", None)
+    meta = {} if summary is None or len(summary) == 0 else {k: _clean(v) for k, v in summary.iloc[0].items()}
+    return {"schema": SCHEMA, "provider_code": meta.get("provider_code") or (d["provider_code"].iloc[0] if len(d) else ""),
+            "provider_name": provider_name, "census_date": str(pd.Timestamp(census_date).date()) if census_date else None,
+            "suppression_threshold": threshold, "scan": meta,
+            "findings": {"columns": cols, "data": [[_clean(v) for v in row] for row in d[cols].itertuples(index=False)]}}
+
+
+def write_findings(path: str | Path, payload: dict):
+    """Write a findings file deterministically and atomically."""
+    from qi_equity.data.io import atomic_write
+
+    atomic_write(path, json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
+
+
+def read_findings(path_or_folder: str | Path) -> pd.DataFrame:
+    """Findings from one file, or every ``*.json`` of a folder, as one DataFrame."""
+    p = Path(path_or_folder)
+    files = sorted(p.glob("*.json")) if p.is_dir() else [p]
+    parts = []
+    for f in files:
+        payload = json.loads(f.read_text())
+        t = payload["findings"]
+        df = pd.DataFrame(t["data"], columns=t["columns"])
+        if "provider_name" not in df and payload.get("provider_name"):
+            df["provider_name"] = payload["provider_name"]
+        parts.append(df)
+    if not parts:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    for c in ("period_start", "period_end"):
+        if c in out:
+            out[c] = pd.to_datetime(out[c])
+    return out

@@ -1,0 +1,251 @@
+"""Report blocks for findings: "What stands out", the charts behind it, and the files.
+
+The provider report opens on :func:`show_findings` (the headline findings, strongest first,
+each a sentence with its interval and a link to its chart) and closes its analysis with
+:func:`show_finding_charts` (one chart per headline, under the anchor the link points to,
+with the findings it stands for). Everything shown comes from the published form of the
+findings (:func:`qi_equity.publication.publish_findings`), so the report and
+``findings/<code>.json`` say the same.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from qi_equity import disclosure
+from qi_equity.data import vocabulary as V
+from qi_equity.findings import FindingsResult, scan
+from qi_equity.publication import publish_findings, write_findings
+
+
+def provider_findings(derived: pd.DataFrame, census_date, lens_data: str = "", provider_code: str = "",
+                      flags: dict | None = None, settings=None) -> FindingsResult:
+    """Scan a provider (:func:`qi_equity.findings.scan`), with its engagement log and catchment
+    population from ``lens_data`` when they are there (for the seldom-heard tests)."""
+    engagement = population = None
+    if lens_data:
+        root = Path(lens_data)
+        if (root / "engagement" / "activities.csv").exists() and (root / "population.csv").exists():
+            from qi_equity.psychology import load_engagement
+
+            code = provider_code or str(derived["provider_code"].iloc[0])
+            log = load_engagement(root / "engagement", code)
+            if len(log["activities"]):
+                pop = pd.read_csv(root / "population.csv", dtype={"provider_code": str})
+                engagement, population = log, pop[pop["provider_code"] == code]
+    return scan(derived, census_date, engagement=engagement, population=population, flags=flags, settings=settings)
+
+
+def _published(result: FindingsResult, threshold: int) -> pd.DataFrame:
+    p = publish_findings(result, threshold)["findings"]
+    return pd.DataFrame(p["data"], columns=p["columns"])
+
+
+def findings_html(findings: pd.DataFrame, summary: pd.DataFrame | None = None, link: bool = True,
+                  max_items: int | None = None) -> str:
+    """The "What stands out" list: headline findings as sentences, strongest first, each with a
+    link to its chart; groups too small to tell; how the findings were found."""
+    f = findings
+    heads = f[f["headline"].astype(bool) & (f["kind"] != "too_few")]
+    if max_items:
+        heads = heads.head(max_items)
+    items = []
+    for r in heads.itertuples():
+        also = [x for x in str(r.also).split() if x]
+        more = f" <span class='qi-also'>(and {len(also)} related finding{'s' if len(also) != 1 else ''})</span>" if also else ""
+        a = (f" <a href='#{html.escape(r.chart_id)}'>See the chart</a>" if link and r.kind != "too_few" else "")
+        items.append(f"<li class='qi-finding qi-kind-{html.escape(r.kind)}'><span class='qi-kind'>"
+                     f"{html.escape(V.kind(r.kind))}</span> {html.escape(str(r.sentence))}{more}{a}</li>")
+    n_tests = int(summary["tests"].iloc[0]) if summary is not None and len(summary) else None
+    how = ("" if n_tests is None else
+           f"<p class='qi-note'>Found by scanning {n_tests:,} comparisons and series (every equity group, "
+           f"all specialties and each large one, every flow measure), with the false discovery rate held at "
+           f"{100 * float(summary['q'].iloc[0]):.0f}% across all of them; a gap counts only when it is confidently "
+           f"more than {100 * (float(summary['margin'].iloc[0]) - 1):.0f}% worse than its reference. "
+           "Methods: docs/findings.md.</p>")
+    if not items:
+        body = ("<p class='qi-nothing'><strong>Nothing stands out.</strong> No gap between groups, change over "
+                "time or recording problem passed the kit's tests.</p>")
+    else:
+        body = "<ol class='qi-findings'>" + "".join(items) + "</ol>"
+    few = f[f["kind"] == "too_few"]
+    if len(few):
+        all_measures = few["measure_list"].str.count(",") >= 5  # too few for every scanned measure
+        whole = sorted({V.group(d, g) for d, g in zip(few.loc[all_measures, "dimension"], few.loc[all_measures, "group"])})
+        part = sorted({V.group(d, g) for d, g in zip(few.loc[~all_measures, "dimension"], few.loc[~all_measures, "group"])})
+        text = ("<strong>Too few to tell</strong>: some groups have fewer pathways than a test needs, so the kit "
+                "says nothing either way about them. ")
+        if whole:
+            text += f"Too few for any measure: {html.escape('; '.join(whole))}. "
+        if part:
+            text += (f"<details><summary>Too few for some measures ({len(part)} more groups)</summary>"
+                     f"{html.escape('; '.join(part))}.</details>")
+        body += f"<div class='qi-note'>{text}</div>"
+    return body + how
+
+
+def show_findings(result: FindingsResult, threshold: int = disclosure.DEFAULT_THRESHOLD, max_items: int | None = None):
+    """Display "What stands out" (see :func:`findings_html`)."""
+    from IPython.display import display
+
+    pub = _published(result, threshold)
+    heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")]
+    text = "\n".join(f"- {s}" for s in heads["sentence"]) or "Nothing stands out."
+    display({"text/html": findings_html(pub, result.summary, max_items=max_items), "text/plain": text}, raw=True)
+
+
+def finding_charts_html(result: FindingsResult, threshold: int = disclosure.DEFAULT_THRESHOLD,
+                        max_charts: int = 12) -> str:
+    """One section per headline finding: its chart (under the anchor "What stands out" links to)
+    and the related findings of its cluster."""
+    from qi_equity.reports.display import figure_html
+
+    pub = _published(result, threshold).set_index("finding_id", drop=False)
+    heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")].head(max_charts)
+    parts = []
+    for r in heads.itertuples():
+        try:
+            fig = result.plot(r.finding_id)
+            chart = figure_html(fig, caption=str(r.evidence))
+        except (ValueError, KeyError) as exc:  # a finding with nothing to chart says so
+            chart = f"<p class='qi-note'>No chart: {html.escape(str(exc))}</p>"
+        related = [pub.loc[x, "sentence"] for x in str(r.also).split() if x in pub.index]
+        rel = ("<details><summary>Also seen in " + str(len(related)) + " related finding"
+               + ("s" if len(related) != 1 else "") + "</summary><ul>"
+               + "".join(f"<li>{html.escape(str(s))}</li>" for s in related) + "</ul></details>") if related else ""
+        parts.append(f"<section class='qi-finding-detail' id='{html.escape(r.chart_id)}'><h3>"
+                     f"{html.escape(V.kind(r.kind))}: {html.escape(V.sentence_case(V.group(r.dimension, r.group)))}</h3>"
+                     f"<p>{html.escape(str(r.sentence))}</p>{chart}{rel}</section>")
+    return "".join(parts) or "<p>No findings to chart.</p>"
+
+
+def show_finding_charts(result: FindingsResult, threshold: int = disclosure.DEFAULT_THRESHOLD, max_charts: int = 12):
+    from IPython.display import display
+
+    display({"text/html": finding_charts_html(result, threshold, max_charts),
+             "text/plain": f"[{len(result.headlines())} finding charts]"}, raw=True)
+
+
+def save_findings(path: str | Path, result: FindingsResult, threshold: int, census_date, provider_name: str = ""):
+    """Write ``findings/<code>.json`` (the published findings)."""
+    write_findings(path, publish_findings(result, threshold, census_date, provider_name))
+
+
+# ------------------------------------------------------------------------------------------
+# Charts and icons from the scan's cells (full data, at the grain the data allow)
+# ------------------------------------------------------------------------------------------
+
+def _cell(found: FindingsResult, specialty: str, dimension: str, group: str) -> int:
+    c = found.cells.cells
+    m = c[(c["specialty"] == specialty) & (c["dimension"] == dimension) & (c["group"] == group)]
+    return int(m["cell"].iloc[0]) if len(m) else -1
+
+
+def _grain(found: FindingsResult, family: str, measure: str, cell: int, ref_cell: int = -1) -> int:
+    t = found.tests
+    m = t[(t["family"] == family) & (t["measure"] == measure) & (t["cell"] == cell)]
+    if family == "gap_change":
+        m = m[m["ref_cell"] == ref_cell]
+    if m.empty or not bool(m["tested"].iloc[0]):
+        return 0
+    return int(m["grain"].iloc[0])
+
+
+def series_spc(found: FindingsResult, measure: str, dimension: str = "all", groups=None, reference: str | None = None,
+               specialty: str = "all"):
+    """SPC of groups' series (or of their gaps to ``reference``) from the scan's full-data cells,
+    each at the grain its numbers allow (:func:`qi_equity.findings.scan.choose_grain`).
+
+    Returns ``(result, too_few)``: an :class:`~qi_equity.variation.SPCResult` keyed by ``group``
+    (None when no series can be charted) and the groups with too few pathways to chart -- never
+    charted, so never called common cause.
+    """
+    from qi_equity.findings.build import series_frame
+    from qi_equity.variation import spc
+
+    dim = found.cells.dimensions.get(dimension)
+    if dim is None:
+        raise ValueError(f"dimension {dimension!r} was not scanned")
+    groups = list(groups) if groups is not None else [g for g in dim.groups if g not in dim.unrecorded
+                                                      and g != (reference or "")]
+    ref = _cell(found, specialty, dimension, reference) if reference else -1
+    parts, too_few = [], []
+    for g in groups:
+        cell = _cell(found, specialty, dimension, g)
+        grain = _grain(found, "gap_change" if reference else "group_change", measure, cell, ref) if cell >= 0 else 0
+        if grain == 0:
+            too_few.append(g)
+            continue
+        s = series_frame(found.cells, measure, grain, cell, ref)
+        parts.append(s[["date", "value"]].assign(group=g))
+    if not parts:
+        return None, too_few
+    long = pd.concat(parts, ignore_index=True)
+    res = spc(long, value="value", date="date", by=["group"], improvement="decrease", freq=None)
+    res.options["too_few"] = too_few
+    return res, too_few
+
+
+def series_chart(found: FindingsResult, measure: str, dimension: str = "all", groups=None, reference: str | None = None,
+                 specialty: str = "all", title: str | None = None, ylabel: str | None = None, ncols: int = 2):
+    """The chart of :func:`series_spc`: small multiples, and a line naming the groups too few to
+    chart (in the figure and its alt text)."""
+    from qi_equity.plotting import new_figure
+
+    res, too_few = series_spc(found, measure, dimension, groups, reference, specialty)
+    names = [V.group(dimension, g) for g in too_few]
+    note = (f"Too few to tell (fewer pathways in some periods than a chart needs): {'; '.join(names)}."
+            if names else "")
+    if res is None:
+        fig, axes = new_figure(height=1.1, layout=None)
+        ax = axes[0, 0]
+        ax.set_axis_off()
+        ax.text(0.0, 0.5, (title + "\n" if title else "") + note, fontsize=10, va="center", ha="left", wrap=True)
+        fig.qi_alt_text = (title + ": " if title else "") + note
+        return fig
+    fig = res.plot(title=title, ylabel=ylabel, ncols=ncols)
+    if note:
+        fig.text(0.01, 0.005, note, fontsize=8, color="#555555", ha="left", va="bottom", wrap=True)
+        fig.qi_alt_text = fig.qi_alt_text + " " + note
+    return fig
+
+
+def icon_table(found: FindingsResult, dimension: str,
+               measures=("completed_median_wait", "completed_over_18", "dna_rate")) -> pd.DataFrame:
+    """Variation icon of each measure for each group of a dimension (rows groups, columns measures),
+    from full-data series at their grain; "too_few" where a series has too few pathways to chart."""
+    dim = found.cells.dimensions[dimension]
+    groups = [g for g in dim.groups if g not in dim.unrecorded]
+    out = pd.DataFrame({"Group": groups})
+    for m in measures:
+        res, too_few = series_spc(found, m, dimension, groups)
+        icons = res.icons().set_index("group")["variation"] if res is not None else pd.Series(dtype=object)
+        out[V.measure(m, "label")] = ["too_few" if g in too_few else icons.get(g) for g in groups]
+    present = set(found.cells.cells.loc[(found.cells.cells["dimension"] == dimension)
+                                        & (found.cells.cells["specialty"] == "all")
+                                        & (found.cells.cells["pathways"] > 0), "group"])
+    return out[out["Group"].isin(present)].reset_index(drop=True)
+
+
+def change_status(found: FindingsResult, measure: str, dimension: str, group: str, reference: str | None = None,
+                  specialty: str = "all") -> str:
+    """What the scan says about a series over time, in words: "widening since October 2024",
+    "improving since ...", "no change found" or "too few to tell" (never "common cause")."""
+    from qi_equity.findings.words import month
+
+    d = found.data
+    kinds = ["gap_changing", "improvement"] if reference else ["group_changing"]
+    hit = d[d["kind"].isin(kinds) & (d["measure"] == measure) & (d["dimension"] == dimension) & (d["group"] == group)
+            & (d["specialty"] == specialty)]
+    if reference:
+        hit = hit[hit["reference_group"] == reference]
+    if len(hit):
+        r = hit.iloc[0]
+        return f"{r['direction']} since {month(r['period_start'])}"
+    cell = _cell(found, specialty, dimension, group)
+    ref = _cell(found, specialty, dimension, reference) if reference else -1
+    grain = _grain(found, "gap_change" if reference else "group_change", measure, cell, ref) if cell >= 0 else 0
+    return "no change found" if grain else "too few to tell"

@@ -1,0 +1,61 @@
+"""The change-in-level test: distribution-free calibration (binomial, skewed medians), power,
+where the change is, and its boundaries."""
+
+import numpy as np
+import pytest
+from scipy.stats import binom
+
+from qi_equity.variation.change import change_test, null_distribution, p_value
+
+
+@pytest.mark.parametrize("kind", ["normal", "binomial_np4", "median_of_10"])
+def test_p_values_are_calibrated_under_a_stable_process(kind):
+    rng = np.random.default_rng([7, len(kind)])
+    s, n = 20_000, 36
+    if kind == "normal":
+        y = rng.standard_normal((s, n))
+    elif kind == "binomial_np4":  # 4 expected events a month: discrete and skewed
+        y = rng.binomial(40, 0.1, size=(s, n)) / 40
+    else:  # monthly medians of 10 skewed waits
+        y = np.median(rng.gamma(2.2, 6, size=(s, n, 10)), axis=2)
+    p = change_test(y)["p_value"].to_numpy()
+    for alpha in (0.05, 0.01):
+        hits = int((p <= alpha).sum())
+        # within a 99.9% binomial range of the nominal rate
+        lo, hi = binom.ppf(0.0005, s, alpha), binom.ppf(0.9995, s, alpha)
+        assert lo <= hits <= hi, (kind, alpha, hits, lo, hi)
+
+
+def test_a_step_is_found_where_it_is_in_its_direction():
+    rng = np.random.default_rng(3)
+    y = np.r_[np.zeros(20), np.full(16, 1.5)] + rng.standard_normal(36) * 0.6
+    r = change_test(y[None, :], dates=np.arange("2023-04", "2026-04", dtype="datetime64[M]")).iloc[0]
+    assert r["p_value"] < 1e-5 and r["direction"] == 1
+    assert r["change_at"] == 20 and str(r["change_from"])[:7] == "2024-12"
+    assert r["shift"] == pytest.approx(1.5, abs=0.4)
+    down = change_test(-y[None, :]).iloc[0]
+    assert down["direction"] == -1 and down["p_value"] == pytest.approx(r["p_value"])
+
+
+def test_min_segment_is_respected_at_its_boundary():
+    # a change after 33 of 36 points leaves 3 after it: with segments of at least 4 the split
+    # cannot be at 33; with 3 it can
+    y = np.r_[np.zeros(33), np.full(3, 10.0)] + np.random.default_rng(5).standard_normal(36)
+    assert change_test(y[None, :], min_segment=4)["change_at"].iloc[0] <= 32
+    assert change_test(y[None, :], min_segment=3)["change_at"].iloc[0] == 33
+
+
+def test_null_distribution_is_reproducible_and_p_value_is_monotone():
+    a = null_distribution(18, 3)
+    null_distribution.cache_clear()
+    b = null_distribution(18, 3)
+    assert np.array_equal(a, b)
+    p = p_value(np.array([0.5, 2.0, 3.0, 3.4, 6.0]), 18, 3)
+    assert np.all(np.diff(p) <= 0) and p[0] > 0.5 and p[-1] < 1e-4
+
+
+def test_incomplete_or_short_series_are_refused():
+    with pytest.raises(ValueError, match="no missing points"):
+        change_test(np.r_[np.ones(10), np.nan, np.ones(10)][None, :])
+    with pytest.raises(ValueError, match="too short"):
+        change_test(np.ones((1, 7)), min_segment=4)
