@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ["benchmarks.bench_spc", "benchmarks.bench_reports", "benchmarks.bench_national"]
+MODULES = ["benchmarks.bench_spc", "benchmarks.bench_reports", "benchmarks.bench_national", "benchmarks.bench_findings"]
 REPEATS = int(os.environ.get("QI_BENCH_REPEATS", "5"))
 
 
@@ -38,12 +38,15 @@ def run_one(name: str) -> dict:
     if spec.get("warmup", True):
         spec["run"](data)
     times = []
+    result = None
     for _ in range(spec.get("repeats", REPEATS)):
         t = time.perf_counter()
-        spec["run"](data)
+        result = spec["run"](data)
         times.append(time.perf_counter() - t)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+    summary = spec["summarise"](result) if spec.get("summarise") else None
     return {"name": name, "times": times, "median": statistics.median(times), "peak_rss_mib": peak,
+            "markdown": (summary or {}).get("markdown", ""),
             "series": spec.get("series"), "scale_to": spec.get("scale_to"), "unit": spec.get("unit", "series"),
             "repeats": spec.get("repeats", REPEATS), "note": spec.get("note", "")}
 
@@ -117,6 +120,9 @@ def main(argv):
             if r["scale_to"] in vec and unit == "series":
                 line += f" -- the vectorised call is about {est / vec[r['scale_to']]['median']:,.0f}x faster"
             lines.append(line + ".")
+    for r in results:
+        if r.get("markdown"):
+            lines += ["", r["markdown"]]
     extra = HERE / "NOTES.md"
     if extra.exists():
         lines += ["", extra.read_text().strip()]

@@ -58,7 +58,7 @@ class Plant:
         return {"id": pid, "kind": self.kind, "finding_kinds": FINDING_KINDS[self.kind], "provider_code": provider,
                 "specialty": self.specialty, "dimension": self.dimension, "group": self.group,
                 "measure": MEASURES[self.measure], "size": self.size, "start_month": self.start,
-                "direction": "worse" if self.kind == "gap" else "deteriorating"}
+                "direction": "worse" if self.kind == "gap" else ("improving" if self.size < 1 else "deteriorating")}
 
 
 @dataclass
@@ -70,6 +70,7 @@ class Background:
                                                          "Black": 0.04, "Other": 0.02})
     imd_weights: tuple = (10, 10, 10, 10, 10, 10, 10, 10, 10, 10)
     dna_base: float = 0.055
+    dna_multiplier: float = 1.0      # the whole provider (a collaborative outlier when far from 1)
     dna_deprivation: float = 0.004   # added per decile below 10
     dna_young: float = 1.25          # ages 16-44
     wait_multiplier: float = 1.0
@@ -173,7 +174,7 @@ def simulate_provider(code: str, rng: np.random.Generator, background: Backgroun
     dep = np.where(np.isnan(decile), 5.5, decile)
     p_dna = (bg.dna_base + bg.dna_deprivation * (10 - dep)) * np.where(np.isin(band, ["16-29", "30-44"]),
                                                                         bg.dna_young, 1.0)
-    p_dna = np.clip(p_dna * dna_factor, 0, 0.95)
+    p_dna = np.clip(p_dna * dna_factor * bg.dna_multiplier, 0, 0.95)
     has_first = ~first.isna()
     dna = ((rng.random(n) < p_dna) & has_first).astype(int) + rng.poisson(0.1, size=n) * (rng.random(n) < p_dna) * has_first
     df = pd.DataFrame({

@@ -439,3 +439,112 @@ def loo_funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: st
                              "min_others": min_others, "reason": reason, "multiplier": multiplier}])
     return FunnelResult(out, summary, limits, dict(kind="proportion", method="leave_one_out", multiplier=multiplier,
                                                    highlight=highlight))
+
+
+#: The least between-provider standard deviation assumed of standardised ratios on the log scale
+#: (about 10% between trusts): with few providers it cannot be estimated (with three others, not at
+#: all), and with large denominators a trust would otherwise stand out for ordinary variation.
+MIN_BETWEEN_SD = 0.10
+
+
+def loo_funnel_standardised(strata: pd.DataFrame, numerator: str = "numerator", denominator: str = "denominator",
+                            group: str = "group", stratum: str = "stratum", multiplier: float = 1.0,
+                            min_others: int = LOO_MIN_OTHERS, min_between_sd: float = MIN_BETWEEN_SD,
+                            highlight=None) -> FunnelResult:
+    """Leave-one-out funnel of indirectly standardised proportions: each unit against the others,
+    allowing for the mix of its cases across ``stratum`` (e.g. IMD quintile).
+
+    For unit ``i`` the reference rates are the other units' pooled rates in each stratum; every
+    unit's expected count is its stratum denominators times those rates, its standardised ratio
+    ``SR = O / E`` [6]_, analysed on the log scale with ``s^2 = 1 / E`` (as FunnelPlotR's SR
+    funnels [3]_). The others' random-effects mean and between-unit variance (DerSimonian-Laird,
+    from at least ``min_others`` others, and never below ``min_between_sd`` squared) give unit
+    ``i``'s predictive z-score, as in :func:`loo_funnel` [5]_. Values and limits are reported as
+    standardised proportions ``SR x`` the others' overall proportion (x ``multiplier``), so they
+    read as a rate. A single stratum (``stratum`` constant) is the crude comparison on the same scale.
+
+    Parameters
+    ----------
+    strata : pandas.DataFrame
+        One row per unit x stratum: counts ``numerator`` of ``denominator``. A stratum whose
+        numerator is missing (suppressed) for a unit is left out of that unit's observed and
+        expected counts alike.
+
+    Returns
+    -------
+    FunnelResult
+        As :func:`loo_funnel`, plus ``observed, expected, ratio`` per unit.
+
+    References
+    ----------
+    .. [6] Breslow NE, Day NE (1987). Statistical Methods in Cancer Research, vol II. IARC
+           (indirect standardisation; standardised ratios).
+    """
+    from scipy.stats import norm
+
+    for c in (numerator, denominator, group, stratum):
+        if c not in strata.columns:
+            raise ValueError(f"column '{c}' not found (columns: {list(strata.columns)})")
+    d = strata[[group, stratum, numerator, denominator]].copy()
+    d[numerator] = pd.to_numeric(d[numerator], errors="coerce")
+    d[denominator] = pd.to_numeric(d[denominator], errors="coerce")
+    d = d[d[denominator] > 0]
+    units = list(dict.fromkeys(d[group]))
+    k = len(units)
+    if k < 3:
+        raise ValueError(f"a leave-one-out funnel needs at least 3 units, not {k}")
+    rows, grids = [], []
+    n_unit = d.groupby(group)[denominator].sum()
+    grid = np.geomspace(max(n_unit.min() * 0.5, 1), n_unit.max() * 1.1, 200)
+    for u in units:
+        others = d[(d[group] != u) & d[numerator].notna()]
+        rate = others.groupby(stratum)[numerator].sum() / others.groupby(stratum)[denominator].sum()
+        overall = float(others[numerator].sum() / others[denominator].sum())
+        pub = d[d[numerator].notna() & d[stratum].isin(rate.index)]
+        obs = pub.groupby(group)[numerator].sum()
+        exp_ = (pub[denominator] * pub[stratum].map(rate)).groupby(pub[group]).sum()
+        y = np.log(np.maximum(obs, 0.5) / exp_)
+        s2 = 1 / exp_
+        o = [v for v in units if v != u and v in y.index]
+        tau2 = _dersimonian_laird(y[o].to_numpy(), s2[o].to_numpy()) if len(o) >= min_others else 0.0
+        tau2 = max(tau2, min_between_sd ** 2)
+        w = 1 / (s2[o] + tau2)
+        mu = float(np.sum(w * y[o]) / np.sum(w))
+        var_mu = float(1 / np.sum(w))
+        sd = np.sqrt(s2[u] + tau2 + var_mu)
+        z = (y[u] - mu) / sd
+        lim = {f"{side}{lab}": overall * np.exp(mu + sign * zz * sd) for zz, lab in ((Z95, "95"), (Z998, "998"))
+               for side, sign in (("lower", -1), ("upper", 1))}
+        rows.append({"group": u, "numerator": float(obs[u]), "denominator": float(n_unit[u]), "observed": float(obs[u]),
+                     "expected": float(exp_[u]), "ratio": float(obs[u] / exp_[u]),
+                     "value": overall * float(obs[u] / exp_[u]), "target": overall * np.exp(mu), "z": z,
+                     "p_value": 2 * norm.sf(abs(z)), "tau2": tau2, "n_others": len(o), **lim})
+        gsd = np.sqrt(1 / (grid * overall) + tau2 + var_mu)  # expected count at denominator n: about n x overall
+        g = {"unit": u, "denominator": grid}
+        for zz, lab in ((Z95, "95"), (Z998, "998")):
+            g[f"lower{lab}"] = overall * np.exp(mu - zz * gsd)
+            g[f"upper{lab}"] = overall * np.exp(mu + zz * gsd)
+        grids.append(pd.DataFrame(g))
+    out = pd.DataFrame(rows)
+    for c in ("value", "target", "lower95", "upper95", "lower998", "upper998"):
+        out[c] = out[c] * multiplier
+    out["outlier95"] = np.abs(out["z"]) > Z95
+    out["outlier998"] = np.abs(out["z"]) > Z998
+    out["direction"] = np.where(out["outlier95"], np.where(out["z"] > 0, "high", "low"), "")
+    hl = set(np.atleast_1d(highlight).tolist()) if highlight is not None else set()
+    out["highlight"] = out["group"].isin(hl)
+    limits = pd.concat(grids, ignore_index=True)
+    for c in ("lower95", "upper95", "lower998", "upper998"):
+        limits[c] = limits[c] * multiplier
+    adjusted = k - 1 >= min_others
+    mix = d[stratum].nunique() > 1
+    reason = (f"each provider against the other {k - 1}" + (f", allowing for its patients' mix by {stratum}" if mix else
+                                                             ", crude rates")
+              + (": the others' random-effects mean and between-provider variance (DerSimonian-Laird)" if adjusted else
+                 f": too few to estimate between-provider variance (fewer than {min_others})")
+              + f", assuming at least {min_between_sd:.0%} variation between trusts")
+    summary = pd.DataFrame([{"kind": "standardised_proportion", "n_units": k, "method": "leave_one_out_standardised",
+                             "effective_method": "leave_one_out_random_effects" if adjusted else "leave_one_out_unadjusted",
+                             "min_others": min_others, "reason": reason, "multiplier": multiplier}])
+    return FunnelResult(out, summary, limits, dict(kind="standardised_proportion", method="leave_one_out_standardised",
+                                                   multiplier=multiplier, highlight=highlight, stratum=stratum))

@@ -1,7 +1,10 @@
 """From tests to findings: false-discovery control, the chart check, kinds, headlines, words.
 
 1. Every p-value of the provider -- gap now, gap change, group change, data quality, seldom
-   heard -- enters one family. One effect shows in many overlapping cells, and with plain
+   heard -- enters one family, weighted (``Settings.all_patients_weight``: the few all-patient
+   series a board reads first get a larger share of the error budget; weights average 1, which
+   keeps the FDR controlled, Genovese, Roeder and Wasserman 2006 [3]_). One effect shows in many
+   overlapping cells, and with plain
    Benjamini-Hochberg [1]_ a trust-wide change (hundreds of discoveries) loosens the threshold for
    everything else, letting chance findings through as headlines of their own. The scan therefore
    counts discoveries in *clusters* of overlapping findings (step 4), as Benjamini and Heller do for
@@ -29,6 +32,8 @@ References
 ----------
 .. [1] Benjamini Y, Hochberg Y (1995). JRSS B 57: 289-300.
 .. [2] Benjamini Y, Heller R (2007). False discovery rates for spatial signals. JASA 102: 1272-1281.
+.. [3] Genovese CR, Roeder K, Wasserman L (2006). False discovery control with p-value weighting.
+       Biometrika 93(3): 509-524.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ FINDING_COLUMNS = [
     "finding_id", "provider_code", "kind", "measure", "dimension", "group", "reference_group", "specialty",
     "specialty_name", "period_start", "period_end", "window_months", "grain", "direction", "value_group",
     "value_reference", "mean_before", "mean_after", "size", "size_lower", "size_upper", "size_unit", "ratio",
-    "ratio_lower", "ratio_upper", "stage", "evidence", "chart_id", "test", "statistic", "z", "p_value", "q_value",
+    "ratio_lower", "ratio_upper", "stage", "evidence", "chart_id", "test", "statistic", "z", "p_value", "weight", "q_value",
     "strength", "headline", "cluster", "also", "sentence", "reason", "measure_list",
 ]
 FINDING_COLUMNS_DOC = """
@@ -67,8 +72,8 @@ FINDING_COLUMNS_DOC = """
     ratio, ratio_lower, ratio_upper : the ratio with its 95% interval, where there is one.
     stage : for kind "stage", the pathway stage where the gap opens.
     evidence, chart_id : which chart or table shows it (chart_id is the report's anchor).
-    test, statistic, z, p_value, q_value : the test, its statistic, the standardised effect, p and the
-        false-discovery-adjusted q (across every test of the provider).
+    test, statistic, z, p_value, weight, q_value : the test, its statistic, the standardised effect, p,
+        its weight in the false-discovery control and the adjusted q (across every test of the provider).
     strength : |z|, the order of "What stands out".
     headline, cluster, also : whether the finding heads its cluster of overlapping findings; the
         cluster's number; the other findings of the cluster (or the headline, for the others).
@@ -84,9 +89,11 @@ STANDARDS_FILE = __import__("pathlib").Path(__file__).with_name("standards.yaml"
 
 
 def finding_id(provider: str, kind: str, measure: str, dimension: str, group: str, specialty: str,
-               stage: str = "") -> str:
+               stage: str = "", reference: str = "") -> str:
     """A short id that is the same on every rerun for the same finding."""
     key = "|".join(str(v) for v in (provider, kind, measure, dimension, group, specialty, stage))
+    if reference:
+        key += "|" + str(reference)
     return f"{provider}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
 
 
@@ -329,9 +336,22 @@ def consolidate(found: pd.DataFrame, data: CellData, threshold: float = 0.5) -> 
     return f
 
 
+def _weights(tests: pd.DataFrame, settings: S.Settings) -> np.ndarray:
+    """Weighted false-discovery control (Genovese, Roeder and Wasserman 2006): the all-patients,
+    all-specialties series weigh ``settings.all_patients_weight``, every other test 1, rescaled so
+    that the tested family's weights average 1."""
+    w = np.where((tests.get("dimension") == "all") & (tests.get("specialty") == "all")
+                 & (tests["family"] == "group_change"), settings.all_patients_weight, 1.0).astype(float)
+    tested = tests["tested"].to_numpy(bool)
+    if tested.any():
+        w = w * tested.sum() / w[tested].sum()
+    return w
+
+
 def cluster_threshold(found: pd.DataFrame, data: CellData, m: int, q: float, threshold: float = 0.5) -> float:
     """The cluster-level step-up threshold ``q K / m`` (see module docstring) for candidate
-    findings ``found`` (each with ``p_value``); 0 when nothing qualifies."""
+    findings ``found`` (each with ``p_weighted``, the p-value over its weight); 0 when nothing
+    qualifies."""
     if found.empty or m == 0:
         return 0.0
     f = found.reset_index(drop=True)
@@ -339,7 +359,7 @@ def cluster_threshold(found: pd.DataFrame, data: CellData, m: int, q: float, thr
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    p = f["p_value"].to_numpy(float)
+    p = f["p_weighted"].to_numpy(float)
     cellular = (pd.to_numeric(f["cell"], errors="coerce").fillna(-1) >= 0).to_numpy()
     for k in range(len(f), 0, -1):
         t = q * k / m
@@ -441,7 +461,9 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
     if seldom is not None and len(seldom):
         extra.append(seldom.assign(family="seldom_heard", tested=True, reason="", measure="engagement_reach"))
     fam_tests = pd.concat([tests] + extra, ignore_index=True) if extra else tests
-    fam_tests["q_value"] = adjust(np.where(fam_tests["tested"], fam_tests["p_value"], np.nan), settings.fdr_method)
+    fam_tests["weight"] = _weights(fam_tests, settings)
+    fam_tests["p_weighted"] = np.where(fam_tests["tested"], fam_tests["p_value"] / fam_tests["weight"], np.nan)
+    fam_tests["q_value"] = adjust(fam_tests["p_weighted"], settings.fdr_method)
     n_tests = int(np.isfinite(fam_tests["q_value"]).sum())
     disc = fam_tests[fam_tests["q_value"] <= settings.q].copy()
     last = data.months[-1]
@@ -457,7 +479,7 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
                          value_group=r.value_group, value_reference=r.value_reference, size=r.size,
                          size_lower=r.size_lower, size_upper=r.size_upper, ratio=r.ratio, ratio_lower=r.ratio_lower,
                          ratio_upper=r.ratio_upper, test=f"one-sided test of a gap beyond {settings.margin:g} times",
-                         statistic=r.statistic, z=r.z, p_value=r.p_value, q_value=r.q_value))
+                         statistic=r.statistic, z=r.z, p_value=r.p_value, p_weighted=r.p_weighted, q_value=r.q_value))
 
     # --- changes --------------------------------------------------------------------------
     ch = disc[disc["family"].isin(["gap_change", "group_change"])].copy()
@@ -486,7 +508,7 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
                          value_reference=r.value_reference, mean_before=r.mean_before, mean_after=r.mean_after,
                          size=r.size, size_lower=r.size_lower, size_upper=r.size_upper,
                          test="change in level (max-type Mann-Whitney on ranks)", statistic=r.statistic, z=r.z,
-                         p_value=r.p_value, q_value=r.q_value))
+                         p_value=r.p_value, p_weighted=r.p_weighted, q_value=r.q_value))
 
     # --- data quality and seldom heard ------------------------------------------------------
     for r in disc[disc["family"] == "data_quality"].itertuples():
@@ -495,7 +517,7 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
                          period_end=last, grain=0, direction="above", value_group=100 * r.share,
                          value_reference=100 * r.standard, size=100 * r.share, size_lower=100 * r.share_lower,
                          size_upper=100 * r.share_upper, test="exact binomial test against the recording standard",
-                         statistic=r.z, z=r.z, p_value=r.p_value, q_value=r.q_value))
+                         statistic=r.z, z=r.z, p_value=r.p_value, p_weighted=r.p_weighted, q_value=r.q_value))
     for r in disc[disc["family"] == "seldom_heard"].itertuples():
         rows.append(dict(kind="seldom_heard", measure="engagement_reach", dimension=r.dimension, group=r.group,
                          reference_group="", specialty="all", cell=-1, ref_cell=-1, period_start=pd.NaT,
@@ -503,21 +525,23 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
                          value_reference=100 * r.population_share, size=100 * (r.share - r.population_share),
                          ratio=r.ratio, ratio_lower=r.ratio_lower, ratio_upper=r.ratio_upper,
                          test="exact binomial test of reach below half the population share", statistic=r.z,
-                         z=-r.z, p_value=r.p_value, q_value=r.q_value))
+                         z=-r.z, p_value=r.p_value, p_weighted=r.p_weighted, q_value=r.q_value))
 
     found = pd.DataFrame(rows)
     if found.empty:
         found = pd.DataFrame(columns=["kind", "measure", "dimension", "group", "reference_group", "specialty", "cell",
                                       "ref_cell", "z"])
     for c in ("mean_before", "mean_after", "value_group", "value_reference", "size", "size_lower", "size_upper",
-              "ratio", "ratio_lower", "ratio_upper", "z", "p_value", "q_value", "statistic"):
+              "ratio", "ratio_lower", "ratio_upper", "z", "p_value", "p_weighted", "q_value", "statistic"):
         if c not in found:
             found[c] = np.nan
     found["strength"] = np.abs(pd.to_numeric(found.get("z"), errors="coerce")).fillna(0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        found["weight"] = pd.to_numeric(found["p_value"]) / pd.to_numeric(found["p_weighted"])
     found = found.reset_index(drop=True)
     p_threshold = cluster_threshold(found, data, n_tests, settings.q) if len(found) else 0.0
     if len(found):
-        found = found[found["p_value"].to_numpy(float) <= p_threshold].reset_index(drop=True)
+        found = found[found["p_weighted"].to_numpy(float) <= p_threshold].reset_index(drop=True)
 
     # --- where the gap opens (follow-up of wait gaps; pathway input only) -----------------
     if derived is not None and len(found):
@@ -540,10 +564,12 @@ def assemble(data: CellData, tests: pd.DataFrame, settings: S.Settings, derived:
 
     if len(found):
         found["provider_code"] = provider
-        found["finding_id"] = [finding_id(provider, k, m, d, g, s, st if isinstance(st, str) else "")
-                               for k, m, d, g, s, st in zip(found["kind"], found["measure"], found["dimension"],
-                                                            found["group"], found["specialty"],
-                                                            found.get("stage", pd.Series([""] * len(found))))]
+        found["finding_id"] = [finding_id(provider, k, m, d, g, s, st if isinstance(st, str) else "",
+                                          ref if isinstance(ref, str) else "")
+                               for k, m, d, g, s, st, ref in zip(found["kind"], found["measure"], found["dimension"],
+                                                                 found["group"], found["specialty"],
+                                                                 found.get("stage", pd.Series([""] * len(found))),
+                                                                 found["reference_group"])]
         found = consolidate(found, data)
 
     # --- too few to tell -------------------------------------------------------------------

@@ -41,6 +41,9 @@ MEASURE_EVENTS = {
     "dna_rate": ("first", "percent", "any_dna"),
     "first_appointment_wait": ("first", "median", "first_days"),
 }
+#: The reference of the second gap-now comparison of every group: everyone else in its specialty
+#: whose group on the dimension is recorded.
+EVERYONE_ELSE = "everyone else"
 #: A specialty is scanned on its own when it has at least this many completed pathways in the
 #: pooled window (20 a month over 12 months): smaller ones are scanned only within "all".
 MIN_SPECIALTY_COMPLETED = 240
@@ -72,6 +75,7 @@ class CellData:
     monthly: dict = field(default_factory=dict)   # measure -> {"n": [C, T], "x" or "median": [C, T]}
     coarse: dict = field(default_factory=dict)    # (measure, grain) -> same, for grain > 1
     pooled: dict = field(default_factory=dict)    # measure -> DataFrame per cell
+    complement: dict = field(default_factory=dict)  # measure -> the same for "everyone else" of each cell
     source: str = "pathways"
     _members: tuple | None = None                 # (rows, cells) for overlaps, pathway input only
 
@@ -253,6 +257,7 @@ def build(derived: pd.DataFrame, census_date, months: int = 36, window_months: i
             data.monthly[measure] = {"n": n, "x": x}
             pn, px = n[:, recent:].sum(axis=1), x[:, recent:].sum(axis=1)
             data.pooled[measure] = pd.DataFrame({"n": pn, "x": px})
+            data.complement[measure] = _complement_counts(cells, pn, px)
             continue
         v = fields[value][r]
         ok = np.isfinite(v)
@@ -279,7 +284,40 @@ def build(derived: pd.DataFrame, census_date, months: int = 36, window_months: i
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         vals = (sk - kc * span + lo) / 7.0
         data.pooled[measure] = median_runs(vals, starts, counts)
+        data.complement[measure] = _complement_medians(cells, vals, starts, counts)
     return data
+
+
+def _blocks(cells: pd.DataFrame):
+    """(specialty, dimension) blocks of recorded groups: the cells whose "everyone else" is the rest."""
+    rec = cells[~cells["unrecorded"] & (cells["dimension"] != "all")]
+    for _, b in rec.groupby(["specialty", "dimension"], sort=False):
+        yield b["cell"].to_numpy()
+
+
+def _complement_counts(cells: pd.DataFrame, n: np.ndarray, x: np.ndarray) -> pd.DataFrame:
+    cn, cx = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
+    for block in _blocks(cells):
+        cn[block] = n[block].sum() - n[block]
+        cx[block] = x[block].sum() - x[block]
+    return pd.DataFrame({"n": cn, "x": cx})
+
+
+def _complement_medians(cells: pd.DataFrame, vals: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
+    """Median and Bonett-Price standard errors of everyone else's values, for every recorded cell."""
+    out = pd.DataFrame({"n": np.zeros(len(cells)), "median": np.nan, "se": np.nan, "se_log": np.nan})
+    for block in _blocks(cells):
+        parts = [vals[starts[c]:starts[c] + counts[c]] for c in block]
+        arrays, idx = [], []
+        for i, c in enumerate(block):
+            rest = np.sort(np.concatenate([p for j, p in enumerate(parts) if j != i])) if len(block) > 1 else np.zeros(0)
+            arrays.append(rest)
+            idx.append(c)
+        lens = np.array([len(a) for a in arrays], dtype=np.int64)
+        st = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        m = median_runs(np.concatenate(arrays) if len(arrays) else np.zeros(0), st, lens)
+        out.loc[idx, ["n", "median", "se", "se_log"]] = m[["n", "median", "se", "se_log"]].to_numpy()
+    return out
 
 
 def from_aggregate(agg: pd.DataFrame, census_date, months: int = 36, window_months: int = 12) -> CellData:
@@ -337,6 +375,8 @@ def from_aggregate(agg: pd.DataFrame, census_date, months: int = 36, window_mont
             x[c, t] = part["numerator"].fillna(0).to_numpy(float)
             data.monthly[measure] = {"n": n, "x": x}
             data.pooled[measure] = pd.DataFrame({"n": n[:, recent:].sum(axis=1), "x": x[:, recent:].sum(axis=1)})
+            data.complement[measure] = _complement_counts(cells, data.pooled[measure]["n"].to_numpy(),
+                                                          data.pooled[measure]["x"].to_numpy())
         else:
             med = np.full((n_cells, t_n), np.nan)
             med[c, t] = part["value"].to_numpy(float)

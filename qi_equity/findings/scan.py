@@ -3,9 +3,12 @@
 Three families of tests run over every cell of :class:`~qi_equity.findings.cells.CellData`
 (specialty x dimension x group) and every scanned flow measure:
 
-- **gap now**: each group against its dimension's reference group in the same specialty,
-  pooled over the last ``window_months``: a one-sided test that the group is worse off by more
-  than the minimum important gap ``margin`` (:mod:`qi_equity.equity.gaps`);
+- **gap now**: each group against its dimension's reference group in the same specialty, and
+  against everyone else there (whose group is recorded), pooled over the last ``window_months``:
+  a one-sided test that the group is worse off by more than the minimum important gap ``margin``
+  (:mod:`qi_equity.equity.gaps`). The stated reference is the like-for-like comparison; everyone
+  else is the one with power when the stated reference is small (the least deprived fifth in one
+  specialty of a deprived trust); both are in the family, and overlapping findings are one cluster;
 - **gap change**: the gap's own series (group minus reference each period, positive = the
   group worse off) tested for a sustained change in level (:mod:`qi_equity.variation.change`);
   up is a widening gap, down a narrowing one;
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from qi_equity.equity.gaps import median_gap, proportion_gap
-from qi_equity.findings.cells import MEASURE_EVENTS, SCAN_MEASURES, CellData
+from qi_equity.findings.cells import EVERYONE_ELSE, MEASURE_EVENTS, SCAN_MEASURES, CellData
 from qi_equity.variation.change import change_test, min_segment_for
 from qi_equity.variation.spc import SHORT_PERIOD
 
@@ -50,10 +53,17 @@ class Settings:
     min_period_median : int
         Fewest pathways in every period of a series of medians.
     min_period_expected : float
-        For percentages, fewest expected events (and non-events) in every period of a series.
+        For percentages, fewest expected events (and non-events) in every period of a series: 3, so
+        that a chart of the series reads as a rate; the change test itself (ranks, ties broken at
+        random) is exact whatever the counts.
     min_points : int
         Fewest periods in a series for a change to be called (Making Data Count's minimum for
         limits that are not provisional: NHSRplotthedots warns below 13).
+    min_test_period : int
+        A series whose chart needs a coarser grain is still *tested* on its monthly values when
+        every month has at least this many pathways: the rank test is exact whatever the counts,
+        and on 18 two-monthly points it cannot reach a p-value below about 3e-5 at all (its
+        largest possible statistic), which a scan of thousands of tests needs.
     grains : tuple
         Grains tried, finest first (months per period).
     min_change : float
@@ -61,6 +71,10 @@ class Settings:
         before the change (of the reference's level, for a gap).
     recent_months : int
         A change must show as special cause on its Making Data Count chart within these months.
+    all_patients_weight : float
+        Weight of the all-patients, all-specialties series in the weighted false-discovery control
+        (Genovese, Roeder and Wasserman 2006): the few series a board reads first get a larger share
+        of the error budget; weights are rescaled to average 1, so the FDR is still controlled.
     """
 
     margin: float = 1.2
@@ -69,17 +83,19 @@ class Settings:
     min_group: int = 20
     min_expected: float = 5.0
     min_period_median: int = 10
-    min_period_expected: float = 5.0
+    min_period_expected: float = 3.0
     min_points: int = SHORT_PERIOD
+    min_test_period: int = 5
     grains: tuple = (1, 2)
     min_change: float = 0.15
     recent_months: int = 12
+    all_patients_weight: float = 20.0
     measures: tuple = SCAN_MEASURES
     extra: dict = field(default_factory=dict)
 
 
 TEST_COLUMNS = ["family", "measure", "specialty", "dimension", "group", "reference_group", "cell", "ref_cell",
-                "tested", "reason", "grain", "n_group", "n_reference", "value_group", "value_reference", "size",
+                "tested", "reason", "grain", "test_grain", "n_group", "n_reference", "value_group", "value_reference", "size",
                 "size_lower", "size_upper", "ratio", "ratio_lower", "ratio_upper", "statistic", "z", "p_value",
                 "change_from", "mean_before", "mean_after", "direction"]
 
@@ -113,6 +129,14 @@ def choose_grain(data: CellData, measure: str, settings: Settings) -> np.ndarray
     return out
 
 
+def test_grain(data: CellData, measure: str, settings: Settings, chart_grain: np.ndarray) -> np.ndarray:
+    """The grain each series is tested at: monthly when every month has at least
+    ``min_test_period`` pathways, else its chart grain."""
+    n = data.series(measure, 1)[0]["n"]
+    monthly = (n >= settings.min_test_period).all(axis=1) & (chart_grain > 0)
+    return np.where(monthly, 1, chart_grain)
+
+
 def _values(arr: dict, measure: str) -> np.ndarray:
     if _kind(measure) == "median":
         return arr["median"]
@@ -136,17 +160,30 @@ def comparisons(data: CellData) -> pd.DataFrame:
 
 def gap_now(data: CellData, settings: Settings) -> pd.DataFrame:
     """Gap-now tests for every comparison and measure (see module docstring)."""
-    comp = comparisons(data)
+    stated = comparisons(data)
+    c = data.cells
+    rec = c[~c["unrecorded"] & (c["dimension"] != "all")]
+    rest = pd.DataFrame({"cell": rec["cell"].to_numpy(), "ref_cell": -1, "specialty": rec["specialty"].to_numpy(),
+                         "dimension": rec["dimension"].to_numpy(), "group": rec["group"].to_numpy(),
+                         "reference_group": EVERYONE_ELSE})
+    comp = pd.concat([stated, rest], ignore_index=True)
     parts = []
     for measure in settings.measures:
         pooled = data.pooled[measure]
+        other = data.complement.get(measure)
         g, r = comp["cell"].to_numpy(), comp["ref_cell"].to_numpy()
-        ng, nr = pooled["n"].to_numpy(float)[g], pooled["n"].to_numpy(float)[r]
+        vs_rest = r < 0
+        ref_stats = pooled.iloc[np.where(vs_rest, 0, r)].reset_index(drop=True).copy()
+        if other is not None:
+            ref_stats.loc[vs_rest, :] = other.iloc[g[vs_rest]][ref_stats.columns].to_numpy()
+        else:
+            ref_stats.loc[vs_rest, :] = np.nan
+        ng, nr = pooled["n"].to_numpy(float)[g], ref_stats["n"].to_numpy(float)
         f = comp.copy()
         f["family"], f["measure"] = "gap_now", measure
         f["n_group"], f["n_reference"] = ng, nr
         if _kind(measure) == "percent":
-            xg, xr = pooled["x"].to_numpy(float)[g], pooled["x"].to_numpy(float)[r]
+            xg, xr = pooled["x"].to_numpy(float)[g], ref_stats["x"].to_numpy(float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 pr = np.where(nr > 0, xr / np.where(nr > 0, nr, 1), np.nan)
             small = (ng < settings.min_group) | (nr < settings.min_group)
@@ -159,12 +196,13 @@ def gap_now(data: CellData, settings: Settings) -> pd.DataFrame:
             reasons = np.where(small, f"fewer than {settings.min_group} pathways",
                                np.where(few, f"fewer than {settings.min_expected:g} expected events", ""))
         else:
-            m, se, sl = (pooled[c].to_numpy(float) for c in ("median", "se", "se_log"))
-            res = median_gap(m[g], se[g], m[r], se[r], sl[g], sl[r], margin=settings.margin)
-            f["value_group"], f["value_reference"] = m[g], m[r]
-            f["size"], f["size_lower"], f["size_upper"] = (res[c].to_numpy() for c in
+            m, se, sl = (pooled[col].to_numpy(float) for col in ("median", "se", "se_log"))
+            mr, ser, slr = (ref_stats[col].to_numpy(float) for col in ("median", "se", "se_log"))
+            res = median_gap(m[g], se[g], mr, ser, sl[g], slr, margin=settings.margin)
+            f["value_group"], f["value_reference"] = m[g], mr
+            f["size"], f["size_lower"], f["size_upper"] = (res[col].to_numpy() for col in
                                                           ("difference", "difference_lower", "difference_upper"))
-            small = (ng < settings.min_group) | (nr < settings.min_group) | ~np.isfinite(se[g]) | ~np.isfinite(se[r])
+            small = (ng < settings.min_group) | (nr < settings.min_group) | ~np.isfinite(se[g]) | ~np.isfinite(ser)
             reasons = np.where(small, f"fewer than {settings.min_group} pathways", "")
         for c in ("ratio", "ratio_lower", "ratio_upper"):
             f[c] = res[c].to_numpy()
@@ -195,26 +233,41 @@ def _change_rows(values: np.ndarray, dates, meta: pd.DataFrame, grain: int) -> p
     return out
 
 
+def _tested(values_at, meta: pd.DataFrame, chart: np.ndarray, tgrain: np.ndarray, measure: str, data: CellData):
+    """Change tests of series grouped by (chart grain, test grain)."""
+    parts = []
+    for cg, tg in sorted(set(zip(chart[chart > 0], tgrain[chart > 0]))):
+        sel = (chart == cg) & (tgrain == tg)
+        arr, dates = data.series(measure, int(tg))
+        rows = _change_rows(values_at(arr, sel), dates, meta[sel], int(tg))
+        rows["grain"], rows["test_grain"] = int(cg), int(tg)
+        rows["tested"], rows["reason"] = True, ""
+        parts.append((rows, arr, sel))
+    return parts
+
+
 def gap_change(data: CellData, settings: Settings) -> pd.DataFrame:
-    """Change tests on every comparison's gap series, at the grain both series allow."""
+    """Change tests on every comparison's gap series, at the grain both series allow (tested on
+    monthly values when every month allows it)."""
     comp = comparisons(data)
     parts = []
     for measure in settings.measures:
         grain = choose_grain(data, measure, settings)
         g, r = comp["cell"].to_numpy(), comp["ref_cell"].to_numpy()
-        both = np.minimum(grain[g], grain[r])
         both = np.where((grain[g] > 0) & (grain[r] > 0), np.maximum(grain[g], grain[r]), 0)
+        tg_cell = test_grain(data, measure, settings, grain)
+        tg = np.where(both > 0, np.maximum(tg_cell[g], tg_cell[r]), 0)
         meta = comp.assign(family="gap_change", measure=measure)
         untested = meta[both == 0].copy()
         untested["tested"], untested["reason"], untested["grain"] = False, "too few pathways in some periods", 0
         parts.append(untested)
-        for gr in sorted(set(both[both > 0])):
-            sel = both == gr
-            arr, dates = data.series(measure, int(gr))
+
+        def gap_values(arr, sel):
             v = _values(arr, measure)
-            gap_values = v[g[sel]] - v[r[sel]]
-            rows = _change_rows(gap_values, dates, meta[sel], int(gr))
-            rows["tested"], rows["reason"] = True, ""
+            return v[g[sel]] - v[r[sel]]
+
+        for rows, arr, sel in _tested(gap_values, meta, both, tg, measure, data):
+            v = _values(arr, measure)
             rows["n_group"] = arr["n"][g[sel]].sum(axis=1)
             rows["n_reference"] = arr["n"][r[sel]].sum(axis=1)
             rows["value_reference"] = v[r[sel]].mean(axis=1)
@@ -232,17 +285,15 @@ def group_change(data: CellData, settings: Settings) -> pd.DataFrame:
         meta = pd.DataFrame({"family": "group_change", "measure": measure, "cell": cand["cell"].to_numpy(),
                              "specialty": cand["specialty"].to_numpy(), "dimension": cand["dimension"].to_numpy(),
                              "group": cand["group"].to_numpy(), "ref_cell": -1, "reference_group": ""})
-        gcell = grain[meta["cell"].to_numpy()]
+        cells_all = meta["cell"].to_numpy()
+        gcell = grain[cells_all]
+        tg = test_grain(data, measure, settings, grain)[cells_all]
         untested = meta[gcell == 0].copy()
         untested["tested"], untested["reason"], untested["grain"] = False, "too few pathways in some periods", 0
         parts.append(untested)
-        for gr in sorted(set(gcell[gcell > 0])):
-            sel = gcell == gr
-            arr, dates = data.series(measure, int(gr))
-            cells_sel = meta.loc[sel, "cell"].to_numpy()
-            rows = _change_rows(_values(arr, measure)[cells_sel], dates, meta[sel], int(gr))
-            rows["tested"], rows["reason"] = True, ""
-            rows["n_group"] = arr["n"][cells_sel].sum(axis=1)
+        for rows, arr, sel in _tested(lambda arr, sel: _values(arr, measure)[cells_all[sel]], meta, gcell, tg,
+                                      measure, data):
+            rows["n_group"] = arr["n"][cells_all[sel]].sum(axis=1)
             parts.append(rows)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TEST_COLUMNS)
 

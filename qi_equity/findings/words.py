@@ -88,7 +88,8 @@ def sentence(row) -> str:
                 f"{_num(row['ratio_upper'], 2)}).")
     if k == "collaborative_outlier":
         side = "above" if row["direction"] == "worse" else "below"
-        return (f"{row['provider_name']}'s {V.measure(m, 'short')} over the last {row['window_months']} months "
+        std = ", standardised for its patients' deprivation," if row.get("standardised") is True else ""
+        return (f"{row['provider_name']}'s {V.measure(m, 'short')}{std} over the last {row['window_months']} months "
                 f"({_num(row['value_group'])}%) is {side} the other trusts' ({_num(row['value_reference'])}%): "
                 f"beyond their {row['limit']} limits ({row['method']}).")
     if k == "too_few":

@@ -76,7 +76,7 @@ def publish_findings(result, threshold: int = DEFAULT_THRESHOLD, census_date=Non
     if hide.any():
         d.loc[hide, "sentence"] = [s.split(":")[0].split(" over the last")[0] + " (numbers withheld: small counts)."
                                    for s in d.loc[hide, "sentence"]]
-    extra = [c for c in ("provider_name", "limit", "method") if c in d]
+    extra = [c for c in ("provider_name", "limit", "method", "standardised") if c in d]
     cols = [c for c in FINDING_COLUMNS if c in d] + extra
     summary = getattr(result, "summary", None)
     meta = {} if summary is None or len(summary) == 0 else {k: _clean(v) for k, v in summary.iloc[0].items()}

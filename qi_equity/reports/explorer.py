@@ -29,7 +29,7 @@ def view(m: dict, provider: str, measure: str, dimension: str) -> list[str]:
     d = d[(d["provider_code"] == provider) & (d["measure"] == measure) & (d["dimension"] == dimension)].copy()
     d.loc[~(d["denominator"] > 0), "value"] = float("nan")
     counts = d.groupby("group")["value"].count()
-    keep = [g for g in C.DIMENSIONS[dimension].groups if counts.get(g, 0) >= 12][:6]
+    keep = [g for g in C.DIMENSIONS[dimension].groups if counts.get(g, 0) >= 13][:6]
     if keep:
         res = spc(d[d["group"].isin(keep)], value="value", date="month", by=["group"],
                   improvement=MEASURES[measure].improvement)

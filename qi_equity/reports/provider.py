@@ -19,6 +19,7 @@ from qi_equity.data import contract as C
 from qi_equity.data.io import atomic_write, load_extract  # noqa: F401 (atomic_write: used here and re-exported)
 from qi_equity.equity.intervals import wilson
 from qi_equity.variation import spc
+from qi_equity.variation.spc import SHORT_PERIOD
 
 #: Dimensions published in provider reports. Each is one partition of the same total, so
 #: secondary suppression within a dimension protects it. Core20 equals IMD quintile 1 and
@@ -105,9 +106,10 @@ def monthly(derived: pd.DataFrame, census_date, months: int = 36, by_specialty: 
 
 
 def measure_spc(agg: pd.DataFrame, measure: str | list[str] = HEADLINE, dimension: str = "all",
-                specialty: str = "all", groups=None, min_points: int = 12, targets: dict | None = None, **kw):
-    """SPC of one measure for each group of a dimension (series with fewer than
-    ``min_points`` months with a value are left out and listed in ``result.options['dropped']``).
+                specialty: str = "all", groups=None, min_points: int = SHORT_PERIOD, targets: dict | None = None, **kw):
+    """SPC of one measure for each group of a dimension (series with fewer than ``min_points``
+    months with a value -- Making Data Count's 13 by default -- are left out, never called common
+    cause, and listed in ``result.options['dropped']``).
 
     ``measure`` may be a list: one vectorised call for every measure x group (series keyed by
     ``measure`` and ``group``; each measure charted in its own improvement direction, with its

@@ -110,7 +110,8 @@ def stage_gaps(derived: pd.DataFrame, dimension: str, group: str, reference: str
 
     Pathways whose clock stopped from ``start`` to ``end`` (months, inclusive) and that have a
     first appointment; the time at each stage is compared as a difference of medians with
-    Bonett and Price's distribution-free interval [3]_.
+    Bonett and Price's distribution-free interval [3]_. ``reference="everyone else"`` compares the
+    group with every other pathway whose group on the dimension is recorded.
 
     Returns
     -------
@@ -134,7 +135,12 @@ def stage_gaps(derived: pd.DataFrame, dimension: str, group: str, reference: str
     s2 = ((d["clock_stop_date"] - d["first_appointment_date"]).dt.days / 7).to_numpy(float)
     rows = []
     for stage, weeks in (("referral_to_first_appointment", s1), ("first_appointment_to_clock_stop", s2)):
-        a, b = weeks[done & (g == group)], weeks[done & (g == reference)]
+        if reference == "everyone else":
+            unrec = set(C.get_dimension(dimension, flags).unrecorded)
+            ref_mask = (g != group) & ~np.isin(g, list(unrec))
+        else:
+            ref_mask = g == reference
+        a, b = weeks[done & (g == group)], weeks[done & ref_mask]
         s = median_summary([a, b])
         gap = median_gap(s["median"][0], s["se"][0], s["median"][1], s["se"][1], confidence=confidence)
         rows.append({"stage": stage, "stage_label": STAGES[stage], "n_group": len(a), "n_reference": len(b),

@@ -120,10 +120,10 @@ def test_grain_rule_for_medians_at_its_boundary():
     assert choose_grain(data, "completed_median_wait", s).tolist() == [0]  # too few to tell
 
 
-def test_grain_rule_for_percentages_needs_five_expected_events_each_period():
+def test_grain_rule_for_percentages_needs_three_expected_events_each_period():
     s = Settings()
     n = np.full((2, 36), 50)
-    x = np.vstack([np.full(36, 5), np.full(36, 4)])   # 10% of 50 = 5 expected; 8% = 4
+    x = np.vstack([np.full(36, 3), np.full(36, 2)])   # 6% of 50 = 3 expected; 4% = 2
     assert choose_grain(_cells(n, x), "dna_rate", s).tolist() == [1, 2]
 
 

@@ -45,13 +45,32 @@ def test_min_segment_is_respected_at_its_boundary():
     assert change_test(y[None, :], min_segment=3)["change_at"].iloc[0] == 33
 
 
+def test_shipped_null_table_agrees_with_an_independent_simulation():
+    """The table (10 million series) against 200,000 fresh ones: the share of fresh statistics above
+    each tabulated point is within a 99.9% binomial range of its tabulated probability."""
+    from qi_equity.variation.change import _step_statistic, _table
+
+    table = _table()
+    assert {"n36_k4", "n18_k3"} <= set(table)
+    rng = np.random.default_rng(2026)
+    for n, k in ((36, 4), (18, 3)):
+        fresh = np.concatenate([_step_statistic(rng.standard_normal((50_000, n)), k)[0] for _ in range(4)])
+        q, p = table[f"n{n}_k{k}"], table[f"n{n}_k{k}_p"]
+        for target in (0.1, 0.01, 0.001):
+            j = int(np.argmin(np.abs(p - target)))
+            hits = int((fresh >= q[j]).sum())
+            lo, hi = binom.ppf(0.0005, len(fresh), p[j]), binom.ppf(0.9995, len(fresh), p[j])
+            assert lo <= hits <= hi + 1, (n, target, hits, lo, hi)
+
+
 def test_null_distribution_is_reproducible_and_p_value_is_monotone():
     a = null_distribution(18, 3)
     null_distribution.cache_clear()
     b = null_distribution(18, 3)
     assert np.array_equal(a, b)
-    p = p_value(np.array([0.5, 2.0, 3.0, 3.4, 6.0]), 18, 3)
-    assert np.all(np.diff(p) <= 0) and p[0] > 0.5 and p[-1] < 1e-4
+    for n, k in ((18, 3), (24, 3)):  # from the table, and simulated in this process
+        p = p_value(np.array([0.5, 2.0, 3.0, 3.4, 6.0]), n, k)
+        assert np.all(np.diff(p) <= 0) and p[0] > 0.5 and p[-1] < 1e-4
 
 
 def test_incomplete_or_short_series_are_refused():
