@@ -1,0 +1,167 @@
+"""Suppression across linked cells, checked by brute force: every integer table consistent with
+what is published is enumerated (independently of the LP the kit uses), and each hidden small
+count must keep at least threshold - 1 possible values."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qi_equity.publication.bounds import bounds, substitute
+from qi_equity.publication.cells import KEY, relations
+from qi_equity.publication.protect import Rule, protect
+
+
+def _table(values: dict, months=("2026-01", "2026-02", "2026-03"), window=True, measure="completed"):
+    rows = []
+    for g, v in values.items():
+        for m, x in zip(months, v):
+            rows.append((measure, m, "all", "imd_quintile", g, x))
+        if window:
+            rows.append((measure, f"{months[0]}..{months[-1]}", "all", "imd_quintile", g, sum(v)))
+    for i, m in enumerate(months):
+        rows.append((measure, m, "all", "all", "All", sum(v[i] for v in values.values())))
+    if window:
+        rows.append((measure, f"{months[0]}..{months[-1]}", "all", "all", "All", sum(sum(v) for v in values.values())))
+    return pd.DataFrame(rows, columns=KEY + ["value"])
+
+
+def brute_force_ranges(table: pd.DataFrame, published: np.ndarray, hi: int = 60) -> dict:
+    """For each hidden cell, every value it takes over all non-negative integer tables (hidden
+    cells at least 1: zeros are published) that satisfy the partitions and the time sums the
+    published cells state. Enumerates the hidden cells directly."""
+    t = table.reset_index(drop=True)
+    hidden = np.flatnonzero(~published)
+    known = {i: t.at[i, "value"] for i in np.flatnonzero(published)}
+    # constraints, written out by hand from the table's meaning (not from the kit's relations)
+    cons = []
+    key = {tuple(r[k] for k in KEY): i for i, r in t.iterrows()}
+    for (m, p), g in t[t["dimension"] != "all"].groupby(["measure", "period"]):
+        cons.append((key[(m, p, "all", "all", "All")], list(g.index)))
+    for (m, d, grp), g in t.groupby(["measure", "dimension", "group"]):
+        win = g[g["period"].str.contains("..", regex=False)]
+        months = g[~g["period"].str.contains("..", regex=False)]
+        if len(win):
+            cons.append((win.index[0], list(months.index)))
+    seen = {i: set() for i in hidden}
+    # depth-first over the hidden cells, pruning on each constraint's remaining total
+    pos = {h: k for k, h in enumerate(hidden)}
+    cons_h = []
+    for tot, parts in cons:
+        members = [x for x in [tot] + parts if x in pos]
+        const = (known.get(tot, 0) if tot not in pos else 0) - sum(known[x] for x in parts if x not in pos)
+        coef = {x: (1 if x == tot else -1) for x in members}
+        cons_h.append((members, coef, const))   # sum(coef * x) + const == 0
+
+    assign = {}
+
+    def feasible_partial():
+        for members, coef, const in cons_h:
+            rest = [m for m in members if m not in assign]
+            s = const + sum(coef[m] * assign[m] for m in members if m in assign)
+            if not rest:
+                if s != 0:
+                    return False
+            elif all(coef[m] == -1 for m in rest) and s < len(rest):   # parts still to come, at least 1 each
+                return False
+        return True
+
+    def dfs(k):
+        if k == len(hidden):
+            for h in hidden:
+                seen[h].add(assign[h])
+            return
+        h = hidden[k]
+        for x in range(1, hi + 1):
+            assign[h] = x
+            if feasible_partial():
+                dfs(k + 1)
+            del assign[h]
+
+    dfs(0)
+    return seen
+
+
+def test_lone_small_cell_gets_a_partner_and_every_small_cell_keeps_its_range():
+    tab = _table({"Q1 most deprived": [10, 12, 3], "Q2": [20, 21, 19], "Q3": [30, 31, 29], "Q4": [25, 26, 27],
+                  "Q5 least deprived": [40, 2, 41], "Unmatched": [0, 0, 0]})
+    p = protect(tab)
+    assert not p.unresolved
+    hidden = p.cells["hidden"].to_numpy()
+    assert hidden[(tab["value"] >= 1) & (tab["value"] < 5)].all()       # primary
+    assert not hidden[tab["value"] == 0].any()                         # zeros are published
+    assert (p.cells["reason"] == "secondary").sum() >= 2                 # a partition and a time sum
+    # every hidden count keeps at least 4 possible values (brute force over all tables)
+    small = [i for i in np.flatnonzero(hidden)]
+    assert len(small) <= 7
+    ranges = brute_force_ranges(tab, ~hidden, hi=50)
+    for i in small:
+        if 1 <= tab.at[i, "value"] < 5:
+            assert len(ranges[i]) >= 4, (tab.iloc[i].to_dict(), sorted(ranges[i]))
+
+
+def test_two_small_cells_summing_to_two_are_not_left_alone():
+    # one month, five groups: two ones add up to a known 2, so each would be exactly 1
+    tab = _table({"Q1 most deprived": [1], "Q2": [1], "Q3": [30], "Q4": [25], "Q5 least deprived": [40],
+                  "Unmatched": [0]}, months=("2026-01",), window=False)
+    p = protect(tab)
+    hidden = p.cells["hidden"].to_numpy()
+    assert hidden[:2].all() and hidden.sum() >= 3
+    ranges = brute_force_ranges(tab, ~hidden, hi=80)
+    for i in (0, 1):
+        assert len(ranges[i]) >= 4
+
+
+def test_threshold_eight_and_the_hes_rule():
+    tab = _table({"Q1 most deprived": [6, 12, 30], "Q2": [20, 21, 19], "Q3": [30, 31, 29], "Q4": [25, 26, 27],
+                  "Q5 least deprived": [40, 7, 41], "Unmatched": [0, 0, 0]})
+    p8 = protect(tab, Rule(threshold=8))
+    assert p8.cells.loc[tab["value"].isin([6, 7]), "hidden"].all()
+    hes = protect(tab, Rule.hes())
+    pub = hes.cells.loc[~hes.cells["hidden"], "published"]
+    assert (pub % 5 == 0).all()                     # every published count rounded to 5
+    assert hes.cells.loc[tab["value"].isin([6, 7]), "hidden"].all()
+
+
+def test_rule_validates_its_settings():
+    with pytest.raises(ValueError, match="at least 10"):
+        Rule(min_median=5)
+    with pytest.raises(ValueError, match="at least 2"):
+        Rule(threshold=1)
+
+
+def test_complement_is_protected_like_a_count():
+    # completed 12 and over 18 weeks 10: treated within 18 weeks is 2 -- a small count nobody shows
+    rows = [("completed", "2026-01", "all", "all", "All", 12), ("over_18", "2026-01", "all", "all", "All", 10)]
+    p = protect(pd.DataFrame(rows, columns=KEY + ["value"]))
+    assert p.cells["hidden"].any()
+    sys = relations(p.cells[KEY].assign(value=p.cells["published"]))
+    v = sys.vars["value"].to_numpy(float)
+    b = bounds(sys.A, v, ~np.isnan(v), np.where(sys.vars["role"].eq("cell") & np.isnan(v), 1.0, 0.0), 5)
+    assert not b.exposed.any()
+
+
+def test_substitution_follows_chains():
+    # a + b = 10 (b published 7) gives a = 3; a + c = 8 then gives c = 5
+    from scipy.sparse import csr_matrix
+
+    A = csr_matrix(np.array([[1, 1, 0, -1, 0], [1, 0, 1, 0, -1]], dtype=float))  # a+b-T1, a+c-T2
+    vals = np.array([np.nan, 7, np.nan, 10, 8])
+    v, known = substitute(A, vals, ~np.isnan(vals))
+    assert known.all() and v[0] == 3 and v[2] == 5
+
+
+def test_lp_bounds_of_a_two_by_two_pattern():
+    # rows r1: x11 + x12 = 5, r2: x21 + x22 = 9; columns c1: x11 + x21 = 6, c2: x12 + x22 = 8; every
+    # x >= 1. By hand: x11 in [max(1, 6 - 8), min(5 - 1, 6 - 1)] = [1, 4]
+    from scipy.sparse import csr_matrix
+
+    A = csr_matrix(np.array([[1, 1, 0, 0, -1, 0, 0, 0], [0, 0, 1, 1, 0, -1, 0, 0],
+                             [1, 0, 1, 0, 0, 0, -1, 0], [0, 1, 0, 1, 0, 0, 0, -1]], dtype=float))
+    vals = np.array([np.nan] * 4 + [5, 9, 6, 8])
+    known = ~np.isnan(vals)
+    b = bounds(A, vals, known, np.where(known, 0.0, 1.0), 5, exact=True)
+    assert b.lo[0] == pytest.approx(1) and b.hi[0] == pytest.approx(4)
+    assert b.lo[3] == pytest.approx(4) and b.hi[3] == pytest.approx(7)   # x22 = 9 - x21 = 3 + x11
+    assert not b.exposed[0]  # four values: as wide as the symbol says
