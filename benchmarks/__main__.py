@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ["benchmarks.bench_spc", "benchmarks.bench_reports", "benchmarks.bench_national", "benchmarks.bench_findings"]
+MODULES = ["benchmarks.bench_spc", "benchmarks.bench_reports", "benchmarks.bench_national", "benchmarks.bench_findings",
+           "benchmarks.bench_disclosure"]
 REPEATS = int(os.environ.get("QI_BENCH_REPEATS", "5"))
 
 

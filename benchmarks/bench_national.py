@@ -5,6 +5,7 @@ The extract is generated once into benchmarks/.out/ (ignored by git)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -70,11 +71,11 @@ def setup_metrics():
 
 
 def run_metrics(agg):
-    from qi_equity.data.ingest import write_metrics_from_aggregate
+    from qi_equity.publication.metrics import write_metrics_from_aggregate
 
     out = Path(tempfile.mkdtemp(prefix="qi-national-metrics-"))
     try:
-        assert len(write_metrics_from_aggregate(agg, out, CENSUS)) == 200
+        assert len(write_metrics_from_aggregate(agg, out, CENSUS, workers=os.cpu_count() or 1)) == 200
     finally:
         shutil.rmtree(out, ignore_errors=True)
 

@@ -43,7 +43,7 @@ def _report(args) -> int:
 
     res = run(args.config, args.out, workers=args.workers, providers=args.provider or None,
               only_failed=args.only_failed, progress=not args.no_progress, scheduler=args.scheduler,
-              kernel=args.kernel, threshold=args.threshold)
+              kernel=args.kernel, threshold=args.threshold, min_median=args.min_median, hes=args.hes)
     for s in res["providers"]:
         line = f"{s['code']}: {s['status']}"
         if s["status"] != "ok":
@@ -71,13 +71,53 @@ def _national(args) -> int:
     return 0
 
 
+INTERNAL_SUFFIX = ".INTERNAL-unsuppressed"
+
+
+def internal_path(out: str) -> str:
+    """Where the unsuppressed form is written: its name says what it is
+    (``agg.csv`` -> ``agg.INTERNAL-unsuppressed.csv``)."""
+    from pathlib import Path
+
+    p = Path(out)
+    if INTERNAL_SUFFIX in p.name:
+        return str(p)
+    return str(p.with_name(p.stem + INTERNAL_SUFFIX + p.suffix))
+
+
 def _aggregate(args) -> int:
     from qi_equity.data.ingest import aggregate_extract
+    from qi_equity.reports.provider import disclosure_rule, publishable_monthly
 
     agg = aggregate_extract(args.file, args.census_date, by_specialty=args.by_specialty, engine=args.engine)
-    agg.to_parquet(args.out) if str(args.out).endswith(".parquet") else agg.to_csv(args.out, index=False)
-    print(f"wrote {len(agg):,} aggregate rows for {agg['provider_code'].nunique()} provider(s) to {args.out}")
+    if args.internal:
+        out = internal_path(args.out)
+        what = "UNSUPPRESSED internal aggregate (not for publication or sharing)"
+    else:
+        out = args.out
+        rule = disclosure_rule(args.threshold, args.min_median, args.hes)
+        agg = publishable_monthly(agg, rule=rule)
+        what = f"suppressed, publishable aggregate ({rule.describe().split('.')[0].lower()})"
+    agg.to_parquet(out) if str(out).endswith(".parquet") else agg.to_csv(out, index=False)
+    print(f"wrote {len(agg):,} rows of the {what} for {agg['provider_code'].nunique()} provider(s) to {out}")
     return 0
+
+
+def _audit(args) -> int:
+    from qi_equity.disclosure import audit, audit_summary
+
+    issues = audit(args.folder, threshold=args.threshold, min_median=args.min_median)
+    print(audit_summary(issues))
+    if args.csv:
+        issues.to_csv(args.csv, index=False)
+        print(f"issues written to {args.csv}")
+    return 1 if len(issues) else 0
+
+
+def _rule_args(p):
+    p.add_argument("--threshold", type=int, default=5, help="suppress counts from 1 to this minus 1 (default 5)")
+    p.add_argument("--min-median", type=int, default=10, help="no median on fewer pathways (at least 10)")
+    p.add_argument("--hes", action="store_true", help="NHS Digital's HES rule: hide 1-7, round other counts to 5")
 
 
 def main(argv=None) -> int:
@@ -96,7 +136,7 @@ def main(argv=None) -> int:
     r.add_argument("--only-failed", action="store_true", help="re-run only providers that failed last time")
     r.add_argument("--scheduler", default=None, help="Dask distributed scheduler address for national runs")
     r.add_argument("--kernel", default="qi-equity", help="Jupyter kernel name the notebooks run on")
-    r.add_argument("--threshold", type=int, default=5, help="suppress counts from 1 to this minus 1")
+    _rule_args(r)
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_report)
     s = sub.add_parser("sample-data", help="(re)generate the bundled synthetic sample collaborative")
@@ -114,9 +154,25 @@ def main(argv=None) -> int:
     a.add_argument("--out", required=True, help=".parquet or .csv")
     a.add_argument("--engine", default="auto", choices=["auto", "pandas", "duckdb"])
     a.add_argument("--by-specialty", action="store_true")
+    _rule_args(a)
+    a.add_argument("--internal", action="store_true",
+                   help="write the UNSUPPRESSED form instead, for use inside the trust only; its file name "
+                        f"gets '{INTERNAL_SUFFIX}'")
     a.set_defaults(func=_aggregate)
+    au = sub.add_parser("audit", help="read published outputs back and report any suppressed count that can be "
+                                      "worked out or narrowly bounded")
+    au.add_argument("folder", help="a folder of published outputs (e.g. reports/<collaborative>)")
+    au.add_argument("--threshold", type=int, default=None, help="audit against this threshold (default: the files')")
+    au.add_argument("--min-median", type=int, default=None, help="fewest pathways a median may rest on")
+    au.add_argument("--csv", default=None, help="also write the issues to this CSV file")
+    au.set_defaults(func=_audit)
     args = p.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        # a user's error (a config, a path, a setting): said plainly, no traceback
+        print(f"qi-equity {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,91 +1,93 @@
-"""Small-number suppression: primary, derived, secondary, and an attack that tries to
-recover every hidden cell from the published totals."""
-
-import itertools
+"""Disclosure control as a reader would attack it: simple, independent attacks (subtraction
+within a table, 12-month totals minus the published months, a count minus its part) on what a
+provider release publishes. The LP audit is tested in tests/publication/test_audit.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from qi_equity.disclosure import primary, suppress_table
-from qi_equity.reports.provider import EQUITY_COUNTS, equity_summary
+from qi_equity import disclosure
+from qi_equity.publication.release import EQUITY_BASES
+from qi_equity.reports import provider as R
+
+CENSUS = "2026-03-31"
 
 
 def test_primary_hides_one_to_four_not_zero():
-    assert primary(pd.Series([0, 1, 4, 5, 100])).tolist() == [False, True, True, False, False]
-    assert primary(pd.Series([0, 1, 7, 8]), threshold=8).tolist() == [False, True, True, False]
+    assert disclosure.primary(pd.Series([0, 1, 4, 5, 100])).tolist() == [False, True, True, False, False]
+    assert disclosure.primary(pd.Series([0, 1, 7, 8]), threshold=8).tolist() == [False, True, True, False]
+    assert disclosure.round_to([3, 7, 12, 13]).tolist() == [5, 5, 10, 15]
 
 
-def test_derived_values_hidden_and_lone_cell_protected():
-    df = pd.DataFrame({"dim": ["all", "d", "d", "d"], "group": ["All", "a", "b", "c"],
-                       "n": [120, 3, 50, 67], "rate": [0.5, 0.33, 0.4, 0.6]})
-    pub = suppress_table(df, {"n": ["rate"]}, partition=["dim"])
-    assert pub.mask["n"].tolist() == [False, True, True, False]   # 3 (primary) and 50 (secondary)
-    assert pub.mask["rate"].tolist() == [False, True, True, False]
-    assert np.isnan(pub.data.loc[1, "rate"])
-    assert pub.display().loc[1, "n"] == "*"
+def _subtract(published: pd.Series, total: float) -> list:
+    """Hidden cells a reader pins down from a published total: a lone hidden cell."""
+    hidden = published.isna()
+    if hidden.sum() == 1:
+        return [total - published[~hidden].sum()]
+    if hidden.sum() > 1 and total - published[~hidden].sum() == hidden.sum():  # all ones
+        return [1] * int(hidden.sum())
+    return []
 
 
-def test_all_ones_are_protected():
-    df = pd.DataFrame({"dim": "d", "n": [1, 1, 30, 40]})
-    pub = suppress_table(df, {"n": []}, partition=["dim"])
-    # two hidden ones would be recoverable (each at least 1, summing to 2): a third is hidden
-    assert pub.mask["n"].sum() == 3
+@pytest.fixture(scope="module")
+def releases(sample_derived):
+    out = {}
+    for code in ("XQA", "XQF"):
+        d = sample_derived(code)
+        agg = R.monthly(d, CENSUS, 36, by_specialty=False)
+        out[code] = (d, agg, R.release(d, agg, CENSUS, None))
+    return out
 
 
-def test_group_whose_every_cell_is_suppressed():
-    df = pd.DataFrame({"dim": "d", "n": [2, 3, 1], "x": [1, 1, 0]})
-    pub = suppress_table(df, {"n": ["x"], "x": []}, partition=["dim"])
-    assert pub.mask["n"].all()
-    assert pub.mask["x"].iloc[:2].all()
+def test_equity_table_within_and_across_tables(releases):
+    from qi_equity import measures
 
-
-def _attack(published: pd.DataFrame, truth: pd.DataFrame, count: str, total: float, threshold: int = 5):
-    """Everything an attacker can infer: each hidden cell is >= 1 (zeros are published) and the
-    hidden cells add up to the total minus the published ones. Returns the cells pinned down."""
-    hidden = published[count].isna()
-    k = int(hidden.sum())
-    if k == 0:
-        return []
-    rest = total - published.loc[~hidden, count].sum()
-    recovered = []
-    for i in np.flatnonzero(hidden.to_numpy()):
-        lo = max(1, rest - (k - 1) * 10**9)  # others could be arbitrarily large
-        hi = rest - (k - 1)                  # others at least 1 each
-        if lo == hi:
-            recovered.append(int(truth[count].iloc[i]))
-    return recovered
-
-
-def test_no_hidden_cell_of_a_published_equity_table_is_recoverable(sample_derived):
-    """Within the table: each dimension's groups against the published all-patients total (a
-    hidden total gives the attacker nothing to subtract from; totals published in other tables
-    are the cross-table audit's business, qi_equity.disclosure)."""
-    from _support import PROVIDERS
-
-    for code in PROVIDERS:
-        pub = equity_summary(sample_derived(code), "2026-03-31")
-        from qi_equity import measures
-
-        truth = measures.equity_table(sample_derived(code), "2026-03-31", 12,
-                                      dimensions=("all", "sex_age", "ethnic_group", "imd_quintile"))
-        data = pub.data
-        assert data["dimension"].tolist() == truth["dimension"].tolist()
+    for code, (d, agg, rel) in releases.items():
+        pub = R.equity_summary(d, CENSUS, release_=rel).data
+        truth = measures.equity_table(d, CENSUS, 12, dimensions=R.PUBLISHED_DIMENSIONS)
+        assert pub["group"].tolist() == truth["group"].tolist()
         n_hidden = 0
-        for count in EQUITY_COUNTS:
-            total = truth.loc[truth.dimension == "all", count].iloc[0]
-            if pd.isna(data.loc[data.dimension == "all", count].iloc[0]):
-                continue  # the total is itself hidden
+        for col in EQUITY_BASES:
+            small = truth[col].between(1, 4)
+            assert pub.loc[small, col].isna().all(), (code, col)        # primary
+            total = pub.loc[pub.dimension == "all", col].iloc[0]
             for dim in ("sex_age", "ethnic_group", "imd_quintile"):
-                m = (data.dimension == dim).to_numpy()
-                n_hidden += int(data.loc[m, count].isna().sum())
-                assert _attack(data[m], truth[m], count, total) == [], (code, count, dim)
-            # every primary cell is hidden
-            small = truth[count].between(1, 4)
-            assert data.loc[small, count].isna().all()
-        assert n_hidden > 0  # the test exercises suppression
+                m = (pub.dimension == dim).to_numpy()
+                n_hidden += int(pub.loc[m, col].isna().sum())
+                if pd.notna(total):
+                    got = _subtract(pub.loc[m, col].reset_index(drop=True), total)
+                    assert not any(1 <= g <= 4 for g in got), (code, col, dim, got)
+        # a count minus its part: treated within 18 weeks, attended
+        for whole, part in (("completed", "over_18"), ("dna_denominator", "dna"), ("completed", "removed")):
+            both = pub[whole].notna() & pub[part].notna()
+            comp = (pub.loc[both, whole] - pub.loc[both, part])
+            assert not comp.between(1, 4).any(), (code, whole, part)
+        assert n_hidden > 0
 
 
-def test_single_group_table_has_no_partition_to_attack():
-    df = pd.DataFrame({"dim": ["d"], "n": [3]})
-    assert suppress_table(df, {"n": []}, partition=["dim"]).mask["n"].tolist() == [True]
+def test_twelve_month_totals_minus_published_months(releases):
+    """The leak the issue found: a 12-month cell minus the 12 published months."""
+    for code, (d, agg, rel) in releases.items():
+        pub = R.equity_summary(d, CENSUS, release_=rel).data.set_index(["dimension", "group"])
+        monthly = rel.aggregate(agg)
+        last12 = monthly[pd.to_datetime(monthly["month"]) >= pd.Timestamp("2025-04-01")]
+        checked = 0
+        for measure, col, field in (("completed_median_wait", "completed", "denominator"),
+                                    ("dna_rate", "dna", "numerator"), ("dna_rate", "dna_denominator", "denominator")):
+            m = last12[last12["measure"] == measure]
+            for (dim, grp), g in m.groupby(["dimension", "group"]):
+                if (dim, grp) not in pub.index or pd.isna(pub.loc[(dim, grp), col]):
+                    continue
+                got = _subtract(g[field].reset_index(drop=True), pub.loc[(dim, grp), col])
+                checked += 1
+                assert not any(1 <= x <= 4 for x in got), (code, measure, dim, grp, got)
+        assert checked > 20
+
+
+def test_medians_rest_on_the_minimum(releases):
+    for code, (d, agg, rel) in releases.items():
+        m = rel.aggregate(agg)
+        med = m[m["measure"].isin(["completed_median_wait", "first_appointment_wait"]) & m["value"].notna()]
+        assert (med["denominator"] >= 10).all()
+        eq = R.equity_summary(d, CENSUS, release_=rel).data
+        assert (eq.loc[eq["median_wait"].notna(), "completed"] >= 10).all()

@@ -432,38 +432,6 @@ def aggregate_extract(path: str | Path, census_date, months: int = 36, by_specia
     return pd.concat(parts, ignore_index=True)
 
 
-def write_metrics_from_aggregate(agg: pd.DataFrame, out_dir: str | Path, census_date, names: dict | None = None,
-                                 threshold: int = 5) -> list[Path]:
-    """Metrics files for every provider of a (national) aggregate, without notebooks or HTML.
-
-    Suppresses the aggregate (per provider x month x specialty x measure x dimension), computes
-    every headline series' icons in one vectorised SPC call, and writes one metrics file per
-    provider with the monthly table and icons (no pathway-level equity table: that needs the
-    extract). Returns the paths written.
-    """
-    from qi_equity.reports.provider import HEADLINE, _records, publishable_monthly, write_metrics
-    from qi_equity.variation import spc
-
-    pub = publishable_monthly(agg, threshold)
-    heads = (HEADLINE, "completed_over_18", "dna_rate")
-    sel = pub[(pub["specialty"] == "all") & (pub["dimension"] == "all") & pub["measure"].isin(heads)].copy()
-    sel.loc[~(sel["denominator"] > 0), "value"] = float("nan")
-    sel["improvement"] = sel["measure"].map({k: measures.MEASURES[k].improvement for k in heads})
-    icons = spc(sel, value="value", date="month", by=["provider_code", "measure"], improvement="improvement").icons()
-    out = Path(out_dir)
-    paths = []
-    for code, part in pub[pub["specialty"] == "all"].groupby("provider_code", sort=True):
-        ic = icons[icons["provider_code"] == code][["measure", "variation", "assurance"]]
-        payload = {"schema": "qi_equity.metrics/1", "provider_code": code,
-                   "provider_name": (names or {}).get(code, code), "census_date": str(pd.Timestamp(census_date).date()),
-                   "suppression_threshold": threshold, "monthly": _records(part), "icons": _records(ic),
-                   "equity_table": None, "data_quality": None}
-        path = out / f"{code}.json"
-        write_metrics(path, payload)
-        paths.append(path)
-    return paths
-
-
 def provider_funnel_from_aggregate(agg: pd.DataFrame, measure: str = "dna_rate", census_date=None, months: int = 12,
                                    highlight=None):
     """Funnel of a percentage measure across every provider of an aggregate (e.g. national),

@@ -41,12 +41,17 @@ class Failure:
     def share(self) -> float:
         return self.failing_rows / self.total_rows if self.total_rows else 1.0
 
-    def format(self) -> str:
+    def format(self, public: bool = False) -> str:
+        """One line: the column, the rule and how many rows fail -- with sample values, unless
+        ``public`` (what a published report says: never a raw cell value)."""
         if self.failing_rows < 0:  # whole-file rule (a missing column)
             return f"  - {self.column}: {self.rule}"
+        line = (f"  - {self.column}: {self.rule} -- {self.failing_rows:,} of {self.total_rows:,} rows "
+                f"({self.share:.1%}) fail")
+        if public:
+            return line
         samples = ", ".join(repr(v) for v in self.sample_values[:N_SAMPLES])
-        return (f"  - {self.column}: {self.rule} -- {self.failing_rows:,} of {self.total_rows:,} rows "
-                f"({self.share:.1%}) fail; e.g. {samples}")
+        return f"{line}; e.g. {samples}"
 
 
 @dataclass
@@ -70,11 +75,14 @@ class ValidationReport:
               "expectation": f.expectation} for f in self.failures],
             columns=["column", "rule", "failing_rows", "total_rows", "share", "sample_values", "expectation"])
 
-    def format(self) -> str:
+    def format(self, public: bool = False) -> str:
+        """The report as text. ``public=True`` is what published files say: the file's name only
+        (no folder), and for each rule the column and the count of failing rows, no values."""
+        source = os.path.basename(str(self.source)) if public else self.source
         if self.ok:
-            return f"{self.source}: {self.n_rows:,} rows meet the data contract."
-        lines = [f"{self.source}: {len(self.failures)} contract rule(s) fail ({self.n_rows:,} rows read, none dropped):"]
-        lines += [f.format() for f in self.failures]
+            return f"{source}: {self.n_rows:,} rows meet the data contract."
+        lines = [f"{source}: {len(self.failures)} contract rule(s) fail ({self.n_rows:,} rows read, none dropped):"]
+        lines += [f.format(public) for f in self.failures]
         return "\n".join(lines)
 
 

@@ -26,11 +26,21 @@ def _title(r) -> str:
     return f"{m}: {who}"
 
 
-def plot_finding(result, finding: str, ax=None):
-    """The chart of one finding of a :class:`~qi_equity.findings.FindingsResult`."""
+def plot_finding(result, finding: str, ax=None, series=None, published: dict | None = None):
+    """The chart of one finding of a :class:`~qi_equity.findings.FindingsResult`.
+
+    ``series``: the series to draw (by default the full-data series; a report passes the
+    published one, with unpublished periods as gaps). ``published``: the finding as published
+    (its numbers withheld where its counts are small): the sentence and values shown come from it.
+    """
     from qi_equity.variation import spc
 
-    r = result.data.set_index("finding_id").loc[finding]
+    r = result.data.set_index("finding_id").loc[finding].copy()
+    if published is not None:
+        for k in ("sentence", "value_group", "value_reference", "mean_before", "mean_after", "size", "size_lower",
+                  "size_upper"):
+            if k in published:
+                r[k] = published[k]
     title = _title(r)
     unit = "weeks" if V.measure(r["measure"], "unit") == "weeks" else "%" if r["kind"] == "group_changing" else "percentage points"
     grain = int(r["grain"]) if pd.notna(r["grain"]) else 0
@@ -40,7 +50,9 @@ def plot_finding(result, finding: str, ax=None):
         ref = int(r["ref_cell"]) if r["kind"] != "group_changing" else -1
         from qi_equity.findings.build import series_frame
 
-        s = series_frame(result.cells, r["measure"], grain, int(r["cell"]), ref)
+        s = series if series is not None else series_frame(result.cells, r["measure"], grain, int(r["cell"]), ref)
+        if s["value"].notna().sum() < 2:
+            raise ValueError("too few periods can be published to draw this chart (small counts)")
         # limits from the periods before the change (a frozen baseline, as MDC advises after a
         # sustained shift), so the new level stands out against what was usual before it
         before = int((s["date"] < pd.Timestamp(r["period_start"])).sum()) if r["kind"] != "gap_now" else None
@@ -83,6 +95,8 @@ def _plot_values(r, title: str, ax=None):
     else:
         labels = [V.sentence_case(V.group(r["dimension"], r["group"])), V.sentence_case(V.group(r["dimension"], r["reference_group"]))]
     vals = [float(r["value_group"]), float(r["value_reference"])]
+    if any(pd.isna(v) for v in vals):
+        raise ValueError("numbers withheld: small counts")
     colours = [COLOURS["special_cause_concern"], COLOURS["common_cause"]]
     ax.barh([1, 0], vals, color=colours, height=0.55)
     ax.set_yticks([1, 0], labels, fontsize=9)

@@ -28,9 +28,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
+
+
+class _Programme:
+    """One linear programme ``B x = b``, ``lo <= x <= hi`` kept in HiGHS between objectives: each
+    new objective starts from the last optimal basis (a warm start), which is what makes the
+    hundreds of minimum/maximum programmes of a suppression affordable."""
+
+    def __init__(self, B, b, lo, hi):
+        import highspy
+
+        self.h = h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("presolve", "off")
+        C = csc_matrix(B)
+        C.sort_indices()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = C.shape[1], C.shape[0]
+        lp.col_cost_ = np.zeros(C.shape[1])
+        lp.col_lower_, lp.col_upper_ = np.asarray(lo, float), np.asarray(hi, float)
+        lp.row_lower_ = lp.row_upper_ = np.asarray(b, float)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = C.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = C.indices.astype(np.int32)
+        lp.a_matrix_.value_ = C.data.astype(float)
+        h.passModel(lp)
+        self.n = C.shape[1]
+        self.idx = np.arange(self.n, dtype=np.int32)
+        self.optimal = highspy.HighsModelStatus.kOptimal
+        self.solved = 0
+
+    def solve(self, obj: np.ndarray) -> np.ndarray | None:
+        """Minimise ``obj @ x``: the solution, or None when there is none."""
+        self.h.changeColsCost(self.n, self.idx, np.asarray(obj, float))
+        self.h.run()
+        self.solved += 1
+        if self.h.getModelStatus() != self.optimal:
+            return None
+        return np.asarray(self.h.getSolution().col_value)
 
 
 @dataclass
@@ -205,42 +242,61 @@ def bounds(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: np.ndarray,
             bnds = np.column_stack([lb_u[vi], ub_u[vi]])
             wanted = wanted_cols[vi]
 
-            def solve(obj):
-                nonlocal solved
-                res = linprog(obj, A_eq=Bc, b_eq=bc, bounds=bnds, method="highs")
-                solved += 1
-                return res.x if res.status == 0 else None
+            prog = _Programme(Bc, bc, bnds[:, 0], bnds[:, 1])
+            solve = prog.solve
 
             pts = [tr[vi]] if tr is not None and not np.isnan(tr[vi]).any() else []
-            focus = np.ones(len(vi), dtype=bool)
-            certified = np.zeros(len(vi), dtype=bool)
+            # solutions found in earlier calls on the same relations: hiding more cells only relaxes
+            # the programme (a hidden value may still take its old one), so they are still feasible
+            # and what they certified stays certified
+            reuse = truth is not None and cache is not None
+            if reuse:
+                pts += [q[var] for q in cache.get("points", [])]
+            found = []
+
+            def keep(x):
+                if reuse and x is not None:
+                    full = np.nan_to_num(truth, nan=0.0).copy()
+                    full[var] = x
+                    found.append(full)
+                return x
+
+            def certify(P):
+                # certified: the solutions already span threshold - 2 (range at least threshold - 1
+                # wide); or one of them is at least 2 * threshold - 3 (an exposed range is narrower
+                # than threshold - 1 and starts below threshold, so it ends below that)
+                return (((P.max(axis=0) - P.min(axis=0)) >= threshold - 2 - 1e-6)
+                        | (P.max(axis=0) >= 2 * threshold - 3 - 1e-6))
+
+            certified = certify(np.vstack(pts)) if pts else np.zeros(len(vi), dtype=bool)
+            focus = wanted & ~certified
             rng = np.random.default_rng(20261202)
-            for it in range(6):
-                # random positive weights: the optimum is a different vertex each time (with equal
-                # weights many variables trade off at a tie and stay where they are)
-                w = focus * (1.0 if it == 0 else rng.uniform(0.2, 1.8, len(vi)))
-                for sign in (1.0, -1.0):
-                    x = solve(sign * w)
+            for it in range(16 if focus.any() else 0):
+                # first the sum of the uncertain variables up and down, then random signs: each
+                # optimum a vertex pushing a random half of them up and the rest down, so one
+                # programme moves many variables to an end of their ranges at once
+                if it == 0:
+                    ws = [focus * 1.0, focus * -1.0]
+                else:
+                    ws = [focus * rng.choice([-1.0, 1.0], len(vi)) * rng.uniform(0.5, 1.5, len(vi))]
+                for w in ws:
+                    x = keep(solve(w))
                     if x is not None:
                         pts.append(x)
                 if not pts:
                     break
-                P = np.vstack(pts)
-                # certified: the solutions already span threshold - 2 (range at least threshold - 1
-                # wide); or one of them is at least 2 * threshold - 3 (an exposed range is narrower
-                # than threshold - 1 and starts below threshold, so it ends below that)
-                certified = (((P.max(axis=0) - P.min(axis=0)) >= threshold - 2 - 1e-6)
-                             | (P.max(axis=0) >= 2 * threshold - 3 - 1e-6))
+                before = int(focus.sum())
+                certified = certify(np.vstack(pts))
                 focus = wanted & ~certified
-                if not focus.any():
-                    break
+                if not focus.any() or (it >= 4 and before - int(focus.sum()) < max(2, before // 50)):
+                    break  # done, or random vertices no longer pay: solve the rest one at a time
             if pts:
                 P = np.vstack(pts)
                 pmin, pmax = P.min(axis=0), P.max(axis=0)
                 lo[var], hi[var] = pmin, pmax
                 inner[var] = True
                 left = wanted & ~certified
-                if True:
+                if left.any():
                     # one variable of each component at a time, all components in one programme
                     rank = np.zeros(len(vi), dtype=np.int64)
                     idx = np.flatnonzero(left)
@@ -253,39 +309,36 @@ def bounds(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: np.ndarray,
                         rounds = int(rank[idx].max()) + 1
                         if exact is not True:
                             rounds = min(rounds, int(exact))
-                        rows_comp = rlab[ri]
                         for k in range(rounds):
                             pick = idx[rank[idx] == k]
                             # only the components with a variable to solve this round
-                            comps_k = np.unique(comp_of[pick])
-                            vk = np.flatnonzero(np.isin(comp_of, comps_k))
-                            rk = np.flatnonzero(np.isin(rows_comp, comps_k))
-                            Bk = Bc[rk][:, vk]
-                            pos = np.searchsorted(vk, pick)
-                            e = np.zeros(len(vk))
-                            e[pos] = 1.0
+                            # one programme for all: components without a pick have a zero objective
+                            # and stay where the warm start leaves them
+                            e = np.zeros(len(vi))
+                            e[pick] = 1.0
                             # the maximum first: it often certifies the variable without the minimum
-                            r2 = linprog(-e, A_eq=Bk, b_eq=bc[rk], bounds=bnds[vk], method="highs")
-                            solved += 1
+                            x2 = keep(solve(-e))
                             inner[var[pick]] = False
-                            if r2.status == 0:
-                                hi[var[pick]] = r2.x[pos]
-                                done_ = ((r2.x[pos] - pmin[pick]) >= threshold - 2 - 1e-6) | (r2.x[pos] >= 2 * threshold - 3 - 1e-6)
+                            if x2 is not None:
+                                hi[var[pick]] = x2[pick]
+                                done_ = ((x2[pick] - pmin[pick]) >= threshold - 2 - 1e-6) | (x2[pick] >= 2 * threshold - 3 - 1e-6)
                             else:
                                 done_ = np.zeros(len(pick), dtype=bool)
                             need = ~done_
                             if need.any():
-                                e2 = np.zeros(len(vk))
-                                e2[pos[need]] = 1.0
-                                r1 = linprog(e2, A_eq=Bk, b_eq=bc[rk], bounds=bnds[vk], method="highs")
-                                solved += 1
-                                if r1.status == 0:
-                                    lo[var[pick[need]]] = r1.x[pos[need]]
+                                e2 = np.zeros(len(vi))
+                                e2[pick[need]] = 1.0
+                                x1 = keep(solve(e2))
+                                if x1 is not None:
+                                    lo[var[pick[need]]] = x1[pick[need]]
                             # a maximum that certifies leaves the minimum unknown: inner bounds
                             inner[var[pick[done_]]] = True
                         rest = idx[rank[idx] >= rounds]
                         # not proven protected and possibly small: counted as exposed
                         unproven[var[rest[pmin[rest] < 2 * threshold]]] = True
+            solved += prog.solved
+            if reuse and found:
+                cache["points"] = (cache.get("points", []) + found[:12] + found[-4:])[-48:]
             hi[var] = np.where(hi[var] >= cap - 1e-6, np.inf, hi[var])
             if cache is not None:
                 for c in multi:

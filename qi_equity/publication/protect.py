@@ -109,25 +109,32 @@ def _cost(system: System) -> np.ndarray:
     return np.nan_to_num(value, nan=1e9) * w + 1e-3 * np.arange(len(v)) / max(len(v), 1)
 
 
-def _pick_near(A, At, var: int, candidates: np.ndarray, cost: np.ndarray, first_rows=None, max_depth: int = 4) -> int | None:
+def _pick_near(A, At, var: int, candidates: np.ndarray, cost: np.ndarray, first_rows=None, max_depth: int = 4,
+               penalty: float = 4.0, avoid: np.ndarray | None = None) -> int | None:
     """The cheapest candidate cell in the relations of ``var`` -- or, when none of them has one,
     in the relations of the unpublished variables they hold (breadth first): where a count is
-    given away through a chain of worked-out values, the chain is broken nearest to it."""
+    given away through a chain of worked-out values, the chain is broken nearest to it.
+
+    When the cheapest candidate found is one to ``avoid`` (an all-patients count), the search
+    goes on, a step further costing ``penalty`` times more: an all-patients count is hidden only
+    when no group further along the chain would do."""
     rows = list(first_rows) if first_rows is not None else list(At.indices[At.indptr[var]:At.indptr[var + 1]])
     seen_rows, seen_vars = set(rows), {var}
+    best, best_cost = None, np.inf
+    scale = 1.0
     for _ in range(max_depth):
-        best, best_cost = None, np.inf
         nxt_vars = []
         for r in rows:
             cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
             cand = cols[candidates[cols]]
             if len(cand):
                 j = cand[np.argmin(cost[cand])]
-                if cost[j] < best_cost:
-                    best, best_cost = int(j), cost[j]
+                if cost[j] * scale < best_cost:
+                    best, best_cost = int(j), cost[j] * scale
             nxt_vars.extend(c for c in cols if not candidates[c] and c not in seen_vars)
-        if best is not None:
-            return best
+        scale *= penalty
+        if best is not None and (avoid is None or not avoid[best]):
+            break
         rows = []
         for c in nxt_vars:
             seen_vars.add(c)
@@ -136,8 +143,8 @@ def _pick_near(A, At, var: int, candidates: np.ndarray, cost: np.ndarray, first_
                     seen_rows.add(r)
                     rows.append(r)
         if not rows:
-            return None
-    return None
+            break
+    return best
 
 
 def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, max_rounds: int = 200) -> Protected:
@@ -183,6 +190,7 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
     if "forced" in sc:
         forced[:sys.n_input] = sc["forced"].to_numpy(bool)
     cost = _cost(sys)
+    avoid = (sys.vars["group"] == "All").to_numpy()
     cost[forced] = np.inf
     A = sys.A
     At = A.T.tocsr()
@@ -206,7 +214,7 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
             picks = set()
             for var in np.flatnonzero(exposed_now):
                 rs = [r for r in At.indices[At.indptr[var]:At.indptr[var + 1]] if lone[r]]
-                j = _pick_near(A, At, var, cand, cost, first_rows=rs or None)
+                j = _pick_near(A, At, var, cand, cost, first_rows=rs or None, avoid=avoid)
                 if j is not None:
                     picks.add(j)
             if not picks:
@@ -220,7 +228,7 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
         if not len(bad):
             break
         cand = published & ~forced & (vals > 0)
-        picks = {j for j in (_pick_near(A, At, var, cand, cost) for var in bad) if j is not None}
+        picks = {j for j in (_pick_near(A, At, var, cand, cost, avoid=avoid) for var in bad) if j is not None}
         if not picks:
             unresolved = list(bad)
             break

@@ -96,7 +96,22 @@ def window_cells(derived: pd.DataFrame, census_date, months: int = 12, dimension
                                    "dimension": t["dimension"].to_numpy(), "group": t["group"].to_numpy(),
                                    "value": t[col].to_numpy(float)}))
     parts.append(decile_cells(derived, census_date, months))
+    parts.append(referral_cells(derived, census_date, months, tuple(dimensions)))
     return pd.concat(parts, ignore_index=True)
+
+
+def referral_cells(derived: pd.DataFrame, census_date, months: int = 12, dimensions=("all",)) -> pd.DataFrame:
+    """Referrals received in the window by group (representation and stage tables)."""
+    win = M.window(census_date, months)
+    period = run_label(win[0], win[-1])
+    inwin = derived["referral_month"].isin(win).to_numpy()
+    rows = []
+    for dim in dimensions:
+        g = C.dimension_values(derived, dim).astype(str).to_numpy()
+        vc = pd.Series(g[inwin]).value_counts()
+        for grp in dict.fromkeys(list(C.DIMENSIONS[dim].groups) + sorted(vc.index)):
+            rows.append(("referrals", period, "all", dim, grp, float(vc.get(grp, 0))))
+    return pd.DataFrame(rows, columns=KEY + ["value"])
 
 
 def decile_cells(derived: pd.DataFrame, census_date, months: int = 12) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import io
 
 import pandas as pd
 
-from qi_equity.disclosure import Published
+from qi_equity.publication.tables import Published
 
 
 def figure_html(fig, alt: str | None = None, caption: str | None = None, fmt: str = "svg", dpi: int = 96) -> str:
@@ -51,6 +51,34 @@ def show_figure(fig, alt: str | None = None, caption: str | None = None):
              "text/plain": f"[figure] {alt or getattr(fig, 'qi_alt_text', '')}"}, raw=True)
 
 
+def _table_body(df: pd.DataFrame, decimals: int) -> str:
+    """An HTML table, every text escaped; a column whose values are published counts carries each
+    count's release key as ``data-cell`` (what the disclosure audit reads back)."""
+    cells = df.attrs.get("cells", {}) or {}
+
+    def fmt(v):
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return ""
+        if isinstance(v, float):
+            return f"{v:,.{decimals}f}"
+        return str(v)
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    rows = []
+    for i, row in enumerate(df.itertuples(index=False, name=None)):
+        tds = []
+        for c, v in zip(df.columns, row):
+            keys = cells.get(c)
+            attr = ""
+            if keys is not None and i < len(keys):
+                k = keys.iloc[i] if hasattr(keys, "iloc") else keys[i]
+                if isinstance(k, str) and k:
+                    attr = f' data-cell="{html.escape(k, quote=True)}"'
+            tds.append(f"<td{attr}>{html.escape(fmt(v))}</td>")
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    return (f'<table class="qi-table"><thead><tr>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+
+
 def table_html(table: pd.DataFrame | Published, caption: str | None = None, note: str | None = None,
                decimals: int = 1) -> str:
     if isinstance(table, Published):
@@ -58,8 +86,7 @@ def table_html(table: pd.DataFrame | Published, caption: str | None = None, note
         note = note or table.note
     else:
         df = table
-    body = df.to_html(index=False, na_rep="", escape=True, border=0, classes="qi-table",
-                      float_format=lambda v: f"{v:,.{decimals}f}")
+    body = _table_body(df.reset_index(drop=True) if df.attrs.get("cells") else df, decimals)
     cap = f"<p class='qi-caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
     nt = f"<p class='qi-note'>{html.escape(note)}</p>" if note else ""
     return cap + body + nt
@@ -75,10 +102,18 @@ def show_table(table: pd.DataFrame | Published, caption: str | None = None, note
                                                      else table).to_string()}, raw=True)
 
 
+def escape_markdown(text: str) -> str:
+    """Markdown with every HTML special character escaped: formatting (``**bold**``, lists,
+    headings) still renders, but a provider name or title holding ``<script>`` or a tag shows as
+    text. Every report text reaches HTML through here, :func:`table_html` or :func:`figure_html`."""
+    return html.escape(str(text), quote=False)
+
+
 def show_markdown(text: str):
+    """Display Markdown (HTML in it is shown as text, never run: see :func:`escape_markdown`)."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    display(Markdown(escape_markdown(text)))
 
 
 def icon_matrix_html(matrix: pd.DataFrame, caption: str | None = None) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from qi_equity import disclosure
 from qi_equity.data import vocabulary as V
 from qi_equity.findings import FindingsResult, scan
 from qi_equity.publication import publish_findings, write_findings
+from qi_equity.publication.release import SCAN_BASES, Release, SeriesRequest, _period_labels
 
 
 def provider_findings(derived: pd.DataFrame, census_date, lens_data: str = "", provider_code: str = "",
@@ -39,9 +40,98 @@ def provider_findings(derived: pd.DataFrame, census_date, lens_data: str = "", p
     return scan(derived, census_date, engagement=engagement, population=population, flags=flags, settings=settings)
 
 
-def _published(result: FindingsResult, threshold: int) -> pd.DataFrame:
-    p = publish_findings(result, threshold)["findings"]
+def _published(result: FindingsResult, release: Release) -> pd.DataFrame:
+    p = publish_findings(result, release)["findings"]
     return pd.DataFrame(p["data"], columns=p["columns"])
+
+
+#: The variation charts of the provider report (drawn from the scan's full-data cells, at the
+#: grain the data allow; what is drawn is what the release publishes).
+VARIATION_CHARTS = [
+    dict(measure="completed_median_wait", dimension="all", groups=["All"],
+         title="Median wait of pathways completed in the month (weeks)", ylabel="weeks"),
+    dict(measure="completed_median_wait", dimension="sex_age", groups=["Female 16-64", "Male 16-64", "Female 65+", "Male 65+"],
+         title="Median wait by sex and working age (weeks)"),
+    dict(measure="completed_median_wait", dimension="sex_age", groups=["Female 16-64"], reference="Male 16-64",
+         title="Median wait: working-age women minus working-age men (weeks)"),
+    dict(measure="dna_rate", dimension="imd_quintile", groups=["Q1 most deprived"], reference="Q5 least deprived",
+         title="DNA: most minus least deprived (percentage points)"),
+    dict(measure="dna_rate", dimension="imd_quintile", groups=["Q1 most deprived", "Q5 least deprived"],
+         title="Pathways with a DNA (%), most and least deprived quintiles"),
+]
+MAX_CHARTS = 12
+
+
+def _finding_grain(result: FindingsResult, r) -> int:
+    grain = int(r["grain"]) if pd.notna(r["grain"]) else 0
+    if grain == 0 and r["kind"] == "gap_now":
+        from qi_equity.plotting.findings import _gap_grain
+
+        grain = _gap_grain(result, r)
+    return grain
+
+
+def finding_series(result: FindingsResult, finding) -> SeriesRequest | None:
+    """The series a finding's chart draws (None when it has none)."""
+    from qi_equity.findings.cells import EVERYONE_ELSE
+
+    r = result.data.set_index("finding_id").loc[finding] if isinstance(finding, str) else finding
+    if r["kind"] not in ("gap_now", "gap_changing", "improvement", "group_changing") or r["measure"] not in SCAN_BASES:
+        return None
+    grain = _finding_grain(result, r)
+    if grain <= 0:
+        return None
+    ref = None
+    if r["kind"] != "group_changing" and r["reference_group"] != EVERYONE_ELSE and int(r["ref_cell"]) >= 0:
+        ref = r["reference_group"]
+    return SeriesRequest(r["measure"], str(r["specialty"]), r["dimension"], r["group"], ref, grain)
+
+
+def report_series(found: FindingsResult, max_charts: int = MAX_CHARTS) -> list[SeriesRequest]:
+    """Every series the provider report draws: the headline findings' charts and the variation
+    charts (:data:`VARIATION_CHARTS`), each at its grain."""
+    out = []
+    heads = found.data[found.data["headline"].astype(bool) & (found.data["kind"] != "too_few")].head(max_charts)
+    for _, r in heads.iterrows():
+        s = finding_series(found, r)
+        if s is not None:
+            out.append(s)
+    for spec in VARIATION_CHARTS:
+        ref = spec.get("reference")
+        refc = _cell(found, "all", spec["dimension"], ref) if ref else -1
+        for g in spec["groups"]:
+            cell = _cell(found, "all", spec["dimension"], g)
+            if cell < 0:
+                continue
+            grain = _grain(found, "gap_change" if ref else "group_change", spec["measure"], cell, refc)
+            if grain:
+                out.append(SeriesRequest(spec["measure"], "all", spec["dimension"], g, ref, grain))
+    return out
+
+
+def published_series(found: FindingsResult, release: Release, s: pd.DataFrame, req: SeriesRequest) -> pd.DataFrame:
+    """A series frame (:func:`qi_equity.findings.build.series_frame`) with the periods whose counts
+    the release does not publish set to NaN (a median also below the minimum base); the values
+    drawn are then values the release publishes."""
+    from qi_equity.publication.cells import KEY
+
+    labels = _period_labels(pd.DatetimeIndex(s["date"]), req.grain)
+    den, num = SCAN_BASES[req.measure]
+    ok = np.ones(len(s), dtype=bool)
+    for g in [req.group] + ([req.reference] if req.reference else []):
+        for b in (den, num):
+            if not b:
+                continue
+            k = pd.DataFrame({"measure": b, "period": labels, "specialty": req.specialty, "dimension": req.dimension,
+                              "group": g})[KEY]
+            v = release.published(k)
+            ok &= ~np.isnan(v)
+            if b == den and num is None:
+                ok &= release.median_ok(v)
+    out = s.copy()
+    out.loc[~ok, "value"] = np.nan
+    out.attrs["hidden_periods"] = int((~ok & s["value"].notna()).sum())
+    return out
 
 
 def findings_html(findings: pd.DataFrame, summary: pd.DataFrame | None = None, link: bool = True,
@@ -87,29 +177,40 @@ def findings_html(findings: pd.DataFrame, summary: pd.DataFrame | None = None, l
     return body + how
 
 
-def show_findings(result: FindingsResult, threshold: int = disclosure.DEFAULT_THRESHOLD, max_items: int | None = None):
-    """Display "What stands out" (see :func:`findings_html`)."""
+def show_findings(result: FindingsResult, release: Release, max_items: int | None = None):
+    """Display "What stands out" (see :func:`findings_html`), as the release publishes it."""
     from IPython.display import display
 
-    pub = _published(result, threshold)
+    pub = _published(result, release)
     heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")]
     text = "\n".join(f"- {s}" for s in heads["sentence"]) or "Nothing stands out."
     display({"text/html": findings_html(pub, result.summary, max_items=max_items), "text/plain": text}, raw=True)
 
 
-def finding_charts_html(result: FindingsResult, threshold: int = disclosure.DEFAULT_THRESHOLD,
-                        max_charts: int = 12) -> str:
+def finding_charts_html(result: FindingsResult, release: Release, max_charts: int = MAX_CHARTS) -> str:
     """One section per headline finding: its chart (under the anchor "What stands out" links to)
-    and the related findings of its cluster."""
+    and the related findings of its cluster. A chart draws only periods the release publishes."""
+    from qi_equity.findings.build import series_frame
     from qi_equity.reports.display import figure_html
 
-    pub = _published(result, threshold).set_index("finding_id", drop=False)
+    pub = _published(result, release).set_index("finding_id", drop=False)
     heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")].head(max_charts)
     parts = []
     for r in heads.itertuples():
         try:
-            fig = result.plot(r.finding_id)
-            chart = figure_html(fig, caption=str(r.evidence))
+            req = finding_series(result, r.finding_id)
+            series = None
+            note = ""
+            if req is not None:
+                full = result.data.set_index("finding_id").loc[r.finding_id]
+                ref_cell = int(full["ref_cell"]) if full["kind"] != "group_changing" else -1
+                series = published_series(result, release, series_frame(result.cells, req.measure, req.grain,
+                                                                         int(full["cell"]), ref_cell), req)
+                if series.attrs["hidden_periods"]:
+                    note = (f" {series.attrs['hidden_periods']} period(s) not drawn: their counts are too small to "
+                            "publish (the finding was tested on every period).")
+            fig = result.plot(r.finding_id, series=series, published=r._asdict())
+            chart = figure_html(fig, caption=str(r.evidence) + note)
         except (ValueError, KeyError) as exc:  # a finding with nothing to chart says so
             chart = f"<p class='qi-note'>No chart: {html.escape(str(exc))}</p>"
         related = [pub.loc[x, "sentence"] for x in str(r.also).split() if x in pub.index]
@@ -122,16 +223,16 @@ def finding_charts_html(result: FindingsResult, threshold: int = disclosure.DEFA
     return "".join(parts) or "<p>No findings to chart.</p>"
 
 
-def show_finding_charts(result: FindingsResult, threshold: int = disclosure.DEFAULT_THRESHOLD, max_charts: int = 12):
+def show_finding_charts(result: FindingsResult, release: Release, max_charts: int = MAX_CHARTS):
     from IPython.display import display
 
-    display({"text/html": finding_charts_html(result, threshold, max_charts),
+    display({"text/html": finding_charts_html(result, release, max_charts),
              "text/plain": f"[{len(result.headlines())} finding charts]"}, raw=True)
 
 
-def save_findings(path: str | Path, result: FindingsResult, threshold: int, census_date, provider_name: str = ""):
-    """Write ``findings/<code>.json`` (the published findings)."""
-    write_findings(path, publish_findings(result, threshold, census_date, provider_name))
+def save_findings(path: str | Path, result: FindingsResult, release: Release, census_date, provider_name: str = ""):
+    """Write ``findings/<code>.json`` (the findings as the release publishes them)."""
+    write_findings(path, publish_findings(result, release, census_date, provider_name))
 
 
 # ------------------------------------------------------------------------------------------
@@ -155,13 +256,14 @@ def _grain(found: FindingsResult, family: str, measure: str, cell: int, ref_cell
 
 
 def series_spc(found: FindingsResult, measure: str, dimension: str = "all", groups=None, reference: str | None = None,
-               specialty: str = "all"):
+               specialty: str = "all", release: Release | None = None):
     """SPC of groups' series (or of their gaps to ``reference``) from the scan's full-data cells,
     each at the grain its numbers allow (:func:`qi_equity.findings.scan.choose_grain`).
 
     Returns ``(result, too_few)``: an :class:`~qi_equity.variation.SPCResult` keyed by ``group``
     (None when no series can be charted) and the groups with too few pathways to chart -- never
-    charted, so never called common cause.
+    charted, so never called common cause. With ``release``, the periods whose counts it does
+    not publish are gaps (the limits then rest on published periods only).
     """
     from qi_equity.findings.build import series_frame
     from qi_equity.variation import spc
@@ -180,6 +282,11 @@ def series_spc(found: FindingsResult, measure: str, dimension: str = "all", grou
             too_few.append(g)
             continue
         s = series_frame(found.cells, measure, grain, cell, ref)
+        if release is not None:
+            s = published_series(found, release, s, SeriesRequest(measure, specialty, dimension, g, reference, grain))
+            if s["value"].notna().sum() < 2:
+                too_few.append(g)
+                continue
         parts.append(s[["date", "value"]].assign(group=g))
     if not parts:
         return None, too_few
@@ -190,12 +297,13 @@ def series_spc(found: FindingsResult, measure: str, dimension: str = "all", grou
 
 
 def series_chart(found: FindingsResult, measure: str, dimension: str = "all", groups=None, reference: str | None = None,
-                 specialty: str = "all", title: str | None = None, ylabel: str | None = None, ncols: int = 2):
+                 specialty: str = "all", title: str | None = None, ylabel: str | None = None, ncols: int = 2,
+                 release: Release | None = None):
     """The chart of :func:`series_spc`: small multiples, and a line naming the groups too few to
-    chart (in the figure and its alt text)."""
+    chart (in the figure and its alt text). With ``release``, only published periods are drawn."""
     from qi_equity.plotting import new_figure
 
-    res, too_few = series_spc(found, measure, dimension, groups, reference, specialty)
+    res, too_few = series_spc(found, measure, dimension, groups, reference, specialty, release)
     names = [V.group(dimension, g) for g in too_few]
     note = (f"Too few to tell (fewer pathways in some periods than a chart needs): {'; '.join(names)}."
             if names else "")

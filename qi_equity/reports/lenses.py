@@ -14,6 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from qi_equity import disclosure
+from qi_equity.publication.protect import Rule
+from qi_equity.publication.survey import protect_table
+from qi_equity.publication.tables import Published, mask_table
 from qi_equity.reports.display import show_figure, show_markdown, show_table
 
 
@@ -23,20 +26,38 @@ def _has(folder, name) -> Path | None:
 
 
 def representation_table(derived, population, census_date, dimension="ethnic_group",
-                         threshold: int = disclosure.DEFAULT_THRESHOLD) -> disclosure.Published:
-    """Referrals by group against the catchment population (suppressed)."""
+                         threshold: int = disclosure.DEFAULT_THRESHOLD, release_=None) -> Published:
+    """Referrals by group against the catchment population, as the release publishes them."""
+    from qi_equity.reports.provider import _window_label
     from qi_equity.system import representation
 
-    r = representation(derived, population, dimension, census_date)
+    r = representation(derived, population, dimension, census_date).reset_index(drop=True)
     r = r[["group", "observed", "observed_share", "lower", "upper", "expected_share", "ratio", "missing"]].copy()
     for c in ("observed_share", "lower", "upper", "expected_share"):
         r[c] = 100 * r[c]
     r["missing"] = r["missing"].map({True: "missing", False: ""})
-    return disclosure.suppress_table(r, {"observed": ["observed_share", "lower", "upper", "ratio"]},
-                                     partition=None, threshold=threshold)
+    rel = release_
+    if rel is None:
+        from qi_equity.publication.protect import protect
+        from qi_equity.publication.release import Release, referral_cells
+
+        p = protect(referral_cells(derived, census_date, 12, (dimension, "all")).assign(shown=True),
+                    Rule(threshold=threshold), links=())
+        rel = Release(p.cells, p.rule, (), p)
+    keys = pd.DataFrame({"measure": "referrals", "period": _window_label(census_date), "specialty": "all",
+                         "dimension": dimension, "group": r["group"]})
+    pub = mask_table(rel, r, counts={"observed": keys},
+                     derived={c: ["observed"] for c in ("observed_share", "lower", "upper", "ratio")})
+    if pub.mask["observed"].any():
+        # each share is of the groups' total: with one group hidden, the shown shares and counts
+        # would give the total, and the total the hidden count
+        for c in ("observed_share", "lower", "upper", "ratio"):
+            pub.mask[c] = pub.data[c].notna() | pub.mask[c]
+            pub.data[c] = float("nan")
+    return pub
 
 
-def show_system(lens_data: str, provider_code: str, derived, census_date, threshold: int = 5):
+def show_system(lens_data: str, provider_code: str, derived, census_date, threshold: int = 5, release_=None):
     from qi_equity.system.system_map import load_system_map, system_map_html
     from IPython.display import HTML, display
 
@@ -50,15 +71,49 @@ def show_system(lens_data: str, provider_code: str, derived, census_date, thresh
         population = pd.read_csv(pop)
         population = population[population["provider_code"] == provider_code]
         for dim in ("ethnic_group", "imd_quintile", "sex_age"):
-            t = representation_table(derived, population, census_date, dim, threshold)
+            t = representation_table(derived, population, census_date, dim, threshold, release_)
             show_table(t, caption=f"Who is missing? Referrals in the last 12 months against the catchment population "
                                   f"(%), by {dim.replace('_', ' ')}: most missing first")
 
 
-def show_psychology(lens_data: str, provider_code: str, threshold: int = 5):
-    from qi_equity.psychology import barriers_by_group, load_engagement, reach_by_channel, seldom_heard
-    from qi_equity.psychology.readiness import distribution, item_scores, items, load_readiness, plot_diverging
+def readiness_tables(df: pd.DataFrame, rule: Rule | None = None) -> dict:
+    """Staff readiness tables, protected like patient tables (respondents are counts): ``items``
+    (each item, all roles), ``role_item`` (% agreeing by role and item) and ``roles`` (each role,
+    all items), each a :class:`~qi_equity.publication.tables.Published`. Means and intervals are
+    shown only where their respondents are published and number at least the rule's minimum
+    base (as for medians)."""
+    from qi_equity.psychology.readiness import item_scores, items
 
+    rule = rule or Rule()
+    derived = {c: ["n", "agree"] for c in ("agree_pct", "agree_lower", "agree_upper")}
+    derived.update({c: ["n"] for c in ("mean", "mean_lower", "mean_upper")})
+
+    def means_min(pub: Published) -> Published:
+        small = ~(pd.to_numeric(pub.data["n"], errors="coerce") >= rule.min_median)
+        for c in ("mean", "mean_lower", "mean_upper"):
+            if c in pub.data:
+                pub.mask[c] = pub.mask[c] | small
+                pub.data[c] = pub.data[c].where(~pub.mask[c])
+        return pub
+
+    sc = item_scores(df, by=("item",)).merge(items()[["code", "text"]], left_on="item", right_on="code")
+    sc = sc.assign(everyone="All staff")
+    it = protect_table(sc[["everyone", "item", "text", "n", "agree", "mean", "mean_lower", "mean_upper", "agree_pct"]],
+                       "everyone", {"n": None, "agree": "n"}, derived, rule, "readiness", total=False)
+    ri = item_scores(df, by=("role", "item"))
+    ri = protect_table(ri[["role", "item", "n", "agree", "agree_pct"]], "role", {"n": None, "agree": "n"},
+                       {"agree_pct": ["n", "agree"]}, rule, "readiness")
+    br = item_scores(df, by=("role",))
+    br = protect_table(br[["role", "n", "agree", "mean", "mean_lower", "mean_upper", "agree_pct", "agree_lower",
+                           "agree_upper"]], "role", {"n": None, "agree": "n"}, derived, rule, "readiness_all")
+    return {"items": means_min(it), "role_item": ri, "roles": means_min(br)}
+
+
+def show_psychology(lens_data: str, provider_code: str, threshold: int = 5, rule: Rule | None = None):
+    from qi_equity.psychology import barriers_by_group, load_engagement, reach_by_channel, seldom_heard
+    from qi_equity.psychology.readiness import distribution, load_readiness, plot_diverging
+
+    rule = rule or Rule(threshold=threshold)
     eng, pop = _has(lens_data, "engagement"), _has(lens_data, "population.csv")
     if eng and pop:
         log = load_engagement(eng, provider_code)
@@ -69,12 +124,13 @@ def show_psychology(lens_data: str, provider_code: str, threshold: int = 5):
             show_table(sh.round(3), caption="Seldom heard: groups under-represented among engagement participants "
                                             "(share below their share of the catchment, beyond chance)")
             ch = reach_by_channel(log, "sex_age")
-            counts = {c: [] for c in ch.columns if c != "group"}
-            show_table(disclosure.suppress_table(ch, counts, threshold=threshold),
+            counts = {c: None for c in ch.columns if c != "group"}
+            show_table(protect_table(ch, "group", counts, None, rule, "engagement_channel"),
                        caption="Participants by group and channel (online / offline / hybrid)")
             b = barriers_by_group(log, "sex_age")
-            top = b.groupby("group").head(2)[["group", "label", "mentions"]]
-            show_table(disclosure.suppress_table(top, {"mentions": []}, threshold=threshold),
+            top = b.groupby("group").head(2)[["group", "label", "mentions"]].rename(columns={"label": "item"})
+            show_table(protect_table(top, "group", {"mentions": None}, None, rule, "engagement_barriers", total=False)
+                       .data.rename(columns={"item": "barrier"}).fillna({"mentions": "*"}),
                        caption="The barriers each group raised most")
     else:
         show_markdown("No engagement log for this provider yet.")
@@ -83,17 +139,16 @@ def show_psychology(lens_data: str, provider_code: str, threshold: int = 5):
         df = load_readiness(rs)
         df = df[df["provider_code"] == provider_code]
         if len(df):
+            t = readiness_tables(df, rule)
             dist = distribution(df, by=("item",))
-            show_figure(plot_diverging(dist, title="Staff readiness for change, by item"))
-            sc = item_scores(df, by=("item",)).merge(items()[["code", "text"]], left_on="item", right_on="code")
-            show_table(sc[["item", "text", "n", "mean", "mean_lower", "mean_upper", "agree_pct"]].round(2),
-                       caption="Readiness item scores (1-5) with 95% intervals, and % agreeing")
-            by_role_item = item_scores(df, by=("role", "item")).pivot(index="role", columns="item", values="agree_pct")
-            show_table(by_role_item.round(0).reset_index(), decimals=0,
-                       caption="Readiness by staff role and item: % agreeing (4 or 5)")
-            by_role = item_scores(df, by=("role",))
-            show_table(by_role[["role", "n", "mean", "mean_lower", "mean_upper", "agree_pct", "agree_lower",
-                                "agree_upper"]].round(2), caption="Readiness by staff role (all items)")
+            shown = set(t["items"].data.loc[t["items"].data["n"].notna(), "item"])
+            dist = dist[dist["item"].isin(shown)]
+            if len(dist):
+                show_figure(plot_diverging(dist, title="Staff readiness for change, by item"))
+            show_table(t["items"], caption="Readiness item scores (1-5) with 95% intervals, and % agreeing")
+            ri = t["role_item"].display(0).pivot(index="role", columns="item", values="agree_pct").reset_index()
+            show_table(ri, caption="Readiness by staff role and item: % agreeing (4 or 5)")
+            show_table(t["roles"], caption="Readiness by staff role (all items)")
 
 
 def show_knowledge_driver(lens_data: str, provider_code: str):
@@ -150,11 +205,11 @@ def lens_explorer(section, providers: list[str], provider: str, interactive: boo
     return box
 
 
-def show_stages(derived, census_date, threshold: int = 5, dimension: str = "sex_age"):
-    """Pathway stages by group (suppressed) and where each group's gap opens."""
+def show_stages(derived, census_date, threshold: int = 5, dimension: str = "sex_age", release_=None):
+    """Pathway stages by group (as the release publishes them) and where each group's gap opens."""
     from qi_equity.reports.provider import stage_summary
 
-    stages, opens = stage_summary(derived, census_date, dimension, threshold=threshold)
+    stages, opens = stage_summary(derived, census_date, dimension, threshold=threshold, release_=release_)
     show_table(stages, caption=f"Pathway stages by {dimension.replace('_', ' ')}, all specialties")
     show_markdown("**Where each gap opens:** " + ("; ".join(f"{g}: {s}" for g, s in opens.items())
                                                  or "no group is worse off at any stage."))
@@ -192,7 +247,7 @@ def show_knowledge_for(provider_code: str, lens_data: str, extracts: str, census
 
     show_knowledge_driver(lens_data, provider_code)
     agg = monthly(load_provider(Path(extracts) / f"{provider_code}.csv", census_date, validate=False), census_date,
-                  by_specialty=False, threshold=threshold)
+                  by_specialty=False, threshold=threshold)  # published on its own
     show_pdsa(lens_data, provider_code, agg)
 
 

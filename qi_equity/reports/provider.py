@@ -1,7 +1,8 @@
 """Building blocks of the provider report (the notebook only calls these).
 
-Every table that leaves this module for publication has gone through
-:func:`qi_equity.disclosure.suppress_table`.
+Nothing here decides what is published: every table is a view of the provider's release
+(:func:`release`, :mod:`qi_equity.publication.release`), which holds every count the report
+shows, protected together; a table shows a count only where the release publishes it.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ import numpy as np
 import pandas as pd
 
 from qi_equity import disclosure, measures
+from qi_equity.publication import metrics as PM
+from qi_equity.publication import release as REL
+from qi_equity.publication.protect import Rule
+from qi_equity.publication.tables import Published, mask_table
 from qi_equity.data import contract as C
 from qi_equity.data.io import atomic_write, load_extract  # noqa: F401 (atomic_write: used here and re-exported)
 from qi_equity.equity.intervals import wilson
 from qi_equity.variation import spc
 from qi_equity.variation.spc import SHORT_PERIOD
 
-#: Dimensions published in provider reports. Each is one partition of the same total, so
-#: secondary suppression within a dimension protects it. Core20 equals IMD quintile 1 and
-#: sex and age band are published through their intersection (sex x working age), so no
-#: two published partitions overlap.
+#: Dimensions of the report's tables and monthly series (the findings scan every dimension;
+#: what they publish is in the release too).
 PUBLISHED_DIMENSIONS = ("all", "sex_age", "ethnic_group", "imd_quintile")
 HEADLINE = "completed_median_wait"
 
@@ -34,10 +37,61 @@ def load_provider(data_path: str | Path, census_date, validate: bool = True) -> 
     return C.derive(load_extract(data_path, census_date=census_date, validate=validate), census_date)
 
 
-def data_quality_table(derived: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> disclosure.Published:
-    """Recording quality (see :func:`qi_equity.measures.data_quality`), suppressed."""
-    dq = measures.data_quality(derived)[["label", "count", "denominator", "percent"]]
-    return disclosure.suppress_table(dq, counts={"count": ["percent"]}, threshold=threshold)
+def _window_label(census_date, months: int = 12) -> str:
+    win = measures.window(census_date, months)
+    return REL.run_label(win[0], win[-1])
+
+
+def disclosure_rule(threshold: int = disclosure.DEFAULT_THRESHOLD, min_median: int = disclosure.DEFAULT_MIN_MEDIAN,
+                    hes: bool = False) -> Rule:
+    """The report's disclosure rule from its parameters (``hes``: NHS Digital's HES rule, which
+    hides 1-7 and rounds every other count to the nearest 5, whatever ``threshold`` says)."""
+    return Rule.hes() if hes else Rule(threshold=int(threshold), min_median=int(min_median))
+
+
+def release(derived: pd.DataFrame, agg: pd.DataFrame | None, census_date, found=None,
+            threshold: int = disclosure.DEFAULT_THRESHOLD, months: int = 12, rule: Rule | None = None,
+            charts=None) -> REL.Release:
+    """The provider's release: every count the report publishes (its tables, the monthly
+    aggregate and its charts, the findings and their charts), protected together. ``charts``:
+    the series the report draws from the scan's cells (default: :func:`report_series`)."""
+    rule = rule or Rule(threshold=threshold)
+    if charts is None:
+        from qi_equity.reports.findings import report_series
+
+        charts = report_series(found) if found is not None else []
+    return REL.provider_release(derived, census_date, agg, found, rule, months, charts)
+
+
+def _own_release(derived, census_date, months, threshold, release_):
+    return release_ if release_ is not None else release(derived, None, census_date, None, threshold, months)
+
+
+def data_quality_table(derived: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD,
+                       release_: REL.Release | None = None, census_date=None) -> Published:
+    """Recording quality (see :func:`qi_equity.measures.data_quality`) as the release publishes it."""
+    dq = measures.data_quality(derived)[["measure", "label", "count", "denominator", "percent"]]
+    rel = release_ if release_ is not None else REL.Release(*_quality_only(derived, threshold))
+    den = np.where(dq["measure"] == "first_appointment_missing", "treated", "pathways")
+    keys = lambda m: pd.DataFrame({"measure": m, "period": "extract", "specialty": "all", "dimension": "all",
+                                   "group": "All"})
+    pub = mask_table(rel, dq, counts={"count": keys("dq:" + dq["measure"]), "denominator": keys(den)},
+                     derived={"percent": ["count", "denominator"]})
+    return _drop(pub, ["measure"])
+
+
+def _quality_only(derived, threshold):
+    from qi_equity.publication.protect import protect
+
+    c = REL.quality_cells(derived).assign(shown=True)
+    p = protect(c, Rule(threshold=threshold), links=())
+    return p.cells, p.rule, (), p
+
+
+def _drop(pub: Published, cols) -> Published:
+    keep = [c for c in pub.data.columns if c not in cols]
+    return Published(pub.data[keep], pub.mask[keep], pub.threshold, {k: v for k, v in pub.keys.items() if k in keep},
+                     pub.min_median)
 
 
 EQUITY_COUNTS = {
@@ -53,14 +107,16 @@ EQUITY_COUNTS = {
 
 
 def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
-                   threshold: int = disclosure.DEFAULT_THRESHOLD, confidence: float = 0.95) -> disclosure.Published:
+                   threshold: int = disclosure.DEFAULT_THRESHOLD, confidence: float = 0.95,
+                   release_: REL.Release | None = None) -> Published:
     """Waits and DNA by equity group over the last ``months`` months, with Wilson intervals,
-    suppressed for publication.
+    as the release publishes them.
 
-    Columns: ``dimension_label, group, completed, median_wait, over_18, over_18_pct,
+    Columns: ``dimension, dimension_label, group, completed, median_wait, over_18, over_18_pct,
     over_18_lower, over_18_upper, over_52, over_52_pct, removed, removed_pct, dna_denominator, dna,
     dna_rate, dna_lower, dna_upper, waiting`` (percentages 0-100; intervals at ``confidence``).
     """
+    rel = _own_release(derived, census_date, months, threshold, release_)
     t = measures.equity_table(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS)
     for num, den, lo, hi in (("over_18", "completed", "over_18_lower", "over_18_upper"),
                              ("dna", "dna_denominator", "dna_lower", "dna_upper")):
@@ -73,10 +129,28 @@ def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
     cols = ["dimension", "dimension_label", "group", "completed", "median_wait", "over_18", "over_18_pct",
             "over_18_lower", "over_18_upper", "over_52", "over_52_pct", "removed", "removed_pct", "dna_denominator",
             "dna", "dna_rate", "dna_lower", "dna_upper", "waiting"]
-    return disclosure.suppress_table(t[cols], EQUITY_COUNTS, partition=["dimension"], threshold=threshold)
+    t = t[cols].reset_index(drop=True)
+    period = _window_label(census_date, months)
+    census = REL.month_label(census_date)
+
+    def k(base, per=period):
+        return pd.DataFrame({"measure": base, "period": per, "specialty": "all", "dimension": t["dimension"],
+                             "group": t["group"]})
+
+    counts = {col: k(base) for col, base in REL.EQUITY_BASES.items()}
+    if rel._rows(k("waiting", census), strict=False).min() >= 0:
+        counts["waiting"] = k("waiting", census)
+    else:
+        t["waiting"] = np.nan
+    return mask_table(rel, t, counts,
+                      derived={"over_18_pct": ["over_18", "completed"], "over_18_lower": ["over_18", "completed"],
+                               "over_18_upper": ["over_18", "completed"], "over_52_pct": ["over_52", "completed"],
+                               "removed_pct": ["removed", "completed"], "dna_rate": ["dna", "dna_denominator"],
+                               "dna_lower": ["dna", "dna_denominator"], "dna_upper": ["dna", "dna_denominator"]},
+                      medians={"median_wait": "completed"})
 
 
-def equity_display(pub: disclosure.Published) -> pd.DataFrame:
+def equity_display(pub: Published) -> pd.DataFrame:
     """Report layout of :func:`equity_summary`: intervals joined to their values."""
     d = pub.display(1)
 
@@ -92,14 +166,18 @@ def equity_display(pub: disclosure.Published) -> pd.DataFrame:
         "DNA % (95% CI)": with_ci("dna_rate", "dna_lower", "dna_upper"),
         "Waiting now": d["waiting"],
     })
+    cells = d.attrs.get("cells", {})
+    out.attrs["cells"] = {disp: cells[src] for disp, src in (("Completed (12 m)", "completed"),
+                          ("First appts", "dna_denominator"), ("With a DNA", "dna"), ("Waiting now", "waiting"))
+                          if src in cells}
     return out
 
 
 def monthly(derived: pd.DataFrame, census_date, months: int = 36, by_specialty: bool = True,
-            threshold: int | None = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
+            threshold: int | None = None) -> pd.DataFrame:
     """Monthly measures in the aggregate form (see :func:`qi_equity.measures.monthly_measures`),
-    suppressed for publication unless ``threshold`` is None: a month whose counts are hidden
-    has no value, so it is drawn as a gap in SPC charts."""
+    on full data (the analysis); what is published of it is :meth:`Release.aggregate`. A
+    ``threshold`` gives the aggregate as it would be published on its own (its own release)."""
     agg = measures.monthly_measures(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS,
                                     by_specialty=by_specialty)
     return agg if threshold is None else publishable_monthly(agg, threshold)
@@ -153,80 +231,36 @@ def icon_table(agg: pd.DataFrame, dimension: str, measures_=(HEADLINE, "complete
     return out.sort_values("Group", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-MONTHLY_COUNTS = {"denominator": ["numerator", "value"], "numerator": ["value"]}
+def publishable_monthly(agg: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD,
+                        rule: Rule | None = None) -> pd.DataFrame:
+    """The aggregate form as published on its own (each provider's rows one release; see
+    :func:`qi_equity.publication.metrics.publishable_aggregate`)."""
+    return PM.publishable_aggregate(agg, rule or Rule(threshold=threshold))[0]
 
 
-def publishable_monthly(agg: pd.DataFrame, threshold: int = disclosure.DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """The aggregate form with small counts suppressed (NaN) per month x measure x dimension."""
-    pub = disclosure.suppress_table(agg, MONTHLY_COUNTS,
-                                    partition=["provider_code", "month", "specialty", "measure", "dimension"],
-                                    threshold=threshold)
-    return pub.data
-
-
-def _clean(v):
-    if isinstance(v, (float, np.floating)):
-        return None if not np.isfinite(v) else float(f"{float(v):.10g}")
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, pd.Timestamp):
-        return v.strftime("%Y-%m-%d")
-    if v is pd.NA or v is None:
-        return None
-    return v
-
-
-def _records(df: pd.DataFrame) -> dict:
-    """A table as ``{"columns": [...], "data": [[...], ...]}`` (compact, deterministic)."""
-    return {"columns": list(df.columns),
-            "data": [[_clean(v) for v in row] for row in df.itertuples(index=False, name=None)]}
-
-
-def table(payload: dict) -> pd.DataFrame:
-    """Inverse of the metrics-file table encoding."""
-    return pd.DataFrame(payload["data"], columns=payload["columns"])
+_clean, _records = PM.clean, PM.records
+table, write_metrics, read_metrics = PM.table, PM.write_metrics, PM.read_metrics
 
 
 def metrics(provider_code: str, provider_name: str, census_date, derived: pd.DataFrame, agg: pd.DataFrame,
-            threshold: int = disclosure.DEFAULT_THRESHOLD, equity: disclosure.Published | None = None) -> dict:
-    """Everything the collaborative report needs from one provider, already suppressed.
+            threshold: int = disclosure.DEFAULT_THRESHOLD, equity: Published | None = None,
+            release_: REL.Release | None = None) -> dict:
+    """Everything the collaborative report needs from one provider, as the release publishes it.
 
-    No pathway-level data: monthly measures (all specialties), the equity table, data
-    quality and the headline icons. ``equity``, when given, is the report's
-    :func:`equity_summary` (its table months, this ``threshold``), so it is computed once;
-    by default the last 12 months.
+    No pathway-level data: the published cells (every count of the report, with its key: what
+    the audit reads back), the monthly measures (all specialties), the equity table, data quality
+    and the headline icons (from full data: a symbol, not a number).
     """
+    rel = release_ if release_ is not None else release(derived, agg, census_date, None, threshold)
     allspec = agg[agg["specialty"] == "all"]
     names = (HEADLINE, "completed_over_18", "dna_rate")
     ic = measure_spc(agg, list(names), "all").icons().set_index("measure")
     icons = [{"measure": n, "variation": ic.loc[n, "variation"] if n in ic.index else None,
               "assurance": ic.loc[n, "assurance"] if n in ic.index else None} for n in names]
-    eq = (equity or equity_summary(derived, census_date, threshold=threshold)).data
-    dq = data_quality_table(derived, threshold).data
-    return {
-        "schema": "qi_equity.metrics/1",
-        "provider_code": provider_code,
-        "provider_name": provider_name,
-        "census_date": str(pd.Timestamp(census_date).date()),
-        "suppression_threshold": threshold,
-        "monthly": _records(publishable_monthly(allspec, threshold)),
-        "equity_table": _records(eq),
-        "data_quality": _records(dq),
-        "icons": _records(pd.DataFrame(icons, columns=["measure", "variation", "assurance"])),
-    }
-
-
-def write_metrics(path: str | Path, payload: dict):
-    """Write a metrics file deterministically (sorted keys, fixed float precision), atomically."""
-    atomic_write(path, json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
-
-
-def read_metrics(folder: str | Path) -> list[dict]:
-    """All providers' metrics files in a folder, sorted by provider code."""
-    files = sorted(Path(folder).glob("*.json"))
-    return [json.loads(f.read_text()) for f in files]
+    eq = (equity or equity_summary(derived, census_date, threshold=threshold, release_=rel)).data
+    dq = data_quality_table(derived, threshold, rel).data
+    return PM.payload(rel, provider_code, provider_name, census_date, allspec,
+                      pd.DataFrame(icons, columns=["measure", "variation", "assurance"]), eq, dq)
 
 
 def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] | None = None,
@@ -247,15 +281,18 @@ def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] 
         if providers and p["code"] not in providers:
             continue
         derived = load_provider(p["extract"], collab.census_date, validate=validate)
-        agg = monthly(derived, collab.census_date, by_specialty=False, threshold=threshold)  # metrics: all specialties
-        path = out / f"{p['code']}.json"
-        write_metrics(path, metrics(p["code"], p["name"], collab.census_date, derived, agg, threshold))
-        paths.append(path)
+        agg = monthly(derived, collab.census_date, by_specialty=False)  # metrics: all specialties
+        found = None
         if findings_dir is not None:
             from qi_equity.reports.findings import provider_findings, save_findings
 
             found = provider_findings(derived, collab.census_date, str(collab.lens_data or ""), p["code"])
-            save_findings(Path(findings_dir) / f"{p['code']}.json", found, threshold, collab.census_date, p["name"])
+        rel = release(derived, agg, collab.census_date, found, threshold)
+        path = out / f"{p['code']}.json"
+        write_metrics(path, metrics(p["code"], p["name"], collab.census_date, derived, agg, threshold, release_=rel))
+        paths.append(path)
+        if found is not None:
+            save_findings(Path(findings_dir) / f"{p['code']}.json", found, rel, collab.census_date, p["name"])
     return paths
 
 
@@ -288,18 +325,19 @@ _DERIVED = ["value", "lower", "upper", "difference", "difference_lower", "differ
 
 def inequality_table(derived: pd.DataFrame, census_date, months: int = 12,
                      threshold: int = disclosure.DEFAULT_THRESHOLD, confidence: float = 0.95,
-                     references: dict | None = None) -> disclosure.Published:
+                     references: dict | None = None, release_: REL.Release | None = None) -> Published:
     """The core table of a provider report: measure x dimension x group -> count, value with
     interval, difference and ratio to the reference group with intervals, and a flag.
 
     Columns: ``measure, measure_label, dimension, group, x, n, value, lower, upper, reference,
     difference, difference_lower, difference_upper, ratio, ratio_lower, ratio_upper, flag``
-    (see :func:`qi_equity.equity.compare_groups`). Suppressed: small counts and everything
-    derived from them; when a reference group's counts are hidden, every comparison with it
-    is hidden too (a difference plus a group's value would give the reference back).
+    (see :func:`qi_equity.equity.compare_groups`). As the release publishes it: a value where its
+    counts are published; a comparison only where the reference's counts are too (a difference
+    plus a group's value would give the reference back).
     """
     from qi_equity.equity.compare import compare_groups
 
+    rel = _own_release(derived, census_date, months, threshold, release_)
     refs = references or REFERENCES
     t = measures.equity_table(derived, census_date, months, dimensions=("all",) + tuple(refs))
     parts = []
@@ -315,21 +353,25 @@ def inequality_table(derived: pd.DataFrame, census_date, months: int = 12,
             c.insert(0, "measure", name)
             parts.append(c)
     table = pd.concat(parts, ignore_index=True)
-    pub = disclosure.suppress_table(table, {"n": ["x"] + _DERIVED, "x": _DERIVED},
-                                    partition=["measure", "dimension"], threshold=threshold)
-    data, mask = pub.data, pub.mask
-    ref_hidden = (data["group"] == data["reference"]) & (mask["x"] | mask["n"])
-    for key in data.loc[ref_hidden, ["measure", "dimension"]].itertuples(index=False):
-        rows = (data["measure"] == key[0]) & (data["dimension"] == key[1])
-        for c in ["difference", "difference_lower", "difference_upper", "ratio", "ratio_lower", "ratio_upper"]:
-            mask.loc[rows, c] = True
-            data.loc[rows, c] = np.nan
-    hidden_any = mask[["x", "n"]].any(axis=1)
-    data.loc[hidden_any, "flag"] = ""
-    return pub
+    period = _window_label(census_date, months)
+    bases = {"dna_rate": ("dna", "first_appts"), "completed_over_18": ("over_18", "completed")}
+
+    def k(which, group_col="group"):
+        return pd.DataFrame({"measure": [bases[m][which] for m in table["measure"]], "period": period,
+                             "specialty": "all", "dimension": table["dimension"], "group": table[group_col]})
+
+    table["ref_x"] = rel.published(k(0, "reference"))
+    table["ref_n"] = rel.published(k(1, "reference"))
+    comp = ["difference", "difference_lower", "difference_upper", "ratio", "ratio_lower", "ratio_upper"]
+    pub = mask_table(rel, table, counts={"x": k(0), "n": k(1)},
+                     derived={**{c: ["x", "n"] for c in ["value", "lower", "upper"]},
+                              **{c: ["x", "n", "ref_x", "ref_n"] for c in comp}})
+    hidden_any = pub.mask[["x", "n"]].any(axis=1) | pub.data[["ref_x", "ref_n"]].isna().any(axis=1)
+    pub.data.loc[hidden_any, "flag"] = ""
+    return _drop(pub, ["ref_x", "ref_n"])
 
 
-def inequality_display(pub: disclosure.Published) -> pd.DataFrame:
+def inequality_display(pub: Published) -> pd.DataFrame:
     d = pub.display(1)
 
     def ci(v, lo, hi, dec=1):
@@ -340,34 +382,45 @@ def inequality_display(pub: disclosure.Published) -> pd.DataFrame:
     ru = pub.data["ratio_upper"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     ratio_txt = [("*" if m else (r if not a else f"{r} ({a} to {b})")) for r, a, b, m in
                  zip(ratio, rl, ru, pub.mask["ratio"])]
-    return pd.DataFrame({"Measure": d["measure_label"], "Group": d["group"], "Count": d["x"], "Of": d["n"],
-                         "% (95% CI)": ci("value", "lower", "upper"),
-                         "Gap vs reference, pp (95% CI)": ci("difference", "difference_lower", "difference_upper"),
-                         "Ratio (95% CI)": ratio_txt, "Reference": d["reference"], "Flag": d["flag"]})
+    out = pd.DataFrame({"Measure": d["measure_label"], "Group": d["group"], "Count": d["x"], "Of": d["n"],
+                        "% (95% CI)": ci("value", "lower", "upper"),
+                        "Gap vs reference, pp (95% CI)": ci("difference", "difference_lower", "difference_upper"),
+                        "Ratio (95% CI)": ratio_txt, "Reference": d["reference"], "Flag": d["flag"]})
+    cells = d.attrs.get("cells", {})
+    out.attrs["cells"] = {disp: cells[src] for disp, src in (("Count", "x"), ("Of", "n")) if src in cells}
+    return out
 
 
 def sii_by_decile(derived: pd.DataFrame, census_date, measure: str = "dna_rate", months: int = 12,
-                  threshold: int = disclosure.DEFAULT_THRESHOLD, reps: int = 20_000):
+                  threshold: int = disclosure.DEFAULT_THRESHOLD, reps: int = 20_000,
+                  release_: REL.Release | None = None):
     """Counts by IMD decile over the window and the SII/RII of the measure (percentages).
 
     Returns ``(deciles, result, note)``: ``deciles`` has ``quantile, x, population, value,
     lower, upper``; ``result`` is one row of :func:`qi_equity.equity.sii` (None with a ``note``
-    when a decile is empty or suppressed: the SII needs every decile).
+    when a decile is empty or its counts are not published: the SII needs every decile, and a
+    chart of nine deciles would give the tenth back).
     """
     from qi_equity.equity import proportion_ci, sii
 
+    rel = _own_release(derived, census_date, months, threshold, release_)
     win = measures.window(census_date, months)
     if measure == "dna_rate":
         base = derived[derived["first_appointment_month"].isin(win)]
         flag = base["any_dna"]
+        num, den = "dna", "first_appts"
     else:
         base = derived[derived["completed"] & derived["clock_stop_month"].isin(win)]
         flag = base["over_18_weeks"]
+        num, den = "over_18", "completed"
     g = pd.DataFrame({"quantile": base["imd_decile"], "x": flag.astype(int)}).dropna()
     dec = g.groupby("quantile").agg(x=("x", "sum"), population=("x", "size")).reindex(range(1, 11), fill_value=0)
     dec = dec.reset_index().rename(columns={"index": "quantile"})
-    small = disclosure.primary(dec["x"], threshold) | disclosure.primary(dec["population"], threshold)
-    if (dec["population"] == 0).any() or small.any():
+    period = _window_label(census_date, months)
+    keys = lambda m: pd.DataFrame({"measure": m, "period": period, "specialty": "all", "dimension": "imd_decile",
+                                   "group": dec["quantile"].astype(int).astype(str)})
+    px, pp = rel.published(keys(num)), rel.published(keys(den))
+    if (dec["population"] == 0).any() or np.isnan(px).any() or np.isnan(pp).any():
         return dec, None, "Not shown: at least one IMD decile has too few pathways to publish (suppression) or none."
     ci = proportion_ci(dec["x"], dec["population"], multiplier=100)
     dec["value"], dec["lower"], dec["upper"] = ci["value"], ci["lower"], ci["upper"]
@@ -381,8 +434,8 @@ OVER_18_TARGET = 8.0
 
 
 def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months: int = 12,
-                  threshold: int = disclosure.DEFAULT_THRESHOLD, equity: disclosure.Published | None = None,
-                  inequality: disclosure.Published | None = None, found=None) -> pd.DataFrame:
+                  threshold: int = disclosure.DEFAULT_THRESHOLD, equity: Published | None = None,
+                  inequality: Published | None = None, found=None, release_: REL.Release | None = None) -> pd.DataFrame:
     """The report's opening table: for each measure x equity dimension, the group furthest
     from its reference (worse side), its value, the gap and ratio with intervals, the
     variation icon of the gap over time, the variation icon of the measure for all patients,
@@ -396,8 +449,10 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
     found on the full-data series ("widening since October 2024", "no change found", "too few to
     tell") instead of the latest point's icon on the suppressed series.
     """
-    ineq = (inequality or inequality_table(derived, census_date, months, threshold)).data
-    eq = (equity or equity_summary(derived, census_date, months, threshold)).data
+    rel = release_ if release_ is not None else (
+        None if (inequality is not None and equity is not None) else release(derived, agg, census_date, None, threshold, months))
+    ineq = (inequality or inequality_table(derived, census_date, months, threshold, release_=rel)).data
+    eq = (equity or equity_summary(derived, census_date, months, threshold, release_=rel)).data
     rows = []
     names = (HEADLINE, "completed_over_18", "dna_rate")
     ic = measure_spc(agg, list(names), "all", targets={"completed_over_18": OVER_18_TARGET}).icons()
@@ -484,12 +539,17 @@ def _gap_trends(agg: pd.DataFrame, wanted: list[tuple[str, str, str, str]]) -> d
 
 
 def stage_summary(derived: pd.DataFrame, census_date, dimension: str = "sex_age", specialty: str | None = None,
-                  months: int = 12, threshold: int = disclosure.DEFAULT_THRESHOLD) -> tuple[disclosure.Published, dict]:
-    """Pathway stages by group (see :func:`qi_equity.system.stage_analysis`), suppressed, and
-    where each group's gap to the reference opens: ``{group: stage label}``."""
+                  months: int = 12, threshold: int = disclosure.DEFAULT_THRESHOLD,
+                  release_: REL.Release | None = None) -> tuple[Published, dict]:
+    """Pathway stages by group (see :func:`qi_equity.system.stage_analysis`) as the release
+    publishes them, and where each group's gap to the reference opens: ``{group: stage label}``
+    (only for groups whose counts are published)."""
     from qi_equity.system import STAGES, gap_opens_at, stage_analysis
 
-    s = stage_analysis(derived, census_date, dimension, months, specialty)
+    if specialty not in (None, "all"):
+        raise ValueError("the published stage table is for all specialties (findings cover each specialty)")
+    rel = release_ if release_ is not None else REL.Release(*_stage_only(derived, census_date, dimension, months, threshold))
+    s = stage_analysis(derived, census_date, dimension, months, None).reset_index(drop=True)
     opens = {}
     for g in s["group"].unique():
         if g == s["reference"].iloc[0]:
@@ -498,12 +558,33 @@ def stage_summary(derived: pd.DataFrame, census_date, dimension: str = "sex_age"
         step = s[(s.group == g) & (s.stage == st)]["gap_step"]
         if st and len(step) and step.iloc[0] > 0:
             opens[g] = STAGES[st]
-    cols = ["group", "stage_label", "completed", "median_weeks", "cohort", "converted_pct", "gap_weeks"]
-    pub = disclosure.suppress_table(s[cols + ["stage"]], {"completed": ["median_weeks", "gap_weeks"],
-                                                          "cohort": ["converted_pct"]},
-                                    partition=["stage"], threshold=threshold)
+    period = _window_label(census_date, months)
+    first = s["stage"] == "referral_to_first_appointment"
+    s["converted"] = np.round(s["converted_pct"] * s["cohort"] / 100)
+    k = lambda m: pd.DataFrame({"measure": m, "period": period, "specialty": "all", "dimension": dimension,
+                                "group": s["group"]})
+    cohort_base = np.where(first, "referrals", "seen_completed")
+    conv_base = np.where(first, "referrals_seen", "seen_treated")
+    cols = ["group", "stage_label", "completed", "median_weeks", "cohort", "converted", "converted_pct", "gap_weeks"]
+    ref = s["reference"].iloc[0]
+    s["ref_completed"] = s["stage"].map(s[s["group"] == ref].set_index("stage")["completed"])
+    pub = mask_table(rel, s[cols + ["ref_completed"]],
+                     counts={"completed": k("stage_completed"), "cohort": k(cohort_base), "converted": k(conv_base),
+                             "ref_completed": k("stage_completed").assign(group=ref)},
+                     derived={"converted_pct": ["cohort", "converted"]},
+                     medians={"median_weeks": "completed", "gap_weeks": "completed"})
+    gap_ok = pub.mask["ref_completed"].to_numpy() | ~rel.median_ok(pub.data["ref_completed"].to_numpy(float))
+    pub.mask.loc[gap_ok, "gap_weeks"] = True
+    pub.data.loc[gap_ok, "gap_weeks"] = np.nan
     hidden = set(pub.data.loc[pub.mask["completed"] | pub.mask["cohort"], "group"])
     opens = {g: v for g, v in opens.items() if g not in hidden}
-    pub.data = pub.data.drop(columns="stage")
-    pub.mask = pub.mask.drop(columns="stage")
-    return pub, opens
+    return _drop(pub, ["ref_completed", "converted"]), opens
+
+
+def _stage_only(derived, census_date, dimension, months, threshold):
+    from qi_equity.publication.protect import protect
+
+    c = pd.concat([REL.stage_cells(derived, census_date, dimension, months),
+                   REL.referral_cells(derived, census_date, months, (dimension, "all"))], ignore_index=True)
+    p = protect(c.assign(shown=True), Rule(threshold=threshold), links=())
+    return p.cells, p.rule, (), p

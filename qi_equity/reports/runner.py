@@ -21,6 +21,7 @@ import html
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -32,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from qi_equity.data.contract import PROVIDER_CODE_PATTERN
 from qi_equity.reports.provider import atomic_write
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -59,22 +61,57 @@ class Collaborative:
 
     @classmethod
     def load(cls, path: str | Path) -> "Collaborative":
+        """Read a collaborative's YAML. Raises ``ValueError`` naming the file and key for a
+        missing key, a collaborative ``name`` that is not a plain folder name (it names the output
+        folder: letters, digits, spaces, ``_ . -``; no ``/``, ``\\`` or ``..``), a provider code that
+        does not match the contract's pattern, or a code given twice."""
         path = Path(path)
         cfg = yaml.safe_load(path.read_text())
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{path}: expected a YAML mapping with name, census_date and providers")
         missing = [k for k in ("name", "census_date", "providers") if k not in cfg]
         if missing:
             raise ValueError(f"{path}: missing key(s) {missing}")
+        safe_name(str(cfg["name"]), f"{path}: name")
         root = path.parent.resolve()
         providers = []
+        seen = set()
         for i, p in enumerate(cfg["providers"]):
-            if "code" not in p or "extract" not in p:
+            if not isinstance(p, dict) or "code" not in p or "extract" not in p:
                 raise ValueError(f"{path}: provider {i + 1} needs 'code' and 'extract'")
-            providers.append({"code": str(p["code"]), "name": str(p.get("name", p["code"])),
+            code = str(p["code"])
+            if not re.fullmatch(PROVIDER_CODE_PATTERN, code):
+                raise ValueError(f"{path}: provider {i + 1}: code {code!r} does not match the contract's pattern "
+                                 f"(3-5 upper-case letters or digits, e.g. RXX01)")
+            if code in seen:
+                raise ValueError(f"{path}: provider code {code} is given twice")
+            seen.add(code)
+            providers.append({"code": code, "name": str(p.get("name", p["code"])),
                               "extract": str((root / p["extract"]).resolve())})
         pop = cfg.get("population")
         lens = cfg.get("lens_data")
         return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), str(cfg["census_date"]), providers,
                    str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None)
+
+
+_ABS_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/|\\)(?:[^\s'\"<>:|]+(?:/|\\))+([^\s'\"<>:|/\\]*)")
+
+
+def public_message(text: str) -> str:
+    """An error as a published report may show it: every absolute path reduced to its file name
+    (no server folders). Validation messages are made public by
+    :meth:`~qi_equity.data.validation.ValidationReport.format` (no raw values)."""
+    return _ABS_PATH.sub(lambda m: m.group(1) or "(folder)", str(text or ""))[:3000]
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """``name`` if it is a plain folder name (letters, digits, spaces, ``_ . -``, not starting
+    with a dot, no ``..``), else ``ValueError``: a name from a config never places a file outside
+    the output folder."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}", name) or ".." in name:
+        raise ValueError(f"{what} {name!r} cannot name a folder: use letters, digits, spaces, '_', '.' or '-' "
+                         "(not starting with '.', no '..', '/' or '\\')")
+    return name
 
 
 _exporters = threading.local()
@@ -375,7 +412,7 @@ def run_provider(job: dict) -> dict:
         try:
             raw = read_raw(job["extract"])
         except Exception as exc:  # unreadable file
-            status["error"] = f"could not read {job['extract']}: {type(exc).__name__}: {exc}"
+            status["error"] = public_message(f"could not read {Path(job['extract']).name}: {type(exc).__name__}: {exc}")
             return status
         source = Path(job["extract"]).name
         if job.get("_kill_after_validation"):  # fault injection: validate, then the worker dies
@@ -396,6 +433,7 @@ def run_provider(job: dict) -> dict:
         validation.start()
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
                       census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
+                      min_median=int(job.get("min_median", 10)), hes_rule=bool(job.get("hes", False)),
                       validate=False, metrics_path=str(tmp / "metrics.json"), findings_path=str(tmp / "findings.json"),
                       lens_data=job.get("lens_data") or "")
         t_nb = time.time()
@@ -415,11 +453,13 @@ def run_provider(job: dict) -> dict:
             except Exception:  # the next report starts one the usual way, and reports its failure
                 pass
         if validation.failed:  # the extract's own fault comes first
-            status["error"] = validation.error or validation.report.format()
+            status["error"] = (public_message(validation.error) if validation.error else
+                               validation.report.format(public=True)
+                               + f"\nTo see the failing values: qi-equity validate {Path(job['extract']).name}")
             return status
         status["stage"] = "notebook"
         if notebook_error is not None:
-            status["error"] = _notebook_error(notebook_error)
+            status["error"] = public_message(_notebook_error(notebook_error))
             return status
         status["stage"] = "export"
         t_ex = time.time()
@@ -432,7 +472,8 @@ def run_provider(job: dict) -> dict:
                       findings=f"findings/{code}.json", top_findings=_top_findings(tmp / "findings.json"))
         return status
     except Exception as exc:
-        status["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:3000]
+        status["error"] = public_message(f"{type(exc).__name__}: {exc}")
+        status["detail"] = traceback.format_exc(limit=3)[:3000]   # run.json only, never the index
         return status
     finally:
         status["seconds"] = round(time.time() - t0, 2)
@@ -731,8 +772,10 @@ ul.tops {{ margin: 0; padding-left: 1.1em; font-size: 14px; }} .quiet {{ color: 
 
 def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None = None,
         providers: list[str] | None = None, only_failed: bool = False, progress: bool = True,
-        scheduler=None, kernel: str = DEFAULT_KERNEL, threshold: int = 5, collaborative: bool = True) -> dict:
-    """Run the reports of a collaborative.
+        scheduler=None, kernel: str = DEFAULT_KERNEL, threshold: int = 5, collaborative: bool = True,
+        min_median: int = 10, hes: bool = False) -> dict:
+    """Run the reports of a collaborative (``threshold``, ``min_median``, ``hes``: the disclosure
+    rule, see :func:`qi_equity.reports.provider.disclosure_rule`).
 
     Returns
     -------
@@ -757,7 +800,8 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
                 if (not providers or p["code"] in providers)
                 and (not only_failed or previous.get(p["code"], {}).get("status") != "ok")]
     jobs = [dict(p, census_date=collab.census_date, out_dir=str(out), notebook=notebook, kernel=kernel,
-                 threshold=threshold, lens_data=str(collab.lens_data or "")) for p in selected]
+                 threshold=threshold, min_median=min_median, hes=hes, lens_data=str(collab.lens_data or ""))
+            for p in selected]
     if workers is None:
         workers = min(len(jobs), os.cpu_count() or 1) or 1
     pool = (WorkerPool(max(1, min(workers, len(jobs))), prestart=(kernel, str(Path(notebook).parent)))

@@ -8,7 +8,8 @@ import pytest
 from _support import CENSUS, PROVIDERS, SAMPLE, _sample_derived
 from qi_equity import measures
 from qi_equity.data import national
-from qi_equity.data.ingest import DIMENSIONS, aggregate_extract, monthly_measures_duckdb, write_metrics_from_aggregate
+from qi_equity.data.ingest import DIMENSIONS, aggregate_extract, monthly_measures_duckdb
+from qi_equity.publication.metrics import write_metrics_from_aggregate
 
 KEYS = ["provider_code", "month", "specialty", "dimension", "group", "measure"]
 

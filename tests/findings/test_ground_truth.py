@@ -7,10 +7,8 @@ import json
 import re
 
 import pandas as pd
-import pytest
 
 from _support import SAMPLE
-from qi_equity.cli import main
 from qi_equity.findings.evaluate import false_findings, match_ground_truth
 from qi_equity.publication import read_findings
 
@@ -23,13 +21,6 @@ def _published(out) -> pd.DataFrame:
     payload = json.loads((out / "collaborative_findings.json").read_text())
     collab = pd.DataFrame(payload["findings"]["data"], columns=payload["findings"]["columns"])
     return pd.concat([provider, collab], ignore_index=True)
-
-
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    code = main(["report", "--config", str(SAMPLE / "collaborative.yaml"), "--out", str(out), "--no-progress"])
-    return code, out / GT["collaborative"]
 
 
 def test_every_planted_effect_is_found_and_the_clean_provider_is_quiet(sample_run):

@@ -18,7 +18,7 @@ def _result():
 
 def test_payload_has_no_internal_columns_and_round_trips(tmp_path):
     res = _result()
-    payload = publish_findings(res, 5, "2026-03-31", "A trust")
+    payload = publish_findings(res, census_date="2026-03-31", provider_name="A trust", threshold=5)
     cols = payload["findings"]["columns"]
     assert "cell" not in cols and "ref_cell" not in cols and "n_group" not in cols
     path = tmp_path / "XZP.json"
@@ -37,7 +37,7 @@ def test_a_finding_on_small_counts_keeps_who_but_not_its_numbers():
     hit = (t["family"] == "gap_now") & (t["measure"] == row["measure"]) & (t["cell"] == row["cell"]) & \
           (t["ref_cell"] == row["ref_cell"])
     threshold = int(t.loc[hit, "n_reference"].iloc[0]) + 1   # as if the reference's count were suppressed
-    payload = publish_findings(res, threshold)
+    payload = publish_findings(res, threshold=threshold)
     pub = dict(zip(payload["findings"]["columns"], payload["findings"]["data"][list(res.data.index).index(gap[0])]))
     assert pub["size"] is None and pub["value_group"] is None and "withheld" in pub["sentence"]
     assert pub["group"] == row["group"] and pub["kind"] == "gap_now"

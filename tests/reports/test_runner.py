@@ -16,8 +16,15 @@ from qi_equity.reports.runner import FAULT_KILL_ENV, run
 pytestmark = pytest.mark.slow
 
 
-def _copy_sample(root):
+HOSTILE_NAME = "<script>alert(1)</script>"
+HOSTILE_TITLE = '"><img src=x onerror=alert(1)>'
+
+
+def _copy_sample(root, hostile=False):
     cfg = yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())
+    if hostile:
+        cfg["title"] = HOSTILE_TITLE
+        next(p for p in cfg["providers"] if p["code"] == "XQC")["name"] = HOSTILE_NAME
     shutil.copytree(SAMPLE, root, dirs_exist_ok=True)  # extracts and lens data
     (root / "collaborative.yaml").write_text(yaml.safe_dump(cfg))
     return cfg
@@ -25,9 +32,10 @@ def _copy_sample(root):
 
 @pytest.fixture(scope="module")
 def broken_run(tmp_path_factory):
-    """XQD: invalid ethnicity code; XQE: corrupt (binary) file; XQA: worker killed mid-write."""
+    """XQD: invalid ethnicity code; XQE: corrupt (binary) file; XQA: worker killed mid-write;
+    XQC named with a script and the collaborative titled with an image tag."""
     root = tmp_path_factory.mktemp("collab")
-    cfg = _copy_sample(root)
+    cfg = _copy_sample(root, hostile=True)
     lines = (root / "providers" / "XQD.csv").read_text().splitlines()
     eth = lines[0].split(",").index("ethnic_category")
     row = lines[1].split(",")
@@ -76,6 +84,40 @@ def test_reports_open_offline_and_images_have_alt_text(broken_run):
         assert not re.search(r"""@import\s+url\(\s*["']?https?://""", text, re.I), page.name
         for img in re.findall(r"<img\b[^>]*>", text):
             assert re.search(r'alt="[^"]{10,}"', img), page.name
+
+
+def test_hostile_names_and_titles_are_escaped_in_every_report(broken_run):
+    _, out, _, _ = broken_run
+    pages = {p.name: p.read_text() for p in out.glob("*.html")}
+    assert {"XQC.html", "index.html", "collaborative.html"} <= set(pages)
+    for name, text in pages.items():
+        assert "<script>alert" not in text and "<img src=x" not in text, name
+    for name in ("XQC.html", "index.html", "collaborative.html"):  # the provider's name
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[name], name
+    for name in ("index.html", "collaborative.html"):  # the collaborative's title
+        assert "&lt;img src=x onerror=alert(1)&gt;" in pages[name], name
+
+
+def test_unsafe_collaborative_names_and_provider_codes_are_rejected(tmp_path, capsys):
+    from qi_equity.reports.runner import Collaborative
+
+    for key, bad in (("name", "../x"), ("code", "../../x")):
+        cfg = yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())
+        if key == "name":
+            cfg["name"] = bad
+        else:
+            cfg["providers"][0]["code"] = bad
+        for p in cfg["providers"]:
+            p["extract"] = str(SAMPLE / p["extract"]) if not p["extract"].startswith("/") else p["extract"]
+        path = tmp_path / f"bad_{key}.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            Collaborative.load(path)
+        code = main(["report", "--config", str(path), "--out", str(tmp_path / "out"), "--no-progress"])
+        err = capsys.readouterr().err
+        assert code == 2 and "error:" in err and bad in err and "Traceback" not in err
+        assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*"))
 
 
 def test_provider_report_sections(broken_run):
