@@ -32,6 +32,33 @@ from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 
+_HIGHS_QUIET = False
+
+
+def _highs():
+    """A HiGHS instance; the first of a process is made with standard output closed, since HiGHS
+    prints a licence banner on it at construction, before any option can be set."""
+    global _HIGHS_QUIET
+    import highspy
+
+    if _HIGHS_QUIET:
+        return highspy.Highs()
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _HIGHS_QUIET = True
+    return h
+
+
 class _Programme:
     """One linear programme ``B x = b``, ``lo <= x <= hi`` kept in HiGHS between objectives: each
     new objective starts from the last optimal basis (a warm start), which is what makes the
@@ -40,7 +67,7 @@ class _Programme:
     def __init__(self, B, b, lo, hi):
         import highspy
 
-        self.h = h = highspy.Highs()
+        self.h = h = _highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
         C = csc_matrix(B)
