@@ -71,7 +71,7 @@ def data_quality_table(derived: pd.DataFrame, threshold: int = disclosure.DEFAUL
                        release_: REL.Release | None = None, census_date=None) -> Published:
     """Recording quality (see :func:`qi_equity.measures.data_quality`) as the release publishes it."""
     dq = measures.data_quality(derived)[["measure", "label", "count", "denominator", "percent"]]
-    rel = release_ if release_ is not None else REL.Release(*_quality_only(derived, threshold))
+    rel = release_ if release_ is not None else _alone(REL.quality_cells(derived), threshold)
     den = np.where(dq["measure"] == "first_appointment_missing", "treated", "pathways")
     keys = lambda m: pd.DataFrame({"measure": m, "period": "extract", "specialty": "all", "dimension": "all",
                                    "group": "All"})
@@ -80,12 +80,12 @@ def data_quality_table(derived: pd.DataFrame, threshold: int = disclosure.DEFAUL
     return _drop(pub, ["measure"])
 
 
-def _quality_only(derived, threshold):
+def _alone(cells: pd.DataFrame, threshold: int) -> REL.Release:
+    """The release of one table's cells on their own (a table asked for outside a report)."""
     from qi_equity.publication.protect import protect
 
-    c = REL.quality_cells(derived).assign(shown=True)
-    p = protect(c, Rule(threshold=threshold), links=())
-    return p.cells, p.rule, (), p
+    p = protect(cells.assign(shown=True), Rule(threshold=threshold), links=())
+    return REL.Release(p.cells, p.rule, (), p)
 
 
 def _drop(pub: Published, cols) -> Published:
@@ -548,7 +548,9 @@ def stage_summary(derived: pd.DataFrame, census_date, dimension: str = "sex_age"
 
     if specialty not in (None, "all"):
         raise ValueError("the published stage table is for all specialties (findings cover each specialty)")
-    rel = release_ if release_ is not None else REL.Release(*_stage_only(derived, census_date, dimension, months, threshold))
+    rel = release_ if release_ is not None else _alone(
+        pd.concat([REL.stage_cells(derived, census_date, dimension, months),
+                   REL.referral_cells(derived, census_date, months, (dimension, "all"))], ignore_index=True), threshold)
     s = stage_analysis(derived, census_date, dimension, months, None).reset_index(drop=True)
     opens = {}
     for g in s["group"].unique():
@@ -581,10 +583,3 @@ def stage_summary(derived: pd.DataFrame, census_date, dimension: str = "sex_age"
     return _drop(pub, ["ref_completed", "converted"]), opens
 
 
-def _stage_only(derived, census_date, dimension, months, threshold):
-    from qi_equity.publication.protect import protect
-
-    c = pd.concat([REL.stage_cells(derived, census_date, dimension, months),
-                   REL.referral_cells(derived, census_date, months, (dimension, "all"))], ignore_index=True)
-    p = protect(c.assign(shown=True), Rule(threshold=threshold), links=())
-    return p.cells, p.rule, (), p
