@@ -132,6 +132,7 @@ def test_provider_report_sections(broken_run):
     assert positions == sorted(positions)  # summary first, then data quality, the lenses, methods last
     assert "Who are the people?" in html and "Seldom heard" in html and "Driver diagram" in html
     assert "Counts from 1 to 4" in html
+    assert "Running HiGHS" not in html  # no solver banner in a report
     collab = (out / "collaborative.html").read_text()
     assert "Funnel plots" in collab and "highlighted" in collab
     assert "Equity self-assessment across the collaborative" in collab
