@@ -1,12 +1,44 @@
-"""The ``qi-equity`` command line: validate, report, sample-data."""
+"""The ``qi-equity`` command line: validate, report, aggregate, audit, sample and national data.
+
+Exit codes (documented in ``docs/running.md``):
+
+- 0: everything asked for was done;
+- 1: a provider's report, a validation or an audit failed (the others were still done);
+- 2: a usage, config or input error, or an output folder that cannot be used (nothing was run);
+- 3: an unexpected internal error (a bug: ``--debug`` shows the traceback);
+- 130 / 143: stopped by SIGINT / SIGTERM (``report --resume`` finishes what was left).
+
+Every error is a line or a few, never a traceback (unless ``--debug``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _iso(option: str):
+    def parse(value: str) -> str:
+        from qi_equity.data.contract import iso_date
+
+        try:
+            return iso_date(value, option)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+    parse.__name__ = "date"
+    return parse
+
+
+def _say(*lines, err=False):
+    print(*lines, sep="\n", file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def _validate(args) -> int:
+    from pathlib import Path
+
     from qi_equity.data.io import load_aggregate, read_raw
     from qi_equity.data.validation import ContractError, validate_extract
 
@@ -14,17 +46,24 @@ def _validate(args) -> int:
         try:
             df = load_aggregate(args.file)
         except ContractError as err:
-            print(err.report.format())
-            return 1
-        print(f"{args.file}: {len(df):,} aggregate rows meet the aggregate contract.")
-        return 0
-    try:
-        raw = read_raw(args.file)
-    except Exception as exc:
-        print(f"{args.file}: could not be read: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
-    report = validate_extract(raw, census_date=args.census_date, source=args.file)
-    print(report.format())
+            _say(err.report.format())
+            return EXIT_FAILED
+        _say(f"{args.file}: {len(df):,} aggregate rows meet the aggregate contract.")
+        return EXIT_OK
+    size_mb = Path(args.file).stat().st_size / 2**20 if Path(args.file).is_file() else 0
+    large = size_mb > 20
+    t0 = time.time()
+    if large:
+        _say(f"reading {args.file} ({size_mb:,.0f} MB)...", err=True)
+    raw = read_raw(args.file)  # an unreadable file raises a ValueError naming the problem (exit 2)
+    if large:
+        _say(f"  {len(raw):,} rows read in {time.time() - t0:.0f} s; checking {len(raw.columns)} columns against "
+             "the contract...", err=True)
+    report = validate_extract(raw, census_date=args.census_date, source=args.file, provider_code=args.provider_code,
+                              one_provider=not args.several_providers)
+    if large:
+        _say(f"  checked in {time.time() - t0:.0f} s", err=True)
+    _say(report.format())
     if report.ok:
         from qi_equity.data.contract import derive
         from qi_equity.data.io import to_typed
@@ -32,43 +71,54 @@ def _validate(args) -> int:
 
         census = args.census_date or raw["referral_date"].max()
         dq = data_quality(derive(to_typed(raw), census))
-        print("\nData quality (reported, not errors):")
+        _say("\nData quality (reported, not errors):")
         for r in dq.itertuples():
-            print(f"  - {r.label}: {r.count:,} of {r.denominator:,} ({r.percent:.1f}%)")
-    return 0 if report.ok else 1
+            _say(f"  - {r.label}: {r.count:,} of {r.denominator:,} ({r.percent:.1f}%)")
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _report(args) -> int:
     from qi_equity.reports.runner import run
 
     res = run(args.config, args.out, workers=args.workers, providers=args.provider or None,
-              only_failed=args.only_failed, progress=not args.no_progress, scheduler=args.scheduler,
+              only_failed=args.only_failed or args.resume, progress=not args.no_progress, scheduler=args.scheduler,
               kernel=args.kernel, threshold=args.threshold, min_median=args.min_median, hes=args.hes)
+    states: dict = {}
     for s in res["providers"]:
-        line = f"{s['code']}: {s['status']}"
-        if s["status"] != "ok":
-            first = (s.get("error") or "").splitlines()[:1]
-            line += f" at {s.get('stage')}: {first[0] if first else ''}"
-        print(line)
+        states[s["status"]] = states.get(s["status"], 0) + 1
+    if args.no_progress:  # otherwise each provider's line was printed as it finished
+        for s in res["providers"]:
+            line = f"  {s['code']:<6} {s['status']}"
+            if s["status"] != "ok":
+                first = (s.get("error") or "").splitlines()[:1]
+                line += f" at {s.get('stage')}: {first[0] if first else ''}"
+            _say(line)
+    _say(", ".join(f"{n} {k}" for k, n in states.items()) + " (of the collaborative's providers)")
     if res["collaborative"]:
-        print(f"collaborative report: {res['collaborative']['status']}")
-    print(f"index: {res['out']}/index.html")
-    return 0 if res["ok"] else 1
+        _say(f"collaborative report: {res['collaborative']['status']}"
+             + (f" ({len(res['left_out'])} provider(s) not compared: see the index)" if res.get("left_out") else ""))
+    _say(f"index: {res['out']}/index.html")
+    if res.get("interrupted"):
+        _say(f"interrupted by {res['interrupted']}: run the same command with --resume to finish", err=True)
+        import signal
+
+        return 128 + int(getattr(signal, res["interrupted"]))
+    return EXIT_OK if res["ok"] else EXIT_FAILED
 
 
 def _sample(args) -> int:
     from qi_equity.data.sample import SEED, generate
 
     path = generate(args.out, seed=args.seed if args.seed is not None else SEED)
-    print(f"wrote {path}")
-    return 0
+    _say(f"wrote {path}")
+    return EXIT_OK
 
 
 def _national(args) -> int:
     from qi_equity.data.national import generate
 
-    print(f"wrote {generate(args.out, n_providers=args.providers, pathways=args.pathways)}")
-    return 0
+    _say(f"wrote {generate(args.out, n_providers=args.providers, pathways=args.pathways)}")
+    return EXIT_OK
 
 
 INTERNAL_SUFFIX = ".INTERNAL-unsuppressed"
@@ -87,92 +137,174 @@ def internal_path(out: str) -> str:
 
 def _aggregate(args) -> int:
     from qi_equity.data.ingest import aggregate_extract
-    from qi_equity.reports.provider import disclosure_rule, publishable_monthly
+    from qi_equity.data.io import write_frame
 
     agg = aggregate_extract(args.file, args.census_date, by_specialty=args.by_specialty, engine=args.engine)
     if args.internal:
         out = internal_path(args.out)
         what = "UNSUPPRESSED internal aggregate (not for publication or sharing)"
     else:
+        from qi_equity.reports.provider import disclosure_rule, publishable_monthly
+
         out = args.out
         rule = disclosure_rule(args.threshold, args.min_median, args.hes)
         agg = publishable_monthly(agg, rule=rule)
         what = f"suppressed, publishable aggregate ({rule.describe().split('.')[0].lower()})"
-    agg.to_parquet(out) if str(out).endswith(".parquet") else agg.to_csv(out, index=False)
-    print(f"wrote {len(agg):,} rows of the {what} for {agg['provider_code'].nunique()} provider(s) to {out}")
-    return 0
+    write_frame(agg, out)
+    _say(f"wrote {len(agg):,} rows of the {what} for {agg['provider_code'].nunique()} provider(s) to {out}")
+    return EXIT_OK
 
 
 def _audit(args) -> int:
     from qi_equity.disclosure import audit, audit_summary
 
     issues = audit(args.folder, threshold=args.threshold, min_median=args.min_median)
-    print(audit_summary(issues))
+    _say(audit_summary(issues))
     if args.csv:
         issues.to_csv(args.csv, index=False)
-        print(f"issues written to {args.csv}")
-    return 1 if len(issues) else 0
+        _say(f"issues written to {args.csv}")
+    return EXIT_FAILED if len(issues) else EXIT_OK
 
 
 def _rule_args(p):
-    p.add_argument("--threshold", type=int, default=5, help="suppress counts from 1 to this minus 1 (default 5)")
+    p.add_argument("--threshold", type=int, default=5, help="suppress counts from 1 to this minus 1")
     p.add_argument("--min-median", type=int, default=10, help="no median on fewer pathways (at least 10)")
     p.add_argument("--hes", action="store_true", help="NHS Digital's HES rule: hide 1-7, round other counts to 5")
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="qi-equity", description="Equity-of-access kit for NHS provider collaboratives")
-    sub = p.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("validate", help="check a provider extract against the data contract")
-    v.add_argument("file")
-    v.add_argument("--census-date", default=None, help="dates after it fail (YYYY-MM-DD)")
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _sub(sub, name, summary, description, examples):
+    return sub.add_parser(name, help=summary, description=f"{summary}.\n\n{description}",
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in examples), formatter_class=_Help)
+
+
+def parser() -> argparse.ArgumentParser:
+    from qi_equity import __version__
+
+    p = argparse.ArgumentParser(
+        prog="qi-equity", formatter_class=_Help,
+        description="Equity-of-access kit for NHS provider collaboratives: validate extracts, run every "
+                    "provider's report and the collaborative's, publish suppressed aggregates, audit what is "
+                    "published.",
+        epilog="exit codes: 0 done; 1 a report, validation or audit failed; 2 usage, config, input or output-folder "
+               "error (nothing run); 3 internal error; 130/143 interrupted (report --resume finishes).\n"
+               "'qi-equity COMMAND --help' describes each command. docs/running.md covers schedules and signals.")
+    p.add_argument("--version", action="version", version=f"qi-equity {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    v = _sub(sub, "validate", "check a provider extract against the data contract",
+             "Reads a CSV (UTF-8, comma delimited) or Parquet extract and checks every contract rule, naming the "
+             "column, the rule, how many rows fail and sample values. Nothing is dropped.",
+             ["qi-equity validate data_samples/providers/XQA.csv --census-date 2026-03-31",
+              "qi-equity validate XQA.csv --provider-code XQA",
+              "qi-equity validate national.parquet --several-providers"])
+    v.add_argument("file", help="the extract (CSV or Parquet)")
+    v.add_argument("--census-date", type=_iso("--census-date"), default=None,
+                   help="dates after it fail (YYYY-MM-DD)")
+    v.add_argument("--provider-code", default=None, help="the code the extract must hold")
+    v.add_argument("--several-providers", action="store_true",
+                   help="the file holds several providers' rows by design (a national extract)")
     v.add_argument("--aggregate", action="store_true", help="the file is in the aggregate form")
     v.set_defaults(func=_validate)
-    r = sub.add_parser("report", help="run every provider's report and the collaborative report")
+    r = _sub(sub, "report", "run every provider's report and the collaborative report",
+             "Each provider is validated, its notebook run and its report, metrics and findings published together "
+             "into OUT/<collaborative>/ (one run at a time per folder). SIGTERM or SIGINT stops the run cleanly; "
+             "--resume then runs exactly what did not finish.",
+             ["qi-equity report --config data_samples/collaborative.yaml --out reports/",
+              "qi-equity report --config collab.yaml --out reports/ --resume",
+              "qi-equity report --config collab.yaml --provider XQC --threshold 8"])
     r.add_argument("--config", required=True, help="collaborative YAML (see data_samples/collaborative.yaml)")
-    r.add_argument("--out", default="reports", help="output folder (reports/<collaborative>/ is written)")
+    r.add_argument("--out", default="reports", help="output folder (OUT/<collaborative>/ is written)")
     r.add_argument("--workers", type=int, default=None, help="parallel provider workers (default: one per core)")
     r.add_argument("--provider", action="append", help="run only this provider (repeatable)")
-    r.add_argument("--only-failed", action="store_true", help="re-run only providers that failed last time")
+    r.add_argument("--resume", action="store_true",
+                   help="run only providers whose outputs are not current (failed, interrupted, not started)")
+    r.add_argument("--only-failed", action="store_true", help="the same as --resume")
     r.add_argument("--scheduler", default=None, help="Dask distributed scheduler address for national runs")
     r.add_argument("--kernel", default="qi-equity", help="Jupyter kernel name the notebooks run on")
     _rule_args(r)
-    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--no-progress", action="store_true", help="no line per provider as it finishes")
     r.set_defaults(func=_report)
-    s = sub.add_parser("sample-data", help="(re)generate the bundled synthetic sample collaborative")
-    s.add_argument("--out", default="data_samples")
-    s.add_argument("--seed", type=int, default=None)
+    s = _sub(sub, "sample-data", "(re)generate the bundled synthetic sample collaborative",
+             "Writes the six-provider synthetic collaborative (extracts, config, lens data).",
+             ["qi-equity sample-data --out data_samples"])
+    s.add_argument("--out", default="data_samples", help="folder to write")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled sample's)")
     s.set_defaults(func=_sample)
-    n = sub.add_parser("national-data", help="write a national-scale synthetic extract (Parquet, chunked)")
-    n.add_argument("--out", default="national.parquet")
-    n.add_argument("--providers", type=int, default=200)
-    n.add_argument("--pathways", type=int, default=7_500_000)
+    n = _sub(sub, "national-data", "write a national-scale synthetic extract (Parquet, chunked)",
+             "Synthetic pathways for many providers, written in chunks with bounded memory.",
+             ["qi-equity national-data --out national.parquet"])
+    n.add_argument("--out", default="national.parquet", help="Parquet file to write")
+    n.add_argument("--providers", type=int, default=200, help="number of providers")
+    n.add_argument("--pathways", type=int, default=7_500_000, help="number of pathways")
     n.set_defaults(func=_national)
-    a = sub.add_parser("aggregate", help="monthly aggregates of an extract (DuckDB for large files)")
+    a = _sub(sub, "aggregate", "monthly aggregates of an extract, suppressed for publication",
+             "The aggregate form (month x provider x specialty x dimension x group x measure) of a pathway extract. "
+             "The engine is chosen by the input's rows and format (DuckDB for large or many-file inputs). What is "
+             "written is suppressed unless --internal.",
+             ["qi-equity aggregate national.parquet --census-date 2026-03-31 --by-specialty --out agg.parquet",
+              "qi-equity aggregate XQA.csv --census-date 2026-03-31 --out XQA_agg.csv --threshold 8"])
     a.add_argument("file", help="CSV or Parquet file, a folder of Parquet files, or a glob")
-    a.add_argument("--census-date", required=True)
+    a.add_argument("--census-date", type=_iso("--census-date"), required=True, help="month-end census date, YYYY-MM-DD")
     a.add_argument("--out", required=True, help=".parquet or .csv")
-    a.add_argument("--engine", default="auto", choices=["auto", "pandas", "duckdb"])
-    a.add_argument("--by-specialty", action="store_true")
+    a.add_argument("--engine", default="auto", choices=["auto", "pandas", "duckdb"],
+                   help="auto: DuckDB for folders, globs and inputs over a million rows; pandas (full validation) "
+                        "otherwise")
+    a.add_argument("--by-specialty", action="store_true", help="also every specialty's series")
     _rule_args(a)
     a.add_argument("--internal", action="store_true",
                    help="write the UNSUPPRESSED form instead, for use inside the trust only; its file name "
                         f"gets '{INTERNAL_SUFFIX}'")
     a.set_defaults(func=_aggregate)
-    au = sub.add_parser("audit", help="read published outputs back and report any suppressed count that can be "
-                                      "worked out or narrowly bounded")
+    au = _sub(sub, "audit", "read published outputs back and report any suppressed count that can be worked out",
+              "Reads every metrics and findings file and every HTML table of a report folder and checks that no "
+              "hidden count can be recovered or narrowly bounded from what is published.",
+              ["qi-equity audit reports/north_weald", "qi-equity audit reports/north_weald --threshold 8 --csv issues.csv"])
     au.add_argument("folder", help="a folder of published outputs (e.g. reports/<collaborative>)")
     au.add_argument("--threshold", type=int, default=None, help="audit against this threshold (default: the files')")
     au.add_argument("--min-median", type=int, default=None, help="fewest pathways a median may rest on")
     au.add_argument("--csv", default=None, help="also write the issues to this CSV file")
     au.set_defaults(func=_audit)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        # a user's error (a config, a path, a setting): said plainly, no traceback
-        print(f"qi-equity {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        from qi_equity.data.validation import ContractError
+
+        if not isinstance(exc, ContractError) or args.debug:
+            return _error(args, exc)
+        _say(exc.report.format(), err=True)  # a file that fails the contract: the rules it fails
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _say(f"qi-equity {args.command}: interrupted", err=True)
+        return 130
+
+
+def _error(args, exc: BaseException) -> int:
+    if args.debug:
+        raise exc
+    if isinstance(exc, (ValueError, OSError)):
+        # a user's error (a config, an input, a path, an output folder): said plainly
+        _say(f"qi-equity {args.command}: error: {_plain(exc)}", err=True)
+        return EXIT_USAGE
+    _say(f"qi-equity {args.command}: internal error: {type(exc).__name__}: {exc}",  # a bug
+         "(this is a bug in qi-equity; run again with --debug for the traceback and report it)", err=True)
+    return EXIT_INTERNAL
+
+
+def _plain(exc: BaseException) -> str:
+    """An OS error as one sentence (``[Errno 2] No such file or directory: 'x'`` -> ``x: no such file ...``)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else ""
+        return f"{where}: {exc.strerror.lower()}" if where else exc.strerror.lower()
+    return str(exc)
 
 
 if __name__ == "__main__":

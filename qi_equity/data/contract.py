@@ -86,6 +86,30 @@ CALENDAR_DATE_PATTERN = (
     r"|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)$")
 INT_PATTERN = r"^\d+$"
 
+
+def iso_date(value, what: str = "date") -> str:
+    """``value`` as an ISO 8601 calendar date ``YYYY-MM-DD``, or ``ValueError`` naming ``what``
+    (the option or config key) and the value.
+
+    Only the ISO form is accepted, for command-line options and configs alike: ``31/03/2026``
+    could be read either way round in a UK tool (``03/04/2026`` is 3 April to its users, 4 March
+    to a US-default parser), so no other form is guessed. A ``datetime.date`` (what YAML makes
+    of an unquoted ``2026-03-31``) is accepted as it is.
+    """
+    import datetime as _dt
+    import re as _re
+
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    if not _re.fullmatch(DATE_PATTERN, text):
+        raise ValueError(f"{what}: {str(value)[:40]!r} is not a date in the form YYYY-MM-DD (e.g. 2026-03-31)")
+    if not _re.fullmatch(CALENDAR_DATE_PATTERN, text):
+        raise ValueError(f"{what}: {text!r} is not a calendar date (no such day)")
+    return text
+
 RTT_18_WEEKS = 18
 RTT_52_WEEKS = 52
 

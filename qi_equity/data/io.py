@@ -27,16 +27,125 @@ AGGREGATE_COLUMNS = ["month", "provider_code", "specialty", "dimension", "group"
                      "numerator", "denominator", "value"]
 
 
+class ExtractReadError(ValueError):
+    """A file that cannot be read as an extract at all (wrong format, encoding or delimiter,
+    duplicate headers, unparseable rows). The message names the file and says what to do."""
+
+
+_SIGNATURES = [  # (leading bytes, what the file is, what to do)
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or a zip archive",
+     "open it in Excel and save it as 'CSV UTF-8 (Comma delimited)'"),
+    (b"\xd0\xcf\x11\xe0", "an old-style Excel workbook (.xls)",
+     "open it in Excel and save it as 'CSV UTF-8 (Comma delimited)'"),
+    (b"\x1f\x8b", "a gzip-compressed file", "decompress it first (gunzip)"),
+    (b"PAR1", "a Parquet file", "give it the extension .parquet"),
+]
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def sniff_csv(path: str | Path) -> str:
+    """The text encoding to read a CSV extract with, after checking what the file is.
+
+    UTF-8 (with or without a byte-order mark) and UTF-16 with a byte-order mark (what Excel's
+    "Unicode text" writes) are read. Anything else raises :class:`ExtractReadError` naming the
+    file and the problem: a workbook, archive or Parquet file under a ``.csv`` name; binary
+    content; text that is not UTF-8 (the line of the first bad byte); duplicate column names
+    (pandas would silently rename the second); a header that is one column holding semicolons,
+    tabs or bars (another delimiter than the contract's comma).
+    """
+    path = Path(path)
+    name = path.name
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise ExtractReadError(f"{name}: the file is empty (no header, no data rows)")
+    for magic, what, todo in _SIGNATURES:
+        if head.startswith(magic):
+            raise ExtractReadError(f"{name}: this is {what}, not a CSV file: {todo}")
+    if head.startswith(_UTF16_BOMS):
+        encoding = "utf-16"
+    elif head.startswith(_UTF8_BOM):
+        encoding = "utf-8-sig"
+    elif b"\x00" in head:
+        odd = head[1::2].count(0) > len(head) // 4
+        even = head[0::2].count(0) > len(head) // 4
+        hint = ("it looks like UTF-16 without a byte-order mark: save it as CSV UTF-8" if odd != even
+                else "it is binary, not text: export the extract as CSV (UTF-8)")
+        raise ExtractReadError(f"{name}: the file holds NUL bytes; {hint}")
+    else:
+        encoding = "utf-8"
+    _check_text(path, encoding)
+    with open(path, encoding=encoding, newline="") as fh:
+        header_line = fh.readline().rstrip("\r\n")
+    import csv
+
+    header = next(csv.reader([header_line]), [])
+    if len(header) <= 1:
+        for sep, what in _OTHER_DELIMITERS.items():
+            if sep in header_line:
+                raise ExtractReadError(
+                    f"{name}: the header is one column holding {what} ({header_line[:60]!r}...): the file seems to "
+                    f"be delimited by {what}; the contract's delimiter is a comma: save it as CSV (comma delimited)")
+    names = [h.strip() for h in header]
+    dups = sorted({h for h in names if names.count(h) > 1})
+    if dups:
+        raise ExtractReadError(f"{name}: duplicate column name(s) in the header: {', '.join(map(repr, dups))} "
+                               "(each column must be named once)")
+    return encoding
+
+
+def _check_text(path: Path, encoding: str):
+    """Raise :class:`ExtractReadError` naming the first line that is not valid ``encoding``."""
+    import codecs
+
+    dec = codecs.getincrementaldecoder(encoding)()
+    line, offset = 1, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as exc:
+                at = line + chunk[:exc.start].count(b"\n")
+                byte = chunk[exc.start] if exc.start < len(chunk) else 0
+                enc = encoding.upper().removesuffix("-SIG")
+                raise ExtractReadError(
+                    f"{path.name}: line {at:,} is not {enc} text (byte 0x{byte:02x} at offset "
+                    f"{offset + exc.start:,}); it was probably saved as Windows-1252 or Latin-1: "
+                    "save it as 'CSV UTF-8'") from None
+            line += chunk.count(b"\n")
+            offset += len(chunk)
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ExtractReadError(f"{path.name}: the file ends in the middle of a character (truncated?)") from None
+
+
 def read_raw(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file with every value as a string (missing stays missing).
 
     Reading as strings keeps what the user wrote, so validation can report the exact
-    bad values; nothing is coerced or dropped here.
+    bad values; nothing is coerced or dropped here. A CSV is checked first by
+    :func:`sniff_csv` (format, encoding, delimiter, duplicate headers); a file that cannot be
+    read raises :class:`ExtractReadError` (a ``ValueError``) naming the file and the problem.
     """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path.name}: no such file ({path})")
+    if path.is_dir():
+        raise ExtractReadError(f"{path.name}: is a folder, not an extract file")
     if path.suffix.lower() in (".parquet", ".pq"):
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PAR1":
+            raise ExtractReadError(f"{path.name}: is not a Parquet file (it does not start with PAR1)")
         return _parquet_as_strings(path)
-    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
+    encoding = sniff_csv(path)
+    try:
+        return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""], encoding=encoding)
+    except pd.errors.ParserError as exc:
+        raise ExtractReadError(f"{path.name}: cannot be read as CSV: {str(exc).strip()}") from None
 
 
 def _parquet_as_strings(path: Path) -> pd.DataFrame:
@@ -188,6 +297,23 @@ def load_population(path: str | Path) -> pd.DataFrame:
         raise ContractError(ValidationReport(str(path), n, [Failure(m, "required column is missing", -1, n)
                                                             for m in sorted(missing)]))
     return df
+
+
+def write_frame(df: pd.DataFrame, path: str | Path, chunk_rows: int = 1_000_000) -> None:
+    """Write ``df`` to Parquet (by its extension) or CSV, a million rows at a time: the Arrow
+    copy of a chunk, not of the whole frame, is what writing adds to memory (a national
+    aggregate is about 9 million rows)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        df.to_csv(path, index=False, chunksize=chunk_rows)
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for i in range(0, max(len(df), 1), chunk_rows):
+            writer.write_table(pa.Table.from_pandas(df.iloc[i:i + chunk_rows], schema=schema, preserve_index=False))
 
 
 def atomic_write(path: str | Path, data: bytes | str):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,7 +304,41 @@ def prepare_suite(path, census_date=None) -> None:
     _plan(frozenset(columns), pd.Timestamp(census_date) if census_date is not None else None)
 
 
-def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract") -> ValidationReport:
+def provider_code_failures(raw: pd.DataFrame, expected: str | None = None, one_provider: bool = True) -> list[Failure]:
+    """File-level rules on ``provider_code`` that great-expectations' row rules cannot state.
+
+    - ``one_provider``: a provider's extract holds one provider's code. Several codes fail, the
+      rule naming each code with its row count (most rows first); the failing rows are those
+      not under the most common code. A national extract (several providers by design) passes
+      ``one_provider=False``.
+    - ``expected``: the code the collaborative's config gives for this extract; rows under any
+      other code fail, the rule naming both.
+
+    Only codes that match the contract's pattern are named (a malformed code fails its own rule).
+    """
+    if "provider_code" not in raw.columns or not len(raw):
+        return []
+    counts = raw["provider_code"].dropna().value_counts()
+    named = sorted(((str(c), int(k)) for c, k in counts.items() if re.fullmatch(C.PROVIDER_CODE_PATTERN, str(c))),
+                   key=lambda ck: (-ck[1], ck[0]))  # most rows first, then by code
+    listing = ", ".join(f"{c} ({k:,} rows)" for c, k in named[:6]) + (", ..." if len(named) > 6 else "")
+    out = []
+    if one_provider and len(counts) > 1:
+        out.append(Failure("provider_code", f"must hold one provider's code; the file holds {len(counts)}: {listing}",
+                           int(counts.iloc[1:].sum()), len(raw), [c for c, _ in named[:N_SAMPLES]],
+                           "one_provider_per_extract"))
+    if expected is not None:
+        other = raw["provider_code"].notna() & (raw["provider_code"] != expected)
+        if other.any():
+            found = ", ".join(c for c, _ in named if c != expected) or "other codes"
+            out.append(Failure("provider_code", f"is {found} in the file, but the config gives {expected} for it",
+                               int(other.sum()), len(raw), [c for c, _ in named if c != expected][:N_SAMPLES],
+                               "provider_code_matches_config"))
+    return out
+
+
+def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract",
+                     provider_code: str | None = None, one_provider: bool = False) -> ValidationReport:
     """Check a provider extract (as read, string-valued) against every contract rule.
 
     Parameters
@@ -315,6 +350,11 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
         When given, dates after it fail.
     source : str
         A name for the file, used in the report.
+    provider_code : str, optional
+        The code the config gives for this extract: rows under another code fail, and so does
+        a file holding several codes (see :func:`provider_code_failures`).
+    one_provider : bool
+        Fail a file holding several providers' codes even without ``provider_code``.
 
     Returns
     -------
@@ -323,6 +363,9 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
         the number and share of failing rows and sample values; ``.format()`` prints it.
     """
     census = pd.Timestamp(census_date) if census_date is not None else None
+    if not len(raw):  # a header-only file: nothing to check row by row
+        return ValidationReport(source=source, n_rows=0, failures=[
+            Failure("(file)", "no data rows: the file has a header but no rows", -1, 0, [], "table_row_count")])
     plan = _plan(frozenset(raw.columns), census)
     failures: list[Failure] = []
     n = len(raw)
@@ -344,6 +387,7 @@ def validate_extract(raw: pd.DataFrame, census_date=None, source: str = "extract
             continue
         samples = list(dict.fromkeys(_clean(v) for v in (out.get("partial_unexpected_list") or [])))[:N_SAMPLES]  # distinct
         failures.append(Failure(col, rule, int(out["unexpected_count"]), n, samples, e.expectation_type))
+    failures += provider_code_failures(raw, provider_code, one_provider or provider_code is not None)
     order = {c.name: i for i, c in enumerate(C.EXTRACT_COLUMNS)}
     failures.sort(key=lambda f: (f.failing_rows >= 0, order.get(f.column, 99)))
     return ValidationReport(source=source, n_rows=n, failures=failures)
