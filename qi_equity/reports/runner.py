@@ -1,25 +1,24 @@
 """Run the collaborative's reports: validate -> execute -> export, per provider, isolated.
 
-Each provider runs in its own worker process (at most ``workers`` at once). Inside it:
-validate the extract (great-expectations), execute ``notebooks/provider_report.ipynb``
-with papermill on the named kernel, export HTML (code hidden, images embedded, nothing
-loaded from the internet), and write the provider's suppressed metrics file. Validation and
-the notebook run at the same time (the notebook in its kernel process, validation in the
-worker); the notebook's output is used only if validation passes. Every file
-in the output folder is written to a temporary name and renamed, so a report is either
-the previous one or the new one, never half-written. A provider that fails -- bad data,
-a notebook error, or a worker that dies -- keeps its previous report, shows its error on
-the index page and makes the exit code non-zero; the others carry on.
+Each provider runs on a worker process (:mod:`qi_equity.reports.pool`, at most ``workers`` at
+once) with a warm kernel (:mod:`qi_equity.reports.notebooks`). Inside it the extract is validated
+while ``notebooks/provider_report.ipynb`` runs on the kernel; the notebook's output is used only if
+validation passes. A provider's report, metrics and findings are published together or not at all
+(:func:`qi_equity.reports.outputs.publish_unit`). A provider that fails -- bad data, a notebook
+error, a full disk, a worker that dies -- keeps its previous outputs (marked not current), shows
+its error on the index page and makes the exit code non-zero; the others carry on.
 
-The collaborative report reads only the providers' metrics files.
+The run holds a lock on its output folder, checks it is writable before any notebook runs, and
+records each provider's state in ``run.json`` as it goes. SIGTERM or SIGINT stops it within
+seconds: workers and kernels are stopped, ``run.json`` and the index say which providers were
+done, interrupted or not started, and ``--resume`` runs exactly those. The collaborative report
+compares only providers whose outputs are current (see :func:`qi_equity.reports.outputs.current`).
 """
 
 from __future__ import annotations
 
-import atexit
 import html
 import json
-import multiprocessing as mp
 import os
 import re
 import shutil
@@ -28,25 +27,19 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 
 import yaml
 
-from qi_equity.data.contract import PROVIDER_CODE_PATTERN
-from qi_equity.reports.provider import atomic_write
+from qi_equity.data.contract import PROVIDER_CODE_PATTERN, iso_date
+from qi_equity.reports import outputs as O
+from qi_equity.reports.notebooks import (CELL_TIMEOUT, DEFAULT_KERNEL, TEMPLATES, ensure_kernel,  # noqa: F401
+                                         execute_notebook, export_html, find_notebooks, kernel_unusable,
+                                         notebook_error, prestart_kernel, shutdown_warm_kernels, warm_kernel)
+from qi_equity.reports.pool import Interrupted, StopFlag, WorkerPool
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATES = PACKAGE_DIR / "templates"
-DEFAULT_KERNEL = "qi-equity"
-
-
-def find_notebooks() -> Path:
-    """The kit's ``notebooks/`` folder (next to the package in a checkout)."""
-    env = os.environ.get("QI_EQUITY_NOTEBOOKS")
-    if env:
-        return Path(env)
-    return PACKAGE_DIR.parents[1] / "notebooks"
+FAULT_KILL_ENV = "QI_EQUITY_FAULT_KILL"  # fault injection (tests): these providers' workers die mid-write
+FAULT_ENOSPC_ENV = O.FAULT_ENOSPC_ENV
 
 
 @dataclass
@@ -62,35 +55,43 @@ class Collaborative:
     @classmethod
     def load(cls, path: str | Path) -> "Collaborative":
         """Read a collaborative's YAML. Raises ``ValueError`` naming the file and key for a
-        missing key, a collaborative ``name`` that is not a plain folder name (it names the output
-        folder: letters, digits, spaces, ``_ . -``; no ``/``, ``\\`` or ``..``), a provider code that
-        does not match the contract's pattern, or a code given twice."""
+        missing file or key, YAML that does not parse, a census date not in ``YYYY-MM-DD`` form, a
+        collaborative ``name`` that is not a plain folder name (it names the output folder), a
+        provider code that does not match the contract's pattern, or a code given twice."""
         path = Path(path)
-        cfg = yaml.safe_load(path.read_text())
+        if not path.is_file():
+            raise ValueError(f"config {path}: no such file")
+        try:
+            cfg = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            at = f" (line {where.line + 1})" if where is not None else ""
+            raise ValueError(f"config {path.name}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
         if not isinstance(cfg, dict):
-            raise ValueError(f"{path}: expected a YAML mapping with name, census_date and providers")
+            raise ValueError(f"config {path.name}: expected a YAML mapping with name, census_date and providers")
         missing = [k for k in ("name", "census_date", "providers") if k not in cfg]
         if missing:
-            raise ValueError(f"{path}: missing key(s) {missing}")
-        safe_name(str(cfg["name"]), f"{path}: name")
+            raise ValueError(f"config {path.name}: missing key(s) {', '.join(missing)}")
+        safe_name(str(cfg["name"]), f"config {path.name}: name")
+        census = iso_date(cfg["census_date"], f"config {path.name}: census_date")
+        if not isinstance(cfg["providers"], list) or not cfg["providers"]:
+            raise ValueError(f"config {path.name}: providers must be a list of providers (code, name, extract)")
         root = path.parent.resolve()
-        providers = []
-        seen = set()
+        providers, seen = [], set()
         for i, p in enumerate(cfg["providers"]):
             if not isinstance(p, dict) or "code" not in p or "extract" not in p:
-                raise ValueError(f"{path}: provider {i + 1} needs 'code' and 'extract'")
+                raise ValueError(f"config {path.name}: provider {i + 1} needs 'code' and 'extract'")
             code = str(p["code"])
             if not re.fullmatch(PROVIDER_CODE_PATTERN, code):
-                raise ValueError(f"{path}: provider {i + 1}: code {code!r} does not match the contract's pattern "
-                                 f"(3-5 upper-case letters or digits, e.g. RXX01)")
+                raise ValueError(f"config {path.name}: provider {i + 1}: code {code[:20]!r} does not match the "
+                                 "contract's pattern (3-5 upper-case letters or digits, e.g. RXX01)")
             if code in seen:
-                raise ValueError(f"{path}: provider code {code} is given twice")
+                raise ValueError(f"config {path.name}: provider code {code} is given twice")
             seen.add(code)
             providers.append({"code": code, "name": str(p.get("name", p["code"])),
                               "extract": str((root / p["extract"]).resolve())})
-        pop = cfg.get("population")
-        lens = cfg.get("lens_data")
-        return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), str(cfg["census_date"]), providers,
+        pop, lens = cfg.get("population"), cfg.get("lens_data")
+        return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), census, providers,
                    str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None)
 
 
@@ -109,239 +110,9 @@ def safe_name(name: str, what: str = "name") -> str:
     with a dot, no ``..``), else ``ValueError``: a name from a config never places a file outside
     the output folder."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}", name) or ".." in name:
-        raise ValueError(f"{what} {name!r} cannot name a folder: use letters, digits, spaces, '_', '.' or '-' "
+        raise ValueError(f"{what} {name[:40]!r} cannot name a folder: use letters, digits, spaces, '_', '.' or '-' "
                          "(not starting with '.', no '..', '/' or '\\')")
     return name
-
-
-_exporters = threading.local()
-_NO_ALT = "No description has been provided for this image"
-
-
-def _report_exporter():
-    """nbconvert's HTML exporter for the report template, without its BeautifulSoup pass.
-
-    After rendering, ``HTMLExporter`` re-parses the whole page in pure Python (about 0.25 s a
-    report, most of the export) only to give images without ``alt`` a placeholder and to make
-    cells and outputs focusable (``tabindex="0"``). The kit's figures carry their own alt text;
-    both edits are made here on the rendered text, the same way for every report.
-    """
-    import re
-
-    from nbconvert import HTMLExporter
-    from nbconvert.exporters.templateexporter import TemplateExporter
-    from nbconvert.filters.highlight import Highlight2HTML
-    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-
-    focusable = re.compile(r'(<div\b[^>]*\bclass="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*")')
-    img_without_alt = re.compile(r"<img\b(?![^>]*\balt=)")
-
-    class ReportExporter(HTMLExporter):
-        def from_notebook_node(self, nb, resources=None, **kw):
-            langinfo = nb.metadata.get("language_info", {})
-            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-            resources = self._init_resources(resources)
-            self.register_filter("highlight_code",
-                                 self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
-            self.register_filter("filter_data_type", WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
-                                                                           parent=self, resources=resources))
-            html_, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-            html_ = img_without_alt.sub(f'<img alt="{_NO_ALT}"', html_)
-            return focusable.sub(r'\1 tabindex="0"', html_), resources
-
-    return ReportExporter(template_name="qi_report", extra_template_basedirs=[str(TEMPLATES)], exclude_input=True,
-                          exclude_input_prompt=True, exclude_output_prompt=True)
-
-
-def export_html(nb) -> str:
-    """HTML of an executed notebook: code hidden, images embedded, no internet resources."""
-    exporter = getattr(_exporters, "html", None)
-    if exporter is None:  # built once per worker thread: loading the templates costs more than a report's export
-        exporter = _exporters.html = _report_exporter()
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:  # papermill gives its injected cell a random id: make reruns identical
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"
-    body, _ = exporter.from_notebook_node(nb)
-    return body
-
-
-def ensure_kernel(name: str = DEFAULT_KERNEL):
-    """Make sure the named kernel exists; register it in this environment if not."""
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    if name in KernelSpecManager().find_kernel_specs():
-        return
-    import subprocess
-    import sys
-
-    subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", name,
-                    "--display-name", f"Python ({name})"], check=True, capture_output=True)
-
-# ---------------------------------------------------------------------------------------------
-# Warm kernels: one Jupyter kernel per worker (process, thread), reused from report to report.
-#
-# Starting a kernel and importing pandas / matplotlib / the kit costs about 3 s, as much as the
-# report itself. A worker keeps its kernel and clears the user namespace (``%reset -f``) and
-# every open figure before each notebook, so a notebook sees the same fresh namespace it would
-# in a new kernel, with the modules already imported. A kernel that died (or a notebook that
-# crashed it) is replaced before the next report. papermill still injects the parameters and
-# executes the notebook, through an engine that runs it on the warm kernel.
-# ---------------------------------------------------------------------------------------------
-
-_RESET_CODE = "__import__('qi_equity.reports.kernel_reset', fromlist=['reset']).reset({cwd!r})"
-_warm = threading.local()
-
-
-def _register_warm_engine():
-    from papermill.clientwrap import PapermillNotebookClient
-    from papermill.engines import NBClientEngine, papermill_engines
-    from papermill.log import logger
-
-    class WarmKernelEngine(NBClientEngine):
-        """papermill's nbclient engine, on a kernel manager it does not own (``km``)."""
-
-        @classmethod
-        def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None,
-                                     stderr_file=None, start_timeout=60, execution_timeout=None, km=None, **kwargs):
-            client = PapermillNotebookClient(nb_man, km=km, kernel_name=kernel_name, timeout=execution_timeout,
-                                             startup_timeout=start_timeout, log=logger, log_output=log_output,
-                                             stdout_file=stdout_file, stderr_file=stderr_file)
-            try:
-                return client.execute()
-            finally:
-                if client.kc is not None:  # the client is ours to close; the kernel is not
-                    client.kc.stop_channels()
-
-    papermill_engines.register(WARM_ENGINE, WarmKernelEngine)
-
-
-WARM_ENGINE = "qi-equity-warm"
-# Report kernels: no input history database (nobody reads it; it costs a write per cell), and
-# the kit imported as the kernel starts, so a worker's first report does not wait for it (the
-# worker validates the extract meanwhile; the namespace is cleared before every notebook anyway).
-# Then gc.freeze(): the imported modules' objects (about 200,000) are set aside from garbage
-# collection, so a full collection during a report scans only the report's own objects.
-KERNEL_ARGS = ["--HistoryManager.enabled=False",
-               "--IPKernelApp.exec_lines=import pandas, matplotlib.figure, qi_equity.plotting, "
-               "qi_equity.reports.provider, qi_equity.reports.lenses, qi_equity.reports.display; "
-               "__import__('gc').freeze()"]
-
-
-def _launch_kernel(kernel: str, cwd: str):
-    """This thread's kernel manager for ``kernel`` in ``cwd``, launching the kernel process if
-    there is none (or it died). Does not wait for the kernel to be ready."""
-    from jupyter_client.manager import KernelManager
-
-    kernels = getattr(_warm, "kernels", None)
-    if kernels is None:
-        kernels = _warm.kernels = {}
-        _register_warm_engine()
-        atexit.register(shutdown_warm_kernels)
-    km = kernels.get((kernel, cwd))
-    if km is not None and not km.is_alive():
-        shutdown_warm_kernels(only=(kernel, cwd))
-        km = None
-    if km is None:
-        # The notebook client (nbclient, through papermill) gets an asyncio client: with the default
-        # blocking one, waiting for a message blocks nbclient's event loop, so neither its cell
-        # timeout nor its dead-kernel check can run and a lost reply would hang the worker for ever.
-        km = KernelManager(kernel_name=kernel, client_class="qi_equity.reports.kernel_client.ReportKernelClient")
-        km.start_kernel(cwd=cwd, extra_arguments=KERNEL_ARGS)
-        kernels[(kernel, cwd)] = km
-    return km
-
-
-def warm_kernel(kernel: str, cwd: str):
-    """This worker's kernel manager for ``kernel`` in ``cwd``: started once, reset before each use."""
-    from jupyter_client.blocking import BlockingKernelClient
-
-    km = _launch_kernel(kernel, cwd)
-    # a blocking client for the reset (km.client() gives the notebooks' asyncio client)
-    kc = BlockingKernelClient(parent=km, connection_file=km.connection_file, **km.get_connection_info(session=True))
-    kc.start_channels()
-    try:
-        if not getattr(km, "qi_ready", False):  # a kernel that answered before needs no handshake (~0.2 s)
-            kc.wait_for_ready(timeout=60)
-        # Only the shell reply is awaited (a new client's iopub subscription may miss early
-        # messages; papermill's client ignores this request's outputs, which are not its own).
-        msg_id = kc.execute(_RESET_CODE.format(cwd=cwd), silent=False, store_history=False)
-        reply = kc.get_shell_msg(timeout=60)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = kc.get_shell_msg(timeout=60)
-        if reply["content"]["status"] != "ok":
-            raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue')}")
-        km.qi_ready = True
-    finally:
-        kc.stop_channels()
-    return km
-
-
-def prestart_kernel(kernel: str, cwd: str):
-    """Launch this worker's kernel process without waiting for it (no client, no message): it
-    boots while the worker validates its first extract, and :func:`warm_kernel` connects to it."""
-    _launch_kernel(kernel, cwd)
-
-
-def shutdown_warm_kernels(only=None, now: bool = False):
-    """Shut down this thread's warm kernels (all of them, or the one keyed ``only``)."""
-    kernels = getattr(_warm, "kernels", None) or {}
-    for key in [only] if only else list(kernels):
-        km = kernels.pop(key, None)
-        if km is None:
-            continue
-        try:
-            km.shutdown_kernel(now=now or not km.is_alive())
-        except Exception:
-            pass
-
-
-# A cell that runs longer than this fails its provider instead of holding up the run (a scheduled
-# run must always finish); the largest report cell takes a few seconds on a national-size provider.
-CELL_TIMEOUT = 900
-
-
-def execute_notebook(input_path: str, output_path: str, parameters: dict, kernel: str, cwd: str, warm: bool = True,
-                     km=None, cell_timeout: int | None = CELL_TIMEOUT):
-    """Execute a notebook with papermill on the named kernel (this worker's warm kernel by default,
-    or the kernel manager ``km`` already reset by :func:`warm_kernel`). A cell running longer than
-    ``cell_timeout`` seconds raises (``None``: no limit)."""
-    import papermill as pm
-
-    if not warm:
-        return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel, cwd=cwd,
-                                   progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                                   execution_timeout=cell_timeout)
-    km = km or warm_kernel(kernel, cwd)
-    try:
-        return pm.execute_notebook(input_path, output_path, parameters=parameters, kernel_name=kernel,
-                                   engine_name=WARM_ENGINE, km=km, progress_bar=False, log_output=False,
-                                   request_save_on_cell_execute=False,  # written once, at the end
-                                   execution_timeout=cell_timeout)
-    except Exception as exc:
-        if _kernel_unusable(exc):  # timed out (still busy) or died: this worker gets a new kernel
-            shutdown_warm_kernels(only=(kernel, cwd), now=True)
-        raise
-
-
-def _kernel_unusable(exc: BaseException | None) -> bool:
-    """Whether a notebook that raised ``exc`` left its kernel unfit for another report: any failure
-    other than an error raised by a cell's own code (a timeout, a dead kernel, a lost message)."""
-    if exc is None:
-        return False
-    from papermill.exceptions import PapermillExecutionError
-
-    return not isinstance(exc, PapermillExecutionError)
-
-
-def _kill_kernel(km) -> None:
-    """Kill a kernel's process at once (SIGKILL). Safe from any thread: it only signals the
-    process; the notebook client sees a dead kernel within a second and :func:`warm_kernel`
-    replaces it before the next report."""
-    try:
-        km.provisioner.process.kill()
-    except Exception:  # already gone, or not a local kernel
-        pass
 
 
 class _Validation(threading.Thread):
@@ -349,17 +120,13 @@ class _Validation(threading.Thread):
 
     The notebook's output is speculative: it is published only if validation passes. When
     validation fails, the kernel (``km``) is killed so that a bad extract does not cost a whole
-    notebook run; the worker replaces it for its next report.
-
-    Why kill and not interrupt: an interrupt (SIGINT) that reaches ipykernel while it is sending a
-    cell's reply, or running a post-execute hook, is swallowed ("KeyboardInterrupt caught in
-    kernel") and the reply is never sent, so the notebook client waits for ever. A kill always ends
-    the notebook (DeadKernelError) and costs only a kernel start, for failed extracts only.
+    notebook run; the worker replaces it for its next report. (A kill, not an interrupt: an
+    interrupt reaching ipykernel while it sends a reply is swallowed and the client waits for ever.)
     """
 
-    def __init__(self, raw, census_date, source: str, km=None):
+    def __init__(self, raw, census_date, source: str, code: str, km=None):
         super().__init__(daemon=True, name="qi-equity-validation")
-        self.raw, self.census_date, self.source, self.km = raw, census_date, source, km
+        self.raw, self.census_date, self.source, self.code, self.km = raw, census_date, source, code, km
         self.killed_kernel = False
         self.report = self.error = None
         self.seconds = 0.0
@@ -370,10 +137,12 @@ class _Validation(threading.Thread):
 
     def run(self):
         from qi_equity.data.validation import validate_extract
+        from qi_equity.reports.internals import kill_kernel
 
         t = time.time()
         try:
-            self.report = validate_extract(self.raw, census_date=self.census_date, source=self.source)
+            self.report = validate_extract(self.raw, census_date=self.census_date, source=self.source,
+                                           provider_code=self.code)
         except Exception as exc:  # reported like any other failure of the provider
             self.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"[:3000]
         finally:
@@ -381,28 +150,26 @@ class _Validation(threading.Thread):
             self.seconds = round(time.time() - t, 3)
         if self.km is not None and self.failed:
             self.killed_kernel = True
-            _kill_kernel(self.km)
+            kill_kernel(self.km)
 
 
-def _notebook_error(exc: BaseException) -> str:
-    ename = getattr(exc, "ename", type(exc).__name__)
-    evalue = getattr(exc, "evalue", str(exc))
-    return f"{ename}: {evalue}"[:2000]
+def _rule(job: dict) -> dict:
+    return {"threshold": int(job.get("threshold", 5)), "min_median": int(job.get("min_median", 10)),
+            "hes": bool(job.get("hes", False))}
 
 
 def run_provider(job: dict) -> dict:
     """Validate, execute and export one provider. Never raises: returns a status dict.
 
-    ``job`` keys: ``code, name, extract, census_date, out_dir, notebook, kernel, threshold``.
-    The notebook runs while the extract is validated (the kernel is a process of its own): its
-    output is used only when validation passes, and a failing validation kills its kernel. The
-    status's ``stage_seconds`` gives each stage's own duration (validation overlaps notebook).
+    ``job`` keys: ``code, name, extract, census_date, out_dir, notebook, kernel, threshold``
+    (and ``min_median, hes, lens_data, warm, cell_timeout``). The status has ``code, name,
+    status (ok/failed), stage, error, report, metrics, findings, files (path -> SHA-256),
+    rule, finished_at, seconds, stage_seconds``.
     """
     t0 = time.time()
     code = job["code"]
     status = {"code": code, "name": job["name"], "status": "failed", "stage": "validation", "error": "",
               "report": None, "metrics": None, "seconds": None, "stage_seconds": {}}
-
     out = Path(job["out_dir"])
     tmp = Path(tempfile.mkdtemp(prefix=f"qi-equity-{code}-"))
     try:
@@ -411,16 +178,15 @@ def run_provider(job: dict) -> dict:
 
         try:
             raw = read_raw(job["extract"])
-        except Exception as exc:  # unreadable file
-            status["error"] = public_message(f"could not read {Path(job['extract']).name}: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # unreadable file: the reader's message names the problem
+            what = str(exc) if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {exc}"
+            status["error"] = public_message(f"could not read {Path(job['extract']).name}: {what}")
             return status
         source = Path(job["extract"]).name
         if job.get("_kill_after_validation"):  # fault injection: validate, then the worker dies
             validate_extract(raw, census_date=job["census_date"], source=source)
             status["stage"] = "notebook"
             return status
-        # The notebook starts at once, on its own process (the kernel), while this worker
-        # validates the extract in a thread: nothing is published unless validation passes.
         warm = job.get("warm", True)
         kernel, cwd = job.get("kernel", DEFAULT_KERNEL), str(Path(job["notebook"]).parent)
         try:
@@ -428,29 +194,30 @@ def run_provider(job: dict) -> dict:
         except Exception as exc:  # the kernel would not start or reset
             status.update(stage="notebook", error=f"report kernel: {type(exc).__name__}: {exc}")
             return status
-        validation = _Validation(raw, job["census_date"], source, km)
+        validation = _Validation(raw, job["census_date"], source, code, km)
         del raw
         validation.start()
+        rule = _rule(job)
         params = dict(provider_code=code, provider_name=job["name"], data_path=job["extract"],
-                      census_date=job["census_date"], suppression_threshold=int(job.get("threshold", 5)),
-                      min_median=int(job.get("min_median", 10)), hes_rule=bool(job.get("hes", False)),
+                      census_date=job["census_date"], suppression_threshold=rule["threshold"],
+                      min_median=rule["min_median"], hes_rule=rule["hes"],
                       validate=False, metrics_path=str(tmp / "metrics.json"), findings_path=str(tmp / "findings.json"),
                       lens_data=job.get("lens_data") or "")
         t_nb = time.time()
-        nb = notebook_error = None
+        nb = failure = None
         try:
             nb = execute_notebook(job["notebook"], str(tmp / "executed.ipynb"), params, kernel, cwd, warm=warm, km=km,
                                   cell_timeout=job.get("cell_timeout", CELL_TIMEOUT))
         except Exception as exc:
-            notebook_error = exc
+            failure = exc
         status["stage_seconds"]["notebook"] = round(time.time() - t_nb, 3)
         validation.join()
         status["stage_seconds"]["validation"] = validation.seconds
-        if warm and (validation.killed_kernel or _kernel_unusable(notebook_error)):
+        if warm and (validation.killed_kernel or kernel_unusable(failure)):
             shutdown_warm_kernels(only=(kernel, cwd), now=True)  # reaped (it may not have exited yet)
             try:
                 prestart_kernel(kernel, cwd)  # and a new one boots now, for this worker's next report
-            except Exception:  # the next report starts one the usual way, and reports its failure
+            except Exception:
                 pass
         if validation.failed:  # the extract's own fault comes first
             status["error"] = (public_message(validation.error) if validation.error else
@@ -458,18 +225,25 @@ def run_provider(job: dict) -> dict:
                                + f"\nTo see the failing values: qi-equity validate {Path(job['extract']).name}")
             return status
         status["stage"] = "notebook"
-        if notebook_error is not None:
-            status["error"] = public_message(_notebook_error(notebook_error))
+        if failure is not None:
+            status["error"] = public_message(notebook_error(failure))
             return status
         status["stage"] = "export"
         t_ex = time.time()
-        body = export_html(nb)
-        atomic_write(out / "metrics" / f"{code}.json", (tmp / "metrics.json").read_bytes())
-        atomic_write(out / "findings" / f"{code}.json", (tmp / "findings.json").read_bytes())
-        atomic_write(out / f"{code}.html", body)
+        files = {f"metrics/{code}.json": (tmp / "metrics.json").read_bytes(),
+                 f"findings/{code}.json": (tmp / "findings.json").read_bytes(),
+                 f"{code}.html": export_html(nb)}
+        try:
+            hashes = O.publish_unit(out, code, files)
+        except OSError as exc:
+            status["error"] = public_message(f"could not write the report's files ({exc.strerror or exc}); "
+                                             "none of them was replaced")
+            return status
         status["stage_seconds"]["export"] = round(time.time() - t_ex, 3)
         status.update(status="ok", stage="done", report=f"{code}.html", metrics=f"metrics/{code}.json",
-                      findings=f"findings/{code}.json", top_findings=_top_findings(tmp / "findings.json"))
+                      findings=f"findings/{code}.json", files=hashes, rule=rule,
+                      finished_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+                      top_findings=_top_findings(files[f"findings/{code}.json"]))
         return status
     except Exception as exc:
         status["error"] = public_message(f"{type(exc).__name__}: {exc}")
@@ -480,18 +254,15 @@ def run_provider(job: dict) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _top_findings(path: Path, n: int = 3) -> list[str]:
+def _top_findings(data: bytes, n: int = 3) -> list[str]:
     """The first ``n`` headline sentences of a published findings file (for the index)."""
     try:
-        payload = json.loads(Path(path).read_text())
+        payload = json.loads(data)
         cols = payload["findings"]["columns"]
         rows = [dict(zip(cols, r)) for r in payload["findings"]["data"]]
-    except (OSError, ValueError, KeyError):
+    except (ValueError, KeyError, TypeError):
         return []
     return [r["sentence"] for r in rows if r.get("headline") and r.get("kind") != "too_few"][:n]
-
-
-FAULT_KILL_ENV = "QI_EQUITY_FAULT_KILL"
 
 
 def _fault_kill(job: dict):
@@ -513,198 +284,124 @@ def _run_task(task: dict) -> dict:
     return run_provider(task)
 
 
-def _worker_main(conn, prestart=None):
-    """A pool worker: run tasks from ``conn`` on this worker's warm kernel until told to stop."""
-    import gc
-
-    gc.freeze()  # what the parent imported (great-expectations among it) is never collected
-    try:
-        if prestart:
-            try:
-                prestart_kernel(*prestart)
-            except Exception:  # the first report starts its kernel the usual way
-                pass
-        while True:
-            try:
-                task = conn.recv()
-            except EOFError:
-                break
-            if task is None:
-                break
-            conn.send(_run_task(task))
-    finally:
-        shutdown_warm_kernels(now=True)  # nothing in a report kernel needs a graceful shutdown
-
-
-class WorkerPool:
-    """``workers`` long-lived worker processes, each with its own warm kernel.
-
-    Tasks are handed out one at a time to whichever worker is free. A worker that dies (killed,
-    out of memory) fails only the task it was running and is replaced for the tasks still to run.
-    """
-
-    def __init__(self, workers: int, prestart: tuple[str, str] | None = None):
-        self.size = max(1, int(workers))
-        self.prestart = prestart  # (kernel, notebook folder) each worker launches as it starts
-        self.ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
-        self.idle: list = []
-        self.n_started = 0
-
-    def _start(self):
-        parent, child = self.ctx.Pipe()
-        self.n_started += 1
-        proc = self.ctx.Process(target=_worker_main, args=(child, self.prestart),
-                                name=f"qi-equity-worker-{self.n_started}",
-                                daemon=True)
-        proc.start()
-        child.close()
-        return proc, parent
-
-    def map(self, tasks: list[dict], on_done=None) -> list[dict]:
-        """Run ``tasks``; results in task order. A task whose worker died gets ``None``."""
-        results: list = [None] * len(tasks)
-        pending = list(enumerate(tasks))
-        busy: dict = {}  # conn -> (proc, index)
-        while pending or busy:
-            while pending and len(busy) < self.size:
-                proc, conn = self.idle.pop() if self.idle else self._start()
-                i, task = pending.pop(0)
-                conn.send(task)
-                busy[conn] = (proc, i)
-            ready = wait(list(busy) + [proc.sentinel for proc, _ in busy.values()])
-            for conn in [c for c in list(busy) if c in ready or busy[c][0].sentinel in ready]:
-                proc, i = busy.pop(conn)
-                try:
-                    results[i] = conn.recv()
-                    self.idle.append((proc, conn))
-                except (EOFError, OSError):  # died before answering
-                    proc.join()
-                    results[i] = {"_died": proc.exitcode}
-                    conn.close()
-                if on_done:
-                    on_done(i, results[i])
-        return results
-
-    def close(self):
-        for proc, conn in self.idle:
-            try:
-                conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
-        for proc, conn in self.idle:
-            proc.join(timeout=30)
-            if proc.is_alive():
-                proc.kill()
-            conn.close()
-        self.idle = []
-
-
-def _worker_failure(job: dict, error: str) -> dict:
-    """Status of a provider whose worker failed (died, lost its task) before giving a result."""
-    return {"code": job["code"], "name": job["name"], "status": "failed", "stage": "worker", "report": None,
+def _state(job: dict, status: str, stage: str, error: str) -> dict:
+    return {"code": job["code"], "name": job["name"], "status": status, "stage": stage, "report": None,
             "metrics": None, "seconds": None, "error": error}
 
 
 def _died_status(job: dict, exitcode) -> dict:
     how = f"signal {-exitcode}" if exitcode and exitcode < 0 else f"exit code {exitcode}"
-    return _worker_failure(job, f"the worker process died ({how}) before finishing")
+    return _state(job, "failed", "worker", f"the worker process died ({how}) before finishing")
 
 
-def run_local(jobs: list[dict], workers: int, progress: bool = True, pool: WorkerPool | None = None) -> list[dict]:
+def _line(res: dict) -> str:
+    """A provider's console line: its status and, on failure, the first failing rules."""
+    if res.get("status") == "ok":
+        return f"  {res['code']:<6} ok        {res.get('seconds') or 0:6.1f} s"
+    lines = [ln.strip() for ln in (res.get("error") or "").splitlines() if ln.strip()]
+    rules = [ln for ln in lines if ln.startswith("- ")][:3] or lines[:1]
+    return f"  {res['code']:<6} {res.get('status')} at {res.get('stage')}" + "".join(f"\n           {r}" for r in rules)
+
+
+def run_local(jobs: list[dict], workers: int, progress: bool = True, pool: WorkerPool | None = None,
+              on_done=None) -> list[dict]:
     """Run jobs on a pool of ``workers`` worker processes (or on ``pool``). A process that dies
-    without a result (killed, out of memory) fails only its own provider."""
+    without a result (killed, out of memory) fails only its own provider. ``on_done(i, status)``
+    is called as each finishes. Raises :class:`~qi_equity.reports.pool.Interrupted` on a signal."""
     if not jobs:
         return []
-    try:  # share great-expectations, and the contract suite for these extracts, with the forked
-        # workers (slow to import and to build; done once here instead of once per worker)
+    try:  # share great-expectations and the contract suite with the forked workers (built once here)
         from qi_equity.data.validation import prepare_suite
 
         prepare_suite(jobs[0]["extract"], jobs[0]["census_date"])
     except Exception:  # an unreadable first extract fails in its worker, with its own message
         pass
-    from tqdm import tqdm
-
-    tqdm.monitor_interval = 0
     own = pool is None
-    pool = pool or WorkerPool(min(workers, len(jobs)))
-    bar = tqdm(total=len(jobs), desc="providers", unit="report", disable=not progress)
+    pool = pool or WorkerPool(min(workers, len(jobs)), _run_task)
 
     def done(i, res):
-        ok = isinstance(res, dict) and res.get("status") == "ok"
-        bar.set_postfix_str(f"{jobs[i]['code']} {'ok' if ok else 'failed'}")
-        bar.update(1)
+        res = _died_status(jobs[i], res["_died"]) if isinstance(res, dict) and "_died" in res else res
+        if progress:
+            print(_line(res), flush=True)
+        if on_done:
+            on_done(i, res)
 
     try:
-        results = pool.map(jobs, done)
+        results = pool.map(jobs, on_done=done)
     finally:
-        bar.close()
         if own:
             pool.close()
     return [_died_status(job, res["_died"]) if "_died" in res else res for job, res in zip(jobs, results)]
 
 
-def run_dask(jobs: list[dict], scheduler, progress: bool = True) -> list[dict]:
+def run_dask(jobs: list[dict], scheduler, progress: bool = True, stop: StopFlag | None = None,
+             on_done=None) -> list[dict]:
     """Submit the per-provider runs to a Dask distributed scheduler (an address or a Client).
-
     Each Dask worker thread keeps a warm kernel between the providers it runs."""
-    from distributed import Client, as_completed
-    from tqdm import tqdm
+    from distributed import Client
+    from distributed import wait as dwait
 
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
-        futures = {client.submit(run_provider, job, key=f"qi-equity-{job['code']}-{time.time_ns()}", pure=False): job
-                   for job in jobs}
-        results = {}
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="providers", disable=not progress):
-            job = futures[fut]
+        futures = {client.submit(run_provider, job, key=f"qi-equity-{job['code']}-{time.time_ns()}", pure=False): i
+                   for i, job in enumerate(jobs)}
+        results: list = [None] * len(jobs)
+        pending = set(futures)
+        while pending:
+            if stop is not None and stop.signum:
+                client.cancel(list(pending))
+                stop.check()
             try:
-                results[job["code"]] = fut.result()
-            except Exception as exc:  # the worker died or the task was lost
-                results[job["code"]] = _worker_failure(job, f"the Dask task failed: {type(exc).__name__}: {exc}")
-        return [results[j["code"]] for j in jobs]
+                finished, pending = dwait(pending, timeout=0.5, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # none finished in the last half second: check for a signal
+                continue
+            for fut in finished:
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except Exception as exc:  # the worker died or the task was lost
+                    results[i] = _state(jobs[i], "failed", "worker", f"the Dask task failed: {type(exc).__name__}: {exc}")
+                if progress:
+                    print(_line(results[i]), flush=True)
+                if on_done:
+                    on_done(i, results[i])
+        return results
     finally:
         if not isinstance(scheduler, Client):
             client.close()
 
 
 def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: str, threshold: int,
-                               self_assessment_path: str = "", warm: bool = True) -> dict:
-    """Execute the collaborative notebook on the providers' metrics files and export it."""
+                               self_assessment_path: str = "", warm: bool = True, compare_dir: str = "",
+                               left_out: str = "") -> dict:
+    """Execute the collaborative notebook on the providers' metrics files and export it.
+
+    ``compare_dir`` holds the metrics and findings of the providers to compare (default: the
+    output folder's); ``left_out`` is the note on providers not compared, shown in the report."""
     nb_path = find_notebooks() / "collaborative_report.ipynb"
     out = Path(out)
+    src = Path(compare_dir) if compare_dir else out
     status = {"status": "failed", "error": "", "report": None}
     tmp = Path(tempfile.mkdtemp(prefix="qi-equity-collab-"))
     try:
         nb = execute_notebook(str(nb_path), str(tmp / "executed.ipynb"),
                               dict(collaborative_title=title, census_date=census_date,
-                                   metrics_dir=str((out / "metrics").resolve()),
-                                   findings_dir=str((out / "findings").resolve()),
+                                   metrics_dir=str((src / "metrics").resolve()),
+                                   findings_dir=str((src / "findings").resolve()),
                                    collaborative_findings_path=str(tmp / "collaborative_findings.json"),
-                                   suppression_threshold=threshold, self_assessment_path=self_assessment_path),
+                                   suppression_threshold=threshold, self_assessment_path=self_assessment_path,
+                                   left_out=left_out),
                               kernel, str(nb_path.parent), warm=warm)
-        body = export_html(nb)
+        files = {"collaborative.html": export_html(nb)}
         if (tmp / "collaborative_findings.json").exists():
-            atomic_write(out / "collaborative_findings.json", (tmp / "collaborative_findings.json").read_bytes())
-        atomic_write(out / "collaborative.html", body)
+            files["collaborative_findings.json"] = (tmp / "collaborative_findings.json").read_bytes()
+        O.publish_unit(out, "collaborative", files)
         status.update(status="ok", report="collaborative.html")
     except Exception as exc:
-        status["error"] = _notebook_error(exc)
+        status["error"] = public_message(notebook_error(exc))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return status
-
-
-def _collaborative_task(collab: Collaborative, out: Path, kernel: str, threshold: int) -> dict:
-    sa = collab.lens_data / "self_assessment.csv" if collab.lens_data else None
-    return {"kind": "collaborative",
-            "args": dict(title=collab.title, census_date=collab.census_date, out=str(out), kernel=kernel,
-                         threshold=threshold, self_assessment_path=str(sa) if sa and sa.exists() else "")}
-
-
-def sweep_temporary_files(out: Path):
-    """Remove temporary files a killed worker may have left mid-write."""
-    for p in list(out.glob(".*.tmp")) + list((out / "metrics").glob(".*.tmp")) + list((out / "findings").glob(".*.tmp")):
-        p.unlink(missing_ok=True)
 
 
 def _collaborative_sentences(out: Path) -> dict:
@@ -721,17 +418,27 @@ def _collaborative_sentences(out: Path) -> dict:
     return by
 
 
-def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_status: dict | None):
+_STATE_WORDS = {"ok": ("ok", "&#10003; ok"), "interrupted": ("failed", "&#9208; interrupted"),
+                "not run": ("failed", "&#8211; not run")}
+
+
+def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_status: dict | None,
+                interrupted: str | None = None, notes: list[str] | None = None):
+    """The run's front page: each provider's state, what stands out, its report, what went wrong."""
     rows = []
     across = _collaborative_sentences(out) if collab_status and collab_status.get("status") == "ok" else {}
     for s in statuses:
         exists = (out / f"{s['code']}.html").exists()
+        kept = O.published(s)
         if s["status"] == "ok":
             link = f'<a href="{html.escape(s["code"])}.html">report</a>'
-            state = '<span class="ok">&#10003; ok</span>'
         else:
-            link = (f'<a href="{html.escape(s["code"])}.html">previous report</a>' if exists else "no report")
-            state = f'<span class="failed">&#10007; failed at {html.escape(s.get("stage") or "")}</span>'
+            when = f" of {html.escape(kept['finished_at'])}" if kept and kept.get("finished_at") else ""
+            link = (f'<a href="{html.escape(s["code"])}.html">previous report{when} (not current)</a>' if exists
+                    else "no report")
+        cls, word = _STATE_WORDS.get(s["status"], ("failed", "&#10007; failed"))
+        state = (f'<span class="{cls}">{word}</span>' if s["status"] != "failed" else
+                 f'<span class="failed">&#10007; failed at {html.escape(s.get("stage") or "")}</span>')
         err = (f"<details><summary>what went wrong</summary><pre>{html.escape(s.get('error') or '')}</pre></details>"
                if s["status"] != "ok" else "")
         tops = (s.get("top_findings") or []) + [f"Across the collaborative: {t}" for t in across.get(s["code"], [])]
@@ -746,6 +453,11 @@ def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_s
                        f"<pre>{html.escape(collab_status.get('error', ''))}</pre></p>")
     else:
         collab_line = ""
+    if notes:
+        collab_line += ("<p class='meta'>Not in the collaborative comparison:</p><ul class='meta'>"
+                        + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    stop_line = (f"<p class='failed'>This run was interrupted ({html.escape(interrupted)}) before it finished: "
+                 "run the same command with <code>--resume</code> to finish what was left.</p>" if interrupted else "")
     n_ok = sum(s["status"] == "ok" for s in statuses)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -762,12 +474,23 @@ ul.tops {{ margin: 0; padding-left: 1.1em; font-size: 14px; }} .quiet {{ color: 
 <p class="meta">Equity-of-access reports by provider. Census date {html.escape(collab.census_date)}.
 {n_ok} of {len(statuses)} provider reports up to date. Everything published applies small-number suppression.</p>
 <p class="meta">Generated at {time.strftime('%Y-%m-%d %H:%M:%S')}</p>
+{stop_line}
 {collab_line}
 <table><thead><tr><th>Code</th><th>Provider</th><th>Status</th><th>What stands out</th><th>Report</th><th>Details</th></tr></thead>
 <tbody>{''.join(rows)}</tbody></table>
 </body></html>
 """
-    atomic_write(out / "index.html", page)
+    O.publish_unit(out, "index", {"index.html": page})
+
+
+def _carry(entry: dict, before: dict | None) -> dict:
+    """A provider's new entry, carrying the outputs its last success left on disk when it did not
+    succeed now (``kept``: their files, rule and date)."""
+    if entry.get("status") != "ok":
+        kept = O.published(before)
+        if kept:
+            entry = dict(entry, kept=kept)
+    return entry
 
 
 def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None = None,
@@ -775,68 +498,137 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
         scheduler=None, kernel: str = DEFAULT_KERNEL, threshold: int = 5, collaborative: bool = True,
         min_median: int = 10, hes: bool = False) -> dict:
     """Run the reports of a collaborative (``threshold``, ``min_median``, ``hes``: the disclosure
-    rule, see :func:`qi_equity.reports.provider.disclosure_rule`).
+    rule, see :func:`qi_equity.reports.provider.disclosure_rule`). ``only_failed`` (``--resume``)
+    runs only the providers whose outputs are not current: failed, interrupted, not started, made
+    with another rule, or changed since.
 
     Returns
     -------
     dict
-        ``{"out": path, "providers": [status...], "collaborative": status, "ok": bool}``; each
-        provider status has ``code, name, status (ok/failed), stage, error, report, metrics, seconds``.
+        ``{"out", "providers": [status...], "collaborative": status, "ok": bool, "interrupted":
+        signal name or None, "left_out": [notes]}``; each provider status has ``code, name, status
+        (ok / failed / interrupted / not run), stage, error, report, metrics, seconds``.
+
+    Raises
+    ------
+    ValueError
+        A config or option error, or an output folder that is locked by another run, not
+        writable or too full (:class:`~qi_equity.reports.outputs.OutputError`): raised before any
+        notebook runs.
     """
     collab = Collaborative.load(config)
     out = Path(out_dir) / collab.name
-    (out / "metrics").mkdir(parents=True, exist_ok=True)
-    state_path = out / "run.json"
-    previous = {}
-    if state_path.exists():
-        previous = {s["code"]: s for s in json.loads(state_path.read_text()).get("providers", [])}
-    notebook = str((find_notebooks() / "provider_report.ipynb").resolve())
-    ensure_kernel(kernel)
     codes = [p["code"] for p in collab.providers]
     unknown = sorted(set(providers or []) - set(codes))
     if unknown:
         raise ValueError(f"unknown provider code(s) {unknown}; the config lists {codes}")
-    selected = [p for p in collab.providers
-                if (not providers or p["code"] in providers)
-                and (not only_failed or previous.get(p["code"], {}).get("status") != "ok")]
-    jobs = [dict(p, census_date=collab.census_date, out_dir=str(out), notebook=notebook, kernel=kernel,
-                 threshold=threshold, min_median=min_median, hes=hes, lens_data=str(collab.lens_data or ""))
-            for p in selected]
-    if workers is None:
-        workers = min(len(jobs), os.cpu_count() or 1) or 1
-    pool = (WorkerPool(max(1, min(workers, len(jobs))), prestart=(kernel, str(Path(notebook).parent)))
-            if scheduler is None else None)
-    try:
+    rule = _rule(dict(threshold=threshold, min_median=min_median, hes=hes))
+    with O.RunLock(out) as lock, StopFlag() as stop:
+        state_path = out / "run.json"
+        previous = {}
+        if state_path.exists():
+            try:
+                previous = {s["code"]: s for s in json.loads(state_path.read_text()).get("providers", [])}
+            except (ValueError, KeyError, TypeError):
+                previous = {}
+        selected = [p for p in collab.providers if (not providers or p["code"] in providers)
+                    and (not only_failed or not O.current(previous.get(p["code"]), rule, out)[0])]
+        O.check_writable(out, len(selected))
+        O.sweep_temporary_files(out)
+        notebook = str((find_notebooks() / "provider_report.ipynb").resolve())
+        ensure_kernel(kernel)
+        if lock.took_over and progress:
+            print(f"  (a run that ended without finishing held {out}: PID {lock.took_over.get('pid')}, started "
+                  f"{lock.took_over.get('started')}; its lock is taken over)", flush=True)
+        jobs = [dict(p, census_date=collab.census_date, out_dir=str(out), notebook=notebook, kernel=kernel,
+                     lens_data=str(collab.lens_data or ""), **rule) for p in selected]
+        entries = dict(previous)
+        for job in jobs:  # recorded before anything runs: a run killed outright still leaves a record
+            entries[job["code"]] = _carry(_state(job, "not run", "not started", "this run has not reached it yet"),
+                                          previous.get(job["code"]))
+
+        def record(extra=None):
+            statuses = [entries.get(c) or _state(p, "not run", "not started", "not run yet")
+                        for c, p in zip(codes, collab.providers)]
+            O.publish_unit(out, "run", {"run.json": json.dumps(dict({"collaborative": collab.name, "rule": rule,
+                                                                      "providers": statuses}, **(extra or {})),
+                                                                 indent=1, sort_keys=True)})
+            return statuses
+
+        record({"running": {"pid": os.getpid(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}})
+
+        def on_done(i, res):
+            entries[jobs[i]["code"]] = _carry(res, previous.get(jobs[i]["code"]))
+            record({"running": {"pid": os.getpid()}})
+
+        if workers is None:
+            workers = min(len(jobs), os.cpu_count() or 1) or 1
+        pool = (WorkerPool(max(1, min(workers, len(jobs) or 1)), _run_task, stop=stop,
+                           prestart=(kernel, str(Path(notebook).parent))) if scheduler is None else None)
+        interrupted, collab_status, notes = None, None, []
+        results = []
         try:
-            results = (run_dask(jobs, scheduler, progress) if scheduler is not None
-                       else run_local(jobs, workers, progress, pool=pool))
-        finally:
-            sweep_temporary_files(out)
-        by_code = {r["code"]: r for r in results}
-        statuses = [by_code.get(p["code"]) or previous.get(p["code"]) or
-                    {"code": p["code"], "name": p["name"], "status": "failed", "stage": "not run",
-                     "error": "not run yet", "report": None, "metrics": None, "seconds": None}
-                    for p in collab.providers]
-        collab_status = None
-        if collaborative:
-            if any((out / "metrics" / f"{c}.json").exists() for c in codes):
-                task = _collaborative_task(collab, out, kernel, threshold)
-                if pool is not None:  # on a worker whose kernel is already warm
-                    collab_status = pool.map([task])[0]
-                    if "_died" in collab_status:
+            if progress and jobs:
+                print(f"{len(jobs)} provider report(s) into {out}:", flush=True)
+            results = (run_dask(jobs, scheduler, progress, stop, on_done) if scheduler is not None
+                       else run_local(jobs, workers, progress, pool=pool, on_done=on_done))
+            if collaborative:
+                stop.check()
+                tmp = Path(tempfile.mkdtemp(prefix="qi-equity-compare-"))
+                try:
+                    compared, notes = O.comparison_set(out, collab.providers, entries, rule, tmp)
+                    if compared:
+                        task = _collaborative_task(collab, out, kernel, threshold, tmp, notes)
+                        if pool is not None:  # on a worker whose kernel is already warm
+                            collab_status = pool.map([task])[0]
+                            if "_died" in collab_status:
+                                collab_status = {"status": "failed", "report": None,
+                                                 "error": f"the worker process died (exit {collab_status['_died']})"}
+                        else:
+                            collab_status = run_collaborative_notebook(**task["args"], warm=False)
+                    else:
                         collab_status = {"status": "failed", "report": None,
-                                         "error": f"the worker process died (exit {collab_status['_died']})"}
-                else:
-                    collab_status = run_collaborative_notebook(**task["args"], warm=False)
-            else:
-                collab_status = {"status": "failed", "error": "no provider metrics to compare", "report": None}
-    finally:
-        if pool is not None:
-            pool.close()
-    atomic_write(state_path, json.dumps({"collaborative": collab.name, "providers": statuses,
-                                         "collaborative_report": collab_status}, indent=1, sort_keys=True))
-    write_index(out, collab, statuses, collab_status)
-    sweep_temporary_files(out)
+                                         "error": "no provider has current outputs to compare"}
+                finally:
+                    shutil.rmtree(tmp, ignore_errors=True)
+        except Interrupted as sig:
+            interrupted = sig.name
+            running = set(pool.running) if pool is not None else set()
+            if pool is not None:
+                pool.terminate()
+            for i, job in enumerate(jobs):
+                e = entries[job["code"]]
+                if e.get("stage") == "not started" and e.get("status") == "not run":
+                    if i in running:
+                        entries[job["code"]] = _carry(_state(job, "interrupted", "interrupted",
+                                                             f"the run was stopped ({sig.name}) while this report was "
+                                                             "being made; nothing of it was published"),
+                                                      previous.get(job["code"]))
+                    else:
+                        entries[job["code"]] = _carry(_state(job, "not run", "not started",
+                                                             f"the run was stopped ({sig.name}) before this report "
+                                                             "started"), previous.get(job["code"]))
+        finally:
+            if pool is not None:
+                pool.close()
+            O.sweep_temporary_files(out)
+        extra = {"collaborative_report": collab_status, "left_out": notes}
+        if interrupted:
+            extra["interrupted"] = {"signal": interrupted, "at": time.strftime("%Y-%m-%d %H:%M:%S")}
+        statuses = record(extra)
+        write_index(out, collab, statuses, collab_status, interrupted, notes)
+    by_code = {r["code"]: r for r in results if r}
     # the exit status reflects the providers run now (a --provider subset is not failed by the others)
-    ok = all(r["status"] == "ok" for r in results) and (collab_status is None or collab_status["status"] == "ok")
-    return {"out": str(out), "providers": statuses, "collaborative": collab_status, "ok": ok}
+    ok = (not interrupted and all(by_code.get(j["code"], {}).get("status") == "ok" for j in jobs)
+          and (collab_status is None or collab_status["status"] == "ok"))
+    return {"out": str(out), "providers": statuses, "collaborative": collab_status, "ok": ok,
+            "interrupted": interrupted, "left_out": notes}
+
+
+def _collaborative_task(collab: Collaborative, out: Path, kernel: str, threshold: int, compare_dir: Path,
+                        notes: list[str]) -> dict:
+    sa = collab.lens_data / "self_assessment.csv" if collab.lens_data else None
+    return {"kind": "collaborative",
+            "args": dict(title=collab.title, census_date=collab.census_date, out=str(out), kernel=kernel,
+                         threshold=threshold, self_assessment_path=str(sa) if sa and sa.exists() else "",
+                         compare_dir=str(compare_dir), left_out="\n".join(notes))}

@@ -5,7 +5,7 @@ import nbformat
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 
-from qi_equity.reports.runner import TEMPLATES, export_html
+from qi_equity.reports.notebooks import TEMPLATES, export_html
 
 
 def _notebook():

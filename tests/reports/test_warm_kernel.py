@@ -9,7 +9,7 @@ import time
 import nbformat
 import pytest
 
-from qi_equity.reports.runner import _warm, ensure_kernel, execute_notebook, shutdown_warm_kernels
+from qi_equity.reports.notebooks import _warm, ensure_kernel, execute_notebook, shutdown_warm_kernels
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_a_dead_kernel_is_replaced(folder):
 def test_notebooks_run_on_the_report_client_and_lose_no_output(folder):
     """The report client's handshake skips jupyter_client's 0.2 s IOPub drain; no output of a
     notebook's first cells may be lost by it."""
-    from qi_equity.reports.kernel_client import ReportKernelClient
+    from qi_equity.reports.internals import ReportKernelClient
 
     nb = _notebook(folder / "p.ipynb", "print('first', value)", "print('second')")
     for i in range(5):
@@ -71,7 +71,7 @@ def test_notebooks_run_on_the_report_client_and_lose_no_output(folder):
 def test_a_kernel_that_never_answers_fails_its_notebook_within_the_cell_timeout(folder):
     """A kernel that stops answering (here: stopped by a signal, so no reply ever comes) must fail
     the notebook at the cell timeout, not hang the worker; the next notebook gets a new kernel."""
-    from qi_equity.reports.runner import CELL_TIMEOUT
+    from qi_equity.reports.notebooks import CELL_TIMEOUT
 
     assert CELL_TIMEOUT is not None and CELL_TIMEOUT <= 3600  # the runner's default is a finite limit
     hang = _notebook(folder / "hang.ipynb", "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)")
