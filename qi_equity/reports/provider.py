@@ -7,9 +7,6 @@ shows, protected together; a table shows a count only where the release publishe
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +18,7 @@ from qi_equity.publication import release as REL
 from qi_equity.publication.protect import Rule
 from qi_equity.publication.tables import Published, mask_table
 from qi_equity.data import contract as C
-from qi_equity.data.io import atomic_write, load_extract  # noqa: F401 (atomic_write: used here and re-exported)
+from qi_equity.data.io import load_extract
 from qi_equity.equity.intervals import wilson
 from qi_equity.variation import spc
 from qi_equity.variation.spc import SHORT_PERIOD

@@ -17,22 +17,18 @@ compares only providers whose outputs are current (see :func:`qi_equity.reports.
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import shutil
 import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from qi_equity.data.contract import PROVIDER_CODE_PATTERN, iso_date
 from qi_equity.reports import outputs as O
+from qi_equity.reports.config import Collaborative, public_message, safe_name  # noqa: F401
+from qi_equity.reports.index_page import write_index
 from qi_equity.reports.notebooks import (CELL_TIMEOUT, DEFAULT_KERNEL, TEMPLATES, ensure_kernel,  # noqa: F401
                                          execute_notebook, export_html, find_notebooks, kernel_unusable,
                                          notebook_error, prestart_kernel, shutdown_warm_kernels, warm_kernel)
@@ -40,79 +36,6 @@ from qi_equity.reports.pool import Interrupted, StopFlag, WorkerPool
 
 FAULT_KILL_ENV = "QI_EQUITY_FAULT_KILL"  # fault injection (tests): these providers' workers die mid-write
 FAULT_ENOSPC_ENV = O.FAULT_ENOSPC_ENV
-
-
-@dataclass
-class Collaborative:
-    name: str
-    title: str
-    census_date: str
-    providers: list[dict]
-    population: str | None
-    root: Path
-    lens_data: Path | None = None
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Collaborative":
-        """Read a collaborative's YAML. Raises ``ValueError`` naming the file and key for a
-        missing file or key, YAML that does not parse, a census date not in ``YYYY-MM-DD`` form, a
-        collaborative ``name`` that is not a plain folder name (it names the output folder), a
-        provider code that does not match the contract's pattern, or a code given twice."""
-        path = Path(path)
-        if not path.is_file():
-            raise ValueError(f"config {path}: no such file")
-        try:
-            cfg = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            where = getattr(exc, "problem_mark", None)
-            at = f" (line {where.line + 1})" if where is not None else ""
-            raise ValueError(f"config {path.name}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
-        if not isinstance(cfg, dict):
-            raise ValueError(f"config {path.name}: expected a YAML mapping with name, census_date and providers")
-        missing = [k for k in ("name", "census_date", "providers") if k not in cfg]
-        if missing:
-            raise ValueError(f"config {path.name}: missing key(s) {', '.join(missing)}")
-        safe_name(str(cfg["name"]), f"config {path.name}: name")
-        census = iso_date(cfg["census_date"], f"config {path.name}: census_date")
-        if not isinstance(cfg["providers"], list) or not cfg["providers"]:
-            raise ValueError(f"config {path.name}: providers must be a list of providers (code, name, extract)")
-        root = path.parent.resolve()
-        providers, seen = [], set()
-        for i, p in enumerate(cfg["providers"]):
-            if not isinstance(p, dict) or "code" not in p or "extract" not in p:
-                raise ValueError(f"config {path.name}: provider {i + 1} needs 'code' and 'extract'")
-            code = str(p["code"])
-            if not re.fullmatch(PROVIDER_CODE_PATTERN, code):
-                raise ValueError(f"config {path.name}: provider {i + 1}: code {code[:20]!r} does not match the "
-                                 "contract's pattern (3-5 upper-case letters or digits, e.g. RXX01)")
-            if code in seen:
-                raise ValueError(f"config {path.name}: provider code {code} is given twice")
-            seen.add(code)
-            providers.append({"code": code, "name": str(p.get("name", p["code"])),
-                              "extract": str((root / p["extract"]).resolve())})
-        pop, lens = cfg.get("population"), cfg.get("lens_data")
-        return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), census, providers,
-                   str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None)
-
-
-_ABS_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/|\\)(?:[^\s'\"<>:|]+(?:/|\\))+([^\s'\"<>:|/\\]*)")
-
-
-def public_message(text: str) -> str:
-    """An error as a published report may show it: every absolute path reduced to its file name
-    (no server folders). Validation messages are made public by
-    :meth:`~qi_equity.data.validation.ValidationReport.format` (no raw values)."""
-    return _ABS_PATH.sub(lambda m: m.group(1) or "(folder)", str(text or ""))[:3000]
-
-
-def safe_name(name: str, what: str = "name") -> str:
-    """``name`` if it is a plain folder name (letters, digits, spaces, ``_ . -``, not starting
-    with a dot, no ``..``), else ``ValueError``: a name from a config never places a file outside
-    the output folder."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}", name) or ".." in name:
-        raise ValueError(f"{what} {name[:40]!r} cannot name a folder: use letters, digits, spaces, '_', '.' or '-' "
-                         "(not starting with '.', no '..', '/' or '\\')")
-    return name
 
 
 class _Validation(threading.Thread):
@@ -402,85 +325,6 @@ def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: s
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return status
-
-
-def _collaborative_sentences(out: Path) -> dict:
-    """Provider code -> the collaborative findings about it (from collaborative_findings.json)."""
-    try:
-        payload = json.loads((out / "collaborative_findings.json").read_text())
-        cols = payload["findings"]["columns"]
-        rows = [dict(zip(cols, r)) for r in payload["findings"]["data"]]
-    except (OSError, ValueError, KeyError):
-        return {}
-    by: dict = {}
-    for r in rows:
-        by.setdefault(r.get("provider_code"), []).append(r.get("sentence") or "")
-    return by
-
-
-_STATE_WORDS = {"ok": ("ok", "&#10003; ok"), "interrupted": ("failed", "&#9208; interrupted"),
-                "not run": ("failed", "&#8211; not run")}
-
-
-def write_index(out: Path, collab: Collaborative, statuses: list[dict], collab_status: dict | None,
-                interrupted: str | None = None, notes: list[str] | None = None):
-    """The run's front page: each provider's state, what stands out, its report, what went wrong."""
-    rows = []
-    across = _collaborative_sentences(out) if collab_status and collab_status.get("status") == "ok" else {}
-    for s in statuses:
-        exists = (out / f"{s['code']}.html").exists()
-        kept = O.published(s)
-        if s["status"] == "ok":
-            link = f'<a href="{html.escape(s["code"])}.html">report</a>'
-        else:
-            when = f" of {html.escape(kept['finished_at'])}" if kept and kept.get("finished_at") else ""
-            link = (f'<a href="{html.escape(s["code"])}.html">previous report{when} (not current)</a>' if exists
-                    else "no report")
-        cls, word = _STATE_WORDS.get(s["status"], ("failed", "&#10007; failed"))
-        state = (f'<span class="{cls}">{word}</span>' if s["status"] != "failed" else
-                 f'<span class="failed">&#10007; failed at {html.escape(s.get("stage") or "")}</span>')
-        err = (f"<details><summary>what went wrong</summary><pre>{html.escape(s.get('error') or '')}</pre></details>"
-               if s["status"] != "ok" else "")
-        tops = (s.get("top_findings") or []) + [f"Across the collaborative: {t}" for t in across.get(s["code"], [])]
-        found = ("<ul class='tops'>" + "".join(f"<li>{html.escape(t)}</li>" for t in tops) + "</ul>" if tops else
-                 ("<span class='quiet'>Nothing stands out</span>" if s["status"] == "ok" else ""))
-        rows.append(f"<tr><td>{html.escape(s['code'])}</td><td>{html.escape(s['name'])}</td><td>{state}</td>"
-                    f"<td>{found}</td><td>{link}</td><td>{err}</td></tr>")
-    if collab_status and collab_status.get("status") == "ok":
-        collab_line = '<p><a href="collaborative.html">Collaborative report: compare the providers</a></p>'
-    elif collab_status:
-        collab_line = ("<p class='failed'>Collaborative report failed: "
-                       f"<pre>{html.escape(collab_status.get('error', ''))}</pre></p>")
-    else:
-        collab_line = ""
-    if notes:
-        collab_line += ("<p class='meta'>Not in the collaborative comparison:</p><ul class='meta'>"
-                        + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
-    stop_line = (f"<p class='failed'>This run was interrupted ({html.escape(interrupted)}) before it finished: "
-                 "run the same command with <code>--resume</code> to finish what was left.</p>" if interrupted else "")
-    n_ok = sum(s["status"] == "ok" for s in statuses)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(collab.title)}: equity reports</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", Arial, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }} th, td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #ddd; vertical-align: top; }}
-.ok {{ color: #005eb8; font-weight: 600; }} .failed {{ color: #8a4b00; font-weight: 600; }}
-pre {{ white-space: pre-wrap; font-size: 12px; background: #f6f6f6; padding: 8px; }}
-.meta {{ color: #555; font-size: 13px; }}
-ul.tops {{ margin: 0; padding-left: 1.1em; font-size: 14px; }} .quiet {{ color: #555; }}
-</style></head><body>
-<h1>{html.escape(collab.title)}</h1>
-<p class="meta">Equity-of-access reports by provider. Census date {html.escape(collab.census_date)}.
-{n_ok} of {len(statuses)} provider reports up to date. Everything published applies small-number suppression.</p>
-<p class="meta">Generated at {time.strftime('%Y-%m-%d %H:%M:%S')}</p>
-{stop_line}
-{collab_line}
-<table><thead><tr><th>Code</th><th>Provider</th><th>Status</th><th>What stands out</th><th>Report</th><th>Details</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
-</body></html>
-"""
-    O.publish_unit(out, "index", {"index.html": page})
 
 
 def _carry(entry: dict, before: dict | None) -> dict:

@@ -27,10 +27,20 @@ def test_duckdb_equals_pandas_on_the_sample_collaborative():
         np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12, equal_nan=True, err_msg=c)
 
 
-def test_engine_is_picked_by_size(tmp_path):
+def test_engine_is_picked_by_rows_not_size(tmp_path, monkeypatch):
+    from qi_equity.data import ingest
+
     p = national.generate(tmp_path / "nat.parquet", n_providers=3, pathways=30_000)
-    small = aggregate_extract(p, CENSUS, threshold_mb=1000)          # pandas, validated
-    big = aggregate_extract(p, CENSUS, threshold_mb=0.0001)          # duckdb
+    frame = pd.read_parquet(p)
+    assert ingest.estimated_rows(p) == len(frame) > 20_000  # from the Parquet footer, exactly
+    csv = tmp_path / "nat.csv"
+    frame.to_csv(csv, index=False)
+    assert abs(ingest.estimated_rows(csv) - len(frame)) < 0.05 * len(frame)  # from size and line length
+    assert ingest.choose_engine(p) == "pandas" and ingest.choose_engine(tmp_path) == "duckdb"
+    small = aggregate_extract(p, CENSUS)                              # pandas, validated
+    monkeypatch.setattr(ingest, "AUTO_DUCKDB_ROWS", len(frame) - 1)   # the same file is now "large"
+    assert ingest.choose_engine(p) == "duckdb" and ingest.choose_engine(p, "pandas") == "pandas"
+    big = aggregate_extract(p, CENSUS)                                # duckdb
     big[KEYS[:1] + KEYS[2:]] = big[KEYS[:1] + KEYS[2:]].astype(str)
     a, b = small.sort_values(KEYS).reset_index(drop=True), big.sort_values(KEYS).reset_index(drop=True)
     np.testing.assert_allclose(a["denominator"], b["denominator"])
