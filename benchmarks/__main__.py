@@ -40,11 +40,15 @@ def run_one(name: str) -> dict:
         spec["run"](data)
     times = []
     result = None
+    child_peaks = []
     for _ in range(spec.get("repeats", REPEATS)):
         t = time.perf_counter()
         result = spec["run"](data)
         times.append(time.perf_counter() - t)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+        if isinstance(result, dict) and "child_peak_rss_mib" in result:  # a command run as a process
+            child_peaks.append(result["child_peak_rss_mib"])
+    peak = (max(child_peaks) if child_peaks  # the process's own peak, not this harness's
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux -> MiB
     summary = spec["summarise"](result) if spec.get("summarise") else None
     return {"name": name, "times": times, "median": statistics.median(times), "peak_rss_mib": peak,
             "markdown": (summary or {}).get("markdown", ""),

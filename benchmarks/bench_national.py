@@ -80,6 +80,29 @@ def run_metrics(agg):
         shutil.rmtree(out, ignore_errors=True)
 
 
+README_AGGREGATE = ["aggregate", "{extract}", "--census-date", CENSUS, "--by-specialty", "--out", "{out}", "--internal"]
+
+
+def run_command(argv) -> dict:
+    """Run ``qi-equity ARGV`` as a process (as a user runs it); its own peak resident memory
+    (``wait4``'s rusage of that child alone)."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("qi-equity")
+    proc = subprocess.Popen([str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else
+                            ["-m", "qi_equity.cli"]), *argv], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, f"qi-equity {' '.join(argv)} exited {proc.returncode}"
+    return {"child_peak_rss_mib": usage.ru_maxrss / 1024}
+
+
+def setup_readme_aggregate():
+    out = Path(tempfile.mkdtemp(prefix="qi-readme-aggregate-"))
+    return [a.format(extract=_extract(), out=out / "agg.parquet") for a in README_AGGREGATE]
+
+
 def _count_series():
     return None
 
@@ -88,6 +111,11 @@ BENCHMARKS = {
     "national_7_5m_pathways_to_monthly_aggregates_duckdb": dict(
         setup=setup_aggregate, run=run_aggregate, warmup=False,
         note="200 providers, month x provider x specialty x equity group, 7 measures (peak RSS includes DuckDB)"),
+    "readme_national_aggregate_command_process": dict(
+        setup=setup_readme_aggregate, run=run_command, warmup=False,
+        note="the README's `qi-equity aggregate national.parquet --census-date 2026-03-31 --by-specialty --out "
+             "agg.parquet --internal` as a whole process (start-up, engine choice by rows, DuckDB, writing "
+             "8.9M rows); peak RSS is the process's own (target under 15 s and 1 GB)"),
     "national_spc_every_series_one_call": dict(
         setup=setup_spc, run=run_spc, warmup=False,
         note="XmR + rules + Anhøj for every provider x specialty x group x measure series"),
