@@ -7,6 +7,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data_samples"
+#: Stub report notebooks for tests of the runner itself (see tests/reports/test_robust_runs.py).
+STUBS = ROOT / "tests" / "reports" / "stub_notebooks"
 CENSUS = "2026-03-31"
 #: The sample collaborative's provider codes, read from its extracts.
 PROVIDERS = sorted(f.stem for f in (SAMPLE / "providers").glob("*.csv"))

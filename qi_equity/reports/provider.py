@@ -262,35 +262,47 @@ def metrics(provider_code: str, provider_name: str, census_date, derived: pd.Dat
 
 def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] | None = None,
                   validate: bool = True, threshold: int = disclosure.DEFAULT_THRESHOLD,
-                  findings_dir: str | Path | None = None) -> list[Path]:
+                  findings_dir: str | Path | None = None, workers: int = 1) -> list[Path]:
     """Write every provider's metrics file without running notebooks (no HTML), and with
     ``findings_dir`` its published findings too.
 
     The same metrics (and findings) the provider report writes: use it to feed the
-    collaborative report or a national comparison quickly. Returns the metrics paths written.
+    collaborative report or a national comparison quickly. ``workers > 1`` builds providers in
+    that many forked processes (each provider is independent). Returns the metrics paths written.
     """
-    from qi_equity.reports.runner import Collaborative
+    from qi_equity.reports.config import Collaborative
 
     collab = Collaborative.load(config)
-    out = Path(out_dir)
-    paths = []
-    for p in collab.providers:
-        if providers and p["code"] not in providers:
-            continue
-        derived = load_provider(p["extract"], collab.census_date, validate=validate)
-        agg = monthly(derived, collab.census_date, by_specialty=False)  # metrics: all specialties
-        found = None
-        if findings_dir is not None:
-            from qi_equity.reports.findings import provider_findings, save_findings
+    jobs = [(p, collab.census_date, str(collab.lens_data or ""), str(out_dir), validate, threshold,
+             str(findings_dir) if findings_dir is not None else None)
+            for p in collab.providers if not providers or p["code"] in providers]
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
 
-            found = provider_findings(derived, collab.census_date, str(collab.lens_data or ""), p["code"])
-        rel = release(derived, agg, collab.census_date, found, threshold)
-        path = out / f"{p['code']}.json"
-        write_metrics(path, metrics(p["code"], p["name"], collab.census_date, derived, agg, threshold, release_=rel))
-        paths.append(path)
-        if found is not None:
-            save_findings(Path(findings_dir) / f"{p['code']}.json", found, rel, collab.census_date, p["name"])
-    return paths
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as ex:
+            return list(ex.map(_build_one, jobs))
+    return [_build_one(j) for j in jobs]
+
+
+def _build_one(job) -> Path:
+    p, census, lens, out_dir, validate, threshold, findings_dir = job
+    derived = load_provider(p["extract"], census, validate=validate)
+    agg = monthly(derived, census, by_specialty=False)  # metrics: all specialties
+    found = None
+    if findings_dir is not None:
+        from qi_equity.reports.findings import provider_findings
+
+        found = provider_findings(derived, census, lens, p["code"])
+    rel = release(derived, agg, census, found, threshold)
+    path = Path(out_dir) / f"{p['code']}.json"
+    write_metrics(path, metrics(p["code"], p["name"], census, derived, agg, threshold, release_=rel))
+    if found is not None:
+        from qi_equity.reports.findings import save_findings
+
+        save_findings(Path(findings_dir) / f"{p['code']}.json", found, rel, census, p["name"])
+    return path
 
 
 def gap_spc(agg: pd.DataFrame, measure: str, dimension: str, group: str, reference: str,

@@ -15,14 +15,54 @@ def counts(mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
     return np.bincount(seg, weights=mask.astype(float), minlength=nseg)
 
 
+#: R accumulates sums and means of doubles in ``long double`` (80-bit extended on x86-64: 64-bit
+#: significand); numpy's ``longdouble`` is the same type there. Where it is only a double (e.g.
+#: ARM macOS) the sums below are plain doubles and a tie with the centre may differ by an ulp.
+LONG = np.longdouble
+
+
+def _sums_long(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    """Per-segment sums of ``x[mask]`` accumulated in :data:`LONG` (segments contiguous)."""
+    out = np.zeros(nseg, dtype=LONG)
+    if not len(x):
+        return out
+    if np.any(seg[1:] < seg[:-1]):  # not sorted by segment: sort (stably) first
+        order = np.argsort(seg, kind="stable")
+        x, mask, seg = x[order], mask[order], seg[order]
+    xl = np.where(mask, x, 0.0).astype(LONG)
+    starts = np.flatnonzero(np.concatenate([[True], seg[1:] != seg[:-1]]))
+    out[seg[starts]] = np.add.reduceat(xl, starts)
+    return out
+
+
 def sums(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
-    return np.bincount(seg, weights=np.where(mask, x, 0.0), minlength=nseg)
+    """Per-segment sums of ``x[mask]`` as R's ``sum()`` computes them: accumulated in long double,
+    rounded once to double (R ``src/main/summary.c``, ``rsum``)."""
+    return _sums_long(x, mask, seg, nseg).astype(float)
 
 
 def means(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    """Per-segment means of ``x[mask]`` as R's ``mean()`` computes them (NaN where a segment has
+    no values): the sum in long double divided by n, then one refinement pass adding the mean of
+    the residuals (also in long double), rounded once to double (R ``src/main/summary.c``,
+    ``real_mean``). A value equal to the mean in decimal (0.2 in 0.1, 0.3, 0.2, ...) is then on
+    the centre line as in NHSRplotthedots and qicharts2; numpy's double sum can land an ulp away.
+
+    References
+    ----------
+    R Core Team. R: ``mean.default`` -> ``.Internal(mean(x))``, ``summary.c`` (``LDOUBLE s``;
+    ``s /= n; t = sum(x - s); s += t / n``).
+    """
     k = counts(mask, seg, nseg)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(k > 0, sums(x, mask, seg, nseg) / np.where(k > 0, k, 1), np.nan)
+    kl = np.where(k > 0, k, 1).astype(LONG)
+    s = _sums_long(x, mask, seg, nseg) / kl
+    if len(x):
+        with np.errstate(invalid="ignore", over="ignore"):
+            resid = np.where(mask, x.astype(LONG) - s[seg], 0)
+            fin = np.isfinite(s)
+            t = _sums_long(resid, mask, seg, nseg)
+            s = np.where(fin, s + t / kl, s)
+    return np.where(k > 0, s.astype(float), np.nan)
 
 
 def medians(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
@@ -39,8 +79,8 @@ def medians(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.n
     lo = np.minimum(lo, len(xs) - 1) if len(xs) else lo
     hi = np.minimum(hi, len(xs) - 1) if len(xs) else hi
     out = np.full(nseg, np.nan)
-    if len(xs):
-        out[ok] = (xs[lo[ok]] + xs[hi[ok]]) / 2.0
+    if len(xs):  # R's median(): mean() of the middle one or two values, in long double
+        out[ok] = ((xs[lo[ok]].astype(LONG) + xs[hi[ok]].astype(LONG)) / 2).astype(float)
     return out
 
 

@@ -61,7 +61,7 @@ def test_the_same_holds_on_a_sample_regenerated_with_another_seed(tmp_path):
 
     config = generate(tmp_path / "sample", seed=7)
     truth = json.loads((tmp_path / "sample" / "ground_truth.json").read_text())
-    build_metrics(config, tmp_path / "metrics", validate=True, findings_dir=tmp_path / "findings")
+    build_metrics(config, tmp_path / "metrics", validate=True, findings_dir=tmp_path / "findings", workers=2)
     provider = read_findings(tmp_path / "findings")
     collab = scan_collaborative(read_metrics(tmp_path / "metrics"), provider).data
     found = pd.concat([provider, collab], ignore_index=True)

@@ -94,7 +94,7 @@ def test_the_sample_published_at_threshold_8_audits_clean(tmp_path):
 
     # three of the six providers (the suite stays under 15 minutes): the outlier, the one with
     # poor ethnicity recording and the one with nothing planted
-    build_metrics(SAMPLE / "collaborative.yaml", tmp_path / "metrics", providers=["XQA", "XQE", "XQF"], threshold=8,
+    build_metrics(SAMPLE / "collaborative.yaml", tmp_path / "metrics", providers=["XQA", "XQE", "XQF"], threshold=8, workers=2,
                   findings_dir=tmp_path / "findings")
     issues = audit(tmp_path)
     assert issues.empty, audit_summary(issues)

@@ -9,7 +9,7 @@ import shutil
 import pytest
 import yaml
 
-from _support import SAMPLE
+from _support import SAMPLE, STUBS
 from qi_equity.cli import main
 from qi_equity.reports.runner import FAULT_KILL_ENV, run
 
@@ -166,13 +166,19 @@ def test_two_runs_give_identical_metrics_and_html(broken_run, tmp_path):
     assert len(first_html.splitlines()) - len(a) == 1  # exactly one generated-at line differs
 
 
-def test_a_batch_runs_on_a_dask_local_cluster(tmp_path):
+def test_a_batch_runs_on_a_dask_local_cluster(tmp_path, monkeypatch):
+    """The Dask path (each provider one task on a distributed worker), on the runner's stub
+    notebooks (tests/reports/stub_notebooks): what is tested is the distribution, not the report."""
     from distributed import Client, LocalCluster
 
+    monkeypatch.setenv("QI_EQUITY_NOTEBOOKS", str(STUBS))
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        res = run(SAMPLE / "collaborative.yaml", tmp_path, providers=["XQC"], scheduler=client, progress=False,
+        res = run(SAMPLE / "collaborative.yaml", tmp_path, providers=["XQC", "XQF"], scheduler=client, progress=False,
                   collaborative=False)
     assert res["ok"]
-    assert (tmp_path / "north_weald" / "XQC.html").exists()
-    assert (tmp_path / "north_weald" / "metrics" / "XQC.json").exists()
+    out = tmp_path / "north_weald"
+    for code in ("XQC", "XQF"):
+        assert "stub report of " + code in (out / f"{code}.html").read_text()
+        assert json.loads((out / "metrics" / f"{code}.json").read_text())["provider_code"] == code
+    assert {s["code"]: s["status"] for s in json.loads((out / "run.json").read_text())["providers"]}["XQC"] == "ok"
