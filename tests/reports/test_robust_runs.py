@@ -178,7 +178,7 @@ def test_a_read_only_out_fails_before_any_notebook(collab, read_only, capsys):
 def test_a_second_run_into_the_same_folder_is_refused_and_a_dead_runs_lock_is_taken_over(collab, capsys):
     from qi_equity.cli import main
 
-    first = _start(collab, seconds="3")
+    first = _start(collab, "--provider", "XQA", seconds="3")
     lock = collab / "out" / "stubbed" / LOCK_NAME
     _wait_for(lambda: lock.exists() and lock.read_text().strip())
     code = main(["report", "--config", str(collab / "c.yaml"), "--out", str(collab / "out"), "--no-progress"])
