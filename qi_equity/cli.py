@@ -158,7 +158,7 @@ def _aggregate(args) -> int:
 def _audit(args) -> int:
     from qi_equity.disclosure import audit, audit_summary
 
-    issues = audit(args.folder, threshold=args.threshold, min_median=args.min_median)
+    issues = audit(args.folder, threshold=args.threshold, min_median=args.min_median, workers=args.workers)
     _say(audit_summary(issues))
     if args.csv:
         issues.to_csv(args.csv, index=False)
@@ -266,6 +266,8 @@ def parser() -> argparse.ArgumentParser:
     au.add_argument("folder", help="a folder of published outputs (e.g. reports/<collaborative>)")
     au.add_argument("--threshold", type=int, default=None, help="audit against this threshold (default: the files')")
     au.add_argument("--min-median", type=int, default=None, help="fewest pathways a median may rest on")
+    au.add_argument("--workers", type=int, default=None,
+                    help="providers audited at once (default: the machine's cores)")
     au.add_argument("--csv", default=None, help="also write the issues to this CSV file")
     au.set_defaults(func=_audit)
     return p

@@ -38,3 +38,17 @@ def sample_run(tmp_path_factory):
     name = yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())["name"]
     return code, out / name
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``./kit test`` runs two processes): the
+    tests of one file run in one process, in order (module fixtures and a notebook's cells are
+    built once), and every file with a test on the session's ``sample_run`` joins one group, so
+    the report command on the sample runs once."""
+    def file_of(item):
+        return item.nodeid.split("::")[0]
+
+    shares = {file_of(i) for i in items if "sample_run" in getattr(i, "fixturenames", ())}
+    for item in items:
+        f = file_of(item)
+        item.add_marker(pytest.mark.xdist_group("sample_run" if f in shares else f))

@@ -179,7 +179,8 @@ def _files(root: Path) -> dict[str, dict[str, list[Path]]]:
     return out
 
 
-def audit(reports_dir: str | Path, threshold: int | None = None, min_median: int | None = None) -> pd.DataFrame:
+def audit(reports_dir: str | Path, threshold: int | None = None, min_median: int | None = None,
+          workers: int | None = None) -> pd.DataFrame:
     """Audit every published file under ``reports_dir`` (see the module docstring).
 
     Parameters
@@ -187,6 +188,8 @@ def audit(reports_dir: str | Path, threshold: int | None = None, min_median: int
     reports_dir : a folder of published outputs (``qi-equity reports`` writes one).
     threshold : the suppression threshold to audit against (default: each file's own).
     min_median : the minimum base of a median (default: each file's own, at least 10).
+    workers : providers audited at once in forked processes (each provider's files are audited
+        on their own); default: the machine's cores, at most the number of providers.
 
     Returns
     -------
@@ -196,71 +199,91 @@ def audit(reports_dir: str | Path, threshold: int | None = None, min_median: int
         ``providers`` (codes audited), ``cells`` (published counts read) and ``hidden``
         (counts not published that were bounded).
     """
+    import os
+
     root = Path(reports_dir)
     if not root.exists():
         raise FileNotFoundError(f"no such folder: {root}")
     files = _files(root)
+    jobs = [(code, fl, root, threshold, min_median) for code, fl in sorted(files.items())]
+    workers = min(int(workers or os.cpu_count() or 1), len(jobs))
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+            results = list(ex.map(_audit_provider, jobs))
+    else:
+        results = [_audit_provider(j) for j in jobs]
+    issues = [i for r in results for i in r[0]]
+    out = pd.DataFrame(issues, columns=ISSUE_COLUMNS)
+    out.attrs.update(providers=sorted(files), cells=sum(r[1] for r in results),
+                     hidden=sum(r[2] for r in results))
+    return out
+
+
+def _audit_provider(job) -> tuple[list[dict], int, int]:
+    """One provider's files: ``(issues, published counts read, hidden counts bounded)``."""
+    code, fl, root, threshold, min_median = job
     issues: list[dict] = []
     n_cells = n_hidden = 0
-    for code, fl in sorted(files.items()):
-        parts = []
-        rule_t, rule_m, links = None, None, set()
-        for f in fl["metrics"]:
-            payload = json.loads(f.read_text(encoding="utf-8"))
-            rule = payload.get("rule") or {}
-            rule_t = rule_t or rule.get("threshold") or payload.get("suppression_threshold")
-            rule_m = rule_m or rule.get("min_median")
-            links |= set(payload.get("links") or ())
-            parts.append(_metrics_cells(payload).assign(file=str(f.relative_to(root))))
-            issues += _derived_checks(code, str(f.relative_to(root)), payload, int(min_median or rule_m or DEFAULT_MIN_MEDIAN))
-        for f in fl["findings"]:
-            payload = json.loads(f.read_text(encoding="utf-8"))
-            rule_t = rule_t or payload.get("suppression_threshold")
-            parts.append(_findings_cells(payload).assign(file=str(f.relative_to(root))))
-        for f in fl["html"]:
-            try:
-                parts.append(html_cells(f).assign(file=str(f.relative_to(root))))
-            except ValueError as exc:
-                issues.append({"provider_code": code, "kind": "unreadable", "file": str(f.relative_to(root)),
-                               "detail": str(exc)})
-        t = int(threshold or rule_t or DEFAULT_THRESHOLD)
-        allc = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=KEY + ["value", "file"])
-        if allc.empty:
-            continue
-        for c in KEY:
-            allc[c] = allc[c].astype(str)
-        # one value per count; a count published in one file and hidden in another is published
-        g = allc.groupby(KEY, sort=False)
-        lo_v, hi_v = g["value"].min(), g["value"].max()
-        files_of = g["file"].agg(lambda s: ", ".join(sorted(set(s))))
-        bad = (hi_v - lo_v).abs() > 1e-9
-        for k in bad[bad].index:
-            issues.append(dict(zip(KEY, k)) | {"provider_code": code, "kind": "inconsistent", "file": files_of[k],
-                                               "lower": lo_v[k], "upper": hi_v[k],
-                                               "detail": "the same count is published with two values"})
-        cells = lo_v.rename("value").reset_index()
-        cells["file"] = files_of.to_numpy()
-        n_cells += int(cells["value"].notna().sum())
-        fam = tuple(f for f in LINK_FAMILIES if f in links) if links else ("intersection",)
-        sys = relations(cells[KEY + ["value"]], fam)
-        v = sys.vars["value"].to_numpy(float)
-        known = ~np.isnan(v)
-        shown = np.zeros(len(v), dtype=bool)
-        shown[:sys.n_input] = True
-        lb = np.where(shown & ~known, 1.0, 0.0)
-        b = bounds(sys.A, v, known, lb, t, exact=True)
-        n_hidden += int((~known).sum())
-        file_of = np.array(list(cells["file"]) + [""] * (len(v) - sys.n_input), dtype=object)
-        for i in np.flatnonzero(b.exposed):
-            r = sys.vars.iloc[i]
-            how = "determined" if abs(b.lo[i] - b.hi[i]) < 1e-6 else "bounded"
-            issues.append({"provider_code": code, "kind": "exposed", "file": file_of[i] or "(not published: "
-                           + str(r["role"]) + ")", **{k: r[k] for k in KEY}, "lower": float(b.lo[i]),
-                           "upper": float(b.hi[i]),
-                           "detail": f"{how} by the published counts to {_range(b.lo[i], b.hi[i])} (threshold {t})"})
-    out = pd.DataFrame(issues, columns=ISSUE_COLUMNS)
-    out.attrs.update(providers=sorted(files), cells=n_cells, hidden=n_hidden)
-    return out
+    parts = []
+    rule_t, rule_m, links = None, None, set()
+    for f in fl["metrics"]:
+        payload = json.loads(f.read_text(encoding="utf-8"))
+        rule = payload.get("rule") or {}
+        rule_t = rule_t or rule.get("threshold") or payload.get("suppression_threshold")
+        rule_m = rule_m or rule.get("min_median")
+        links |= set(payload.get("links") or ())
+        parts.append(_metrics_cells(payload).assign(file=str(f.relative_to(root))))
+        issues += _derived_checks(code, str(f.relative_to(root)), payload, int(min_median or rule_m or DEFAULT_MIN_MEDIAN))
+    for f in fl["findings"]:
+        payload = json.loads(f.read_text(encoding="utf-8"))
+        rule_t = rule_t or payload.get("suppression_threshold")
+        parts.append(_findings_cells(payload).assign(file=str(f.relative_to(root))))
+    for f in fl["html"]:
+        try:
+            parts.append(html_cells(f).assign(file=str(f.relative_to(root))))
+        except ValueError as exc:
+            issues.append({"provider_code": code, "kind": "unreadable", "file": str(f.relative_to(root)),
+                           "detail": str(exc)})
+    t = int(threshold or rule_t or DEFAULT_THRESHOLD)
+    allc = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=KEY + ["value", "file"])
+    if allc.empty:
+        return issues, n_cells, n_hidden
+    for c in KEY:
+        allc[c] = allc[c].astype(str)
+    # one value per count; a count published in one file and hidden in another is published
+    g = allc.groupby(KEY, sort=False)
+    lo_v, hi_v = g["value"].min(), g["value"].max()
+    files_of = g["file"].agg(lambda s: ", ".join(sorted(set(s))))
+    bad = (hi_v - lo_v).abs() > 1e-9
+    for k in bad[bad].index:
+        issues.append(dict(zip(KEY, k)) | {"provider_code": code, "kind": "inconsistent", "file": files_of[k],
+                                           "lower": lo_v[k], "upper": hi_v[k],
+                                           "detail": "the same count is published with two values"})
+    cells = lo_v.rename("value").reset_index()
+    cells["file"] = files_of.to_numpy()
+    n_cells += int(cells["value"].notna().sum())
+    fam = tuple(f for f in LINK_FAMILIES if f in links) if links else ("intersection",)
+    sys = relations(cells[KEY + ["value"]], fam)
+    v = sys.vars["value"].to_numpy(float)
+    known = ~np.isnan(v)
+    shown = np.zeros(len(v), dtype=bool)
+    shown[:sys.n_input] = True
+    lb = np.where(shown & ~known, 1.0, 0.0)
+    b = bounds(sys.A, v, known, lb, t, exact=True)
+    n_hidden += int((~known).sum())
+    file_of = np.array(list(cells["file"]) + [""] * (len(v) - sys.n_input), dtype=object)
+    for i in np.flatnonzero(b.exposed):
+        r = sys.vars.iloc[i]
+        how = "determined" if abs(b.lo[i] - b.hi[i]) < 1e-6 else "bounded"
+        issues.append({"provider_code": code, "kind": "exposed", "file": file_of[i] or "(not published: "
+                       + str(r["role"]) + ")", **{k: r[k] for k in KEY}, "lower": float(b.lo[i]),
+                       "upper": float(b.hi[i]),
+                       "detail": f"{how} by the published counts to {_range(b.lo[i], b.hi[i])} (threshold {t})"})
+    return issues, n_cells, n_hidden
 
 
 def _range(lo: float, hi: float) -> str:
