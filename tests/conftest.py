@@ -45,6 +45,9 @@ def pytest_collection_modifyitems(config, items):
     tests of one file run in one process, in order (module fixtures and a notebook's cells are
     built once), and every file with a test on the session's ``sample_run`` joins one group, so
     the report command on the sample runs once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+
     def file_of(item):
         return item.nodeid.split("::")[0]
 

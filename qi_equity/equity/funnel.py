@@ -76,9 +76,18 @@ class FunnelResult:
 
 
 def _transform(kind, num, den, target, sr_method):
-    """Transformed value Y, its standard error s and the unadjusted z-score [3]_."""
+    """Transformed value Y, its standard error s and the unadjusted z-score [3]_.
+
+    Ratio of counts (``kind="counts"``): ``Y = log((O + 0.5) / (D + 0.5))`` with
+    ``s = sqrt(O / (O + 0.5)^2 + D / (D + 0.5)^2)`` -- the delta-method standard error of a log
+    ratio of two Poisson counts with the usual half-count continuity correction [1]_ [3]_ --
+    and target ``log(sum O / sum D)``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "proportion":
+        if kind == "counts":
+            y = np.log((num + 0.5) / (den + 0.5))
+            s = np.sqrt(num / (num + 0.5) ** 2 + den / (den + 0.5) ** 2)
+            z = (y - np.log(target)) / s
+        elif kind == "proportion":
             y = np.arcsin(np.sqrt(num / den))
             t = np.arcsin(np.sqrt(target))
             s = 1 / (2 * np.sqrt(den))
@@ -129,13 +138,33 @@ def dispersion(z_used: np.ndarray, s_used: np.ndarray) -> tuple[float, float]:
     return phi, float(tau2)
 
 
-def limits_at(den, kind: str, target: float, tau2: float, sr_method: str = "SHMI", multiplier: float = 1.0):
+def limits_at(den, kind: str, target: float, tau2: float, sr_method: str = "SHMI", multiplier: float = 1.0,
+              cqc_limits: str = "squared", s=None):
     """Unadjusted and overdispersed limits at the given denominators [3]_.
+
+    ``cqc_limits`` (ratios, ``sr_method="CQC"``): "squared" back-transforms the square-root
+    scale's limits ``1 +/- z sqrt(s^2 + tau2)`` by squaring them (Spiegelhalter 2005 [1]_,
+    appendix: a limit for ``sqrt(O/E)`` is the square root of a limit for ``O/E``; a lower limit
+    below zero on the square-root scale is 0); "funnelplotr" uses them unsquared, as
+    FunnelPlotR 0.5.0 does (``calculate_limits``), which puts them on the square-root scale while
+    the ratio is plotted and judged on its own. For ``kind="counts"`` the limits at a unit are
+    ``target exp(+/- z sqrt(s^2 + tau2))`` with the unit's own ``s`` when given (the unadjusted
+    ones with tau2 = 0); on a grid, without counts, ``s = 1 / (2 sqrt(n))`` as FunnelPlotR draws them.
 
     Returns a dict of arrays ``lower95, upper95, lower998, upper998, od_lower95, ...``.
     """
     den = np.asarray(den, dtype=float)
     out = {}
+    if cqc_limits not in ("squared", "funnelplotr"):
+        raise ValueError("cqc_limits must be 'squared' or 'funnelplotr'")
+    if kind == "counts":
+        se = np.asarray(s, float) if s is not None else 1 / (2 * np.sqrt(den))
+        for prefix, tt in (("", 0.0), ("od_", tau2)):
+            sd = np.sqrt(se ** 2 + tt)
+            for z, lab in ((Z95, "95"), (Z998, "998")):
+                out[f"{prefix}lower{lab}"] = target * np.exp(-z * sd)
+                out[f"{prefix}upper{lab}"] = target * np.exp(z * sd)
+        return {k: v * multiplier for k, v in out.items()}
     if kind == "ratio":
         with np.errstate(divide="ignore", invalid="ignore"):
             out["lower95"] = target * chi2.ppf(0.025, 2 * den) / 2 / den
@@ -148,8 +177,11 @@ def limits_at(den, kind: str, target: float, tau2: float, sr_method: str = "SHMI
                 out["od_lower998"], out["od_upper998"] = np.exp(-Z998 * sd), np.exp(Z998 * sd)
             else:
                 sd = np.sqrt((1 / (2 * np.sqrt(den))) ** 2 + tau2)
-                out["od_lower95"], out["od_upper95"] = (1 - Z95 * sd) ** 2, (1 + Z95 * sd) ** 2
-                out["od_lower998"], out["od_upper998"] = (1 - Z998 * sd) ** 2, (1 + Z998 * sd) ** 2
+                for z, lab in ((Z95, "95"), (Z998, "998")):
+                    lo, hi = 1 - z * sd, 1 + z * sd
+                    if cqc_limits == "squared":
+                        lo, hi = np.where(lo <= 0, 0.0, lo) ** 2, hi ** 2
+                    out[f"od_lower{lab}"], out[f"od_upper{lab}"] = lo, hi
     else:
         t = np.arcsin(np.sqrt(target))
         s2 = (1 / (2 * np.sqrt(den))) ** 2
@@ -167,7 +199,7 @@ def limits_at(den, kind: str, target: float, tau2: float, sr_method: str = "SHMI
 def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = "denominator",
            group: str = "group", kind: str = "proportion", method: str = "overdispersed",
            sr_method: str = "SHMI", trim_by: float = 0.1, multiplier: float = 1.0, target: float | None = None,
-           highlight=None) -> FunnelResult:
+           highlight=None, cqc_limits: str = "squared") -> FunnelResult:
     """Funnel plot of units (providers, or groups within one provider) against a target.
 
     Parameters
@@ -176,14 +208,21 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
         One row per unit.
     numerator, denominator, group : str
         Columns. For ``kind="ratio"`` the numerator is observed and the denominator expected.
-    kind : {"proportion", "ratio"}
-        Proportion (target = pooled proportion) or indirectly standardised ratio (target 1).
+    kind : {"proportion", "ratio", "counts"}
+        Proportion (target = pooled proportion), indirectly standardised ratio (observed /
+        expected, target 1) or ratio of two counts (FunnelPlotR's ``RC``: e.g. referrals of a
+        group per referral of its reference group; target = the pooled ratio; log scale).
     method : {"overdispersed", "unadjusted"}
         Limits used for the outlier flags. With "overdispersed", when phi shows no
         overdispersion (phi <= 1, hence tau² = 0) the unadjusted limits are used and
-        ``effective_method`` and ``reason`` say so.
+        ``effective_method`` and ``reason`` say so. (FunnelPlotR, asked for adjusted limits,
+        judges against them even then; with tau² = 0 its adjusted ratio limits are the normal
+        approximation on the transformed scale, not the exact Poisson ones used here.)
     sr_method : {"SHMI", "CQC"}
         Transformation for ratios (log, or square root).
+    cqc_limits : {"squared", "funnelplotr"}
+        Overdispersed CQC limits back-transformed by squaring (default, Spiegelhalter 2005) or,
+        as FunnelPlotR 0.5.0, left on the square-root scale (see :func:`limits_at`).
     trim_by : float
         Winsorise (proportions, CQC) or truncate (SHMI) this share at each end before phi.
     multiplier : float
@@ -218,8 +257,8 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
     for c in (numerator, denominator, group):
         if c not in data.columns:
             raise ValueError(f"column '{c}' not found (columns: {list(data.columns)})")
-    if kind not in ("proportion", "ratio"):
-        raise ValueError("kind must be 'proportion' or 'ratio'")
+    if kind not in ("proportion", "ratio", "counts"):
+        raise ValueError("kind must be 'proportion', 'ratio' or 'counts'")
     num = pd.to_numeric(data[numerator], errors="coerce").to_numpy(float)
     den = pd.to_numeric(data[denominator], errors="coerce").to_numpy(float)
     bad = ~(den > 0)
@@ -231,6 +270,8 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
         raise ValueError(f"column '{numerator}': {int((~(num >= 0)).sum())} row(s) are missing or negative")
     if target is None:
         target = 1.0 if kind == "ratio" else float(num.sum() / den.sum())
+    if kind == "counts" and not target > 0:
+        raise ValueError(f"column '{numerator}': every count is zero; a ratio of counts needs some")
     y, s, z = _transform(kind, num, den, target, sr_method)
     if kind == "ratio" and sr_method == "SHMI":
         zw, trimmed = _truncate(z, trim_by)
@@ -238,7 +279,7 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
         zw, trimmed = _winsorise(z, trim_by)
     used = np.isfinite(zw)
     phi, tau2 = dispersion(zw[used], s[used])
-    lim = limits_at(den, kind, target, tau2, sr_method, multiplier)
+    lim = limits_at(den, kind, target, tau2, sr_method, multiplier, cqc_limits, s=s if kind == "counts" else None)
     value = num / den * multiplier
     effective, reason = "unadjusted", "unadjusted limits requested"
     if method == "overdispersed":
@@ -263,9 +304,10 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
                              "effective_method": effective, "reason": reason, "trim_by": trim_by,
                              "multiplier": multiplier}])
     grid = np.unique(np.r_[np.geomspace(max(den.min() * 0.5, 1), den.max() * 1.1, 200), den])
-    limits = pd.DataFrame({"denominator": grid, **limits_at(grid, kind, target, tau2, sr_method, multiplier)})
+    limits = pd.DataFrame({"denominator": grid, **limits_at(grid, kind, target, tau2, sr_method, multiplier,
+                                                            cqc_limits)})
     return FunnelResult(d, summary, limits, dict(kind=kind, method=method, sr_method=sr_method, trim_by=trim_by,
-                                                 multiplier=multiplier, highlight=highlight))
+                                                 multiplier=multiplier, highlight=highlight, cqc_limits=cqc_limits))
 
 
 def _phe_proportion_limit(z: float, n: np.ndarray, average: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """funnel() against FunnelPlotR 0.5.0 (tests/fixtures/equity, see PROVENANCE.md)."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +102,49 @@ def test_phe_significance_labels_exactly():
         assert phe_significance(d, statistic=stat).tolist() == d["significance"].tolist(), case
     with pytest.raises(ValueError):
         phe_significance(ref.head(2), statistic="mean")
+
+
+def _od_z(r):
+    """Each unit's overdispersed z on the square-root scale, Spiegelhalter (2005, QSHC) eq. 3:
+    (sqrt(O/E) - 1) / sqrt(1 / (4E) + tau2), computed here term by term."""
+    tau2 = float(r.summary["tau2"].iloc[0])
+    return [(math.sqrt(o / e) - 1) / math.sqrt(1 / (4 * e) + tau2)
+            for o, e in zip(r.data["numerator"], r.data["denominator"])]
+
+
+def test_cqc_limits_are_the_square_root_scale_limits_squared():
+    """A unit lies outside the CQC funnel exactly when its overdispersed z on the square-root
+    scale passes the critical value (Spiegelhalter 2005): the squared limits say so for every
+    unit; FunnelPlotR's unsquared ones (offered as ``cqc_limits="funnelplotr"``) do not."""
+    d = INPUTS[INPUTS.case_id == "F4_SR_SHMI_OD"]
+    sq = funnel(d, kind="ratio", sr_method="CQC")
+    fpr = funnel(d, kind="ratio", sr_method="CQC", cqc_limits="funnelplotr")
+    assert sq.summary["effective_method"].iloc[0] == "overdispersed"
+    z = np.array(_od_z(sq))
+    for zc, lab in ((1.959964, "95"), (3.090232, "998")):
+        assert (sq.data[f"outlier{lab}"].to_numpy() == (np.abs(z) > zc)).all()
+        assert np.allclose(sq.data[f"od_upper{lab}"], fpr.data[f"od_upper{lab}"] ** 2, rtol=1e-12)
+    assert (fpr.data["outlier95"].to_numpy() != (np.abs(z) > 1.959964)).any()  # the difference the docs state
+    with pytest.raises(ValueError, match="cqc_limits"):
+        funnel(d, kind="ratio", sr_method="CQC", cqc_limits="cube")
+
+
+def test_ratio_of_counts_funnel_by_hand():
+    """FunnelPlotR's ``RC``: log((O + 0.5) / (D + 0.5)) against log(sum O / sum D) with
+    s = sqrt(O / (O + 0.5)^2 + D / (D + 0.5)^2); worked here with the math module."""
+    d = pd.DataFrame({"group": ["a", "b", "c", "d", "e"], "numerator": [30, 12, 50, 8, 41],
+                      "denominator": [60, 40, 70, 40, 45]})
+    r = funnel(d, kind="counts", method="unadjusted")
+    target = sum(d.numerator) / sum(d.denominator)  # 141 / 255
+    assert r.summary["target"].iloc[0] == pytest.approx(target, rel=1e-12)
+    for row, (o, dd) in zip(r.data.itertuples(), zip(d.numerator, d.denominator)):
+        s = math.sqrt(o / (o + 0.5) ** 2 + dd / (dd + 0.5) ** 2)
+        z = (math.log((o + 0.5) / (dd + 0.5)) - math.log(target)) / s
+        assert row.z == pytest.approx(z, rel=1e-12)
+        assert row.upper998 == pytest.approx(target * math.exp(3.090232 * s), rel=1e-12)
+        assert row.lower95 == pytest.approx(target * math.exp(-1.959964 * s), rel=1e-12)
+        lo, hi = target * math.exp(-1.959964 * s), target * math.exp(1.959964 * s)
+        assert row.outlier95 == (not lo <= o / dd <= hi)  # judged on the ratio, as FunnelPlotR
+    assert r.data.set_index("group").loc["e", "direction"] == "high"  # 41/45 against 0.55
+    with pytest.raises(ValueError, match="every count is zero"):
+        funnel(d.assign(numerator=0), kind="counts")
