@@ -202,8 +202,10 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
             note += " (expected for month-end snapshots; a real shift raises it too)"
         ax.text(0.01, 0.02, note, transform=ax.transAxes,
                 fontsize=7, color="#8a4b00", ha="left", va="bottom")
-    if bool(summ["short_period"].iloc[-1]):
-        ax.text(0.01, 0.10, "Fewer than 13 points: limits provisional", transform=ax.transAxes, fontsize=7,
+    warning = str(summ["warning"].iloc[-1]) if "warning" in summ else (
+        "fewer than 13 points: limits provisional" if bool(summ["short_period"].iloc[-1]) else "")
+    if warning:  # degenerate or short periods, in the words of the result's summary
+        ax.text(0.01, 0.10, warning[:1].upper() + warning[1:], transform=ax.transAxes, fontsize=7,
                 color="#555555", ha="left", va="bottom")
     if show_legend:
         handles, labels = ax.get_legend_handles_labels()

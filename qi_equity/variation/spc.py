@@ -86,6 +86,11 @@ SUMMARY_COLUMNS_DOC = """
     autocorrelation : lag-1 autocorrelation of the period's values (consecutive months only).
     autocorrelated : autocorrelation above the threshold -- the limits are unreliable.
     short_period : fewer than 13 points.
+    no_variation : two or more values in the period's baseline and all equal (limits on the centre).
+    warning : what a reader must know about the period's limits, in words, '' when nothing: no
+        values (or no denominator above zero), one point (no limits), no variation and whether the
+        target was always or never met, limits provisional under 13 points, months shown as gaps
+        for want of a denominator.
     n_obs, n_useful, longest_run, longest_run_max, crossings, crossings_min, runs_signal : Anhøj rules.
 """
 
@@ -236,6 +241,44 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     return df
 
 
+def _check_ratio_inputs(data: pd.DataFrame, numerator: str, denominator: str, chart: str) -> None:
+    """Counts cannot be negative, and on a p chart a numerator cannot pass its denominator (a
+    proportion above 1): an error naming the column, the rule, how many rows and which."""
+    _require(data, [numerator, denominator])
+    nn = pd.to_numeric(data[numerator], errors="coerce").to_numpy(float)
+    dd = pd.to_numeric(data[denominator], errors="coerce").to_numpy(float)
+    checks = [(numerator, nn < 0, "is negative"), (denominator, dd < 0, "is negative")]
+    if chart in ("p", "pp"):
+        checks.append((numerator, nn > dd, f"exceeds '{denominator}' (a proportion above 1)"))
+    for col, bad, rule in checks:
+        if bad.any():
+            rows = data.index[bad][:5].tolist()
+            raise SPCInputError(f"column '{col}': {int(bad.sum())} row(s) where the count {rule}; "
+                                f"rows {rows}{' ...' if bad.sum() > 5 else ''}")
+
+
+def _warnings(n_points, n_missing_den, no_variation, assurance, constant, has_den: bool) -> np.ndarray:
+    """What a reader must know about each period's limits, in words ('' when nothing):
+    no values, one point (no limits), no variation (and whether the target was always or never
+    met), provisional limits under 13 points, months without a denominator."""
+    out = []
+    for n, k, flat, ass, v in zip(n_points, n_missing_den, no_variation, assurance, constant):
+        w = []
+        if n == 0:
+            w.append("no point has a denominator above zero: nothing to chart" if has_den else "no values")
+        elif n == 1:
+            w.append("one point: no limits (they need two or more)")
+        elif flat:
+            met = {"pass": ": always met the target", "fail": ": never met the target"}.get(ass, "")
+            w.append(f"no variation (every value is {v:g}){met}")
+        if 1 < n < SHORT_PERIOD:
+            w.append(f"{n} points: limits provisional until {SHORT_PERIOD}")
+        if k:
+            w.append(f"{k} month(s) with a zero or missing denominator shown as gaps")
+        out.append("; ".join(w))
+    return np.array(out, dtype=object)
+
+
 def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
     """Direction per point (+1 increase, -1 decrease, 0 neutral), from a string or a column.
 
@@ -291,7 +334,10 @@ def _mean_moving_range(y, base, seg, nseg, screen: bool):
     mseg = seg[cur]
     amr = S.means(mr, ok, mseg, nseg)
     if screen:
-        keep = ok & (mr < MR_UPPER * amr[mseg])
+        # a series without variation (every moving range 0) has nothing to screen: 0 < 3.267 x 0
+        # would screen every range out and leave no limits (NHSRplotthedots then gives NaN);
+        # the kit keeps them, so the limits close onto the centre line
+        keep = ok & ((mr < MR_UPPER * amr[mseg]) | (amr[mseg] == 0))
         amr = S.means(mr, keep, mseg, nseg)
     return amr
 
@@ -330,6 +376,7 @@ def _limits(chart, y, num, den, base, seg, nseg, screen, mr_base=None):
                                                      S.sums(den, okr, seg, nseg), np.nan))[seg]
         with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.sqrt(cl * (1 - cl) / den) if chart in ("p", "pp") else np.sqrt(cl / den)
+            sd = np.where(den > 0, sd, np.nan)  # no limits for a month without a denominator
         if chart in ("pp", "up"):
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = (y - cl) / sd
@@ -423,8 +470,9 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     Raises
     ------
     SPCInputError
-        A missing column, a non-numeric value, a non-month date or a repeated series-date,
-        naming the column and the number of rows.
+        A missing column, a non-numeric value, a non-month date, a repeated series-date, a
+        negative count, or on a p chart a numerator above its denominator, naming the column,
+        the rule and the number of rows.
 
     References
     ----------
@@ -437,6 +485,8 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     if chart in RATIO_CHARTS and not (numerator and denominator):
         raise SPCInputError(f"chart '{chart}' needs numerator= and denominator= columns")
     ratio_values = bool(numerator and denominator)
+    if ratio_values:
+        _check_ratio_inputs(data, numerator, denominator, chart)
     if chart not in RATIO_CHARTS and numerator and not denominator and not value:
         value = numerator
     if shift_length < 2 or trend_length < 3:
@@ -559,6 +609,18 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     for k in ("n_obs", "n_useful", "longest_run", "longest_run_max", "crossings", "crossings_min"):
         cols[k] = runs[k]
     cols["runs_signal"] = runs["runs_signal"]
+    # degenerate periods, in words: a period whose baseline values are all equal has no variation
+    fin = baseline & np.isfinite(y)
+    vmin = np.full(nseg, np.inf)
+    vmax = np.full(nseg, -np.inf)
+    np.minimum.at(vmin, seg[fin], y[fin])
+    np.maximum.at(vmax, seg[fin], y[fin])
+    flat = (n_points >= 2) & (vmin == vmax)
+    # months given with a zero or missing denominator (months absent from the data are not counted)
+    no_den = (S.counts(~(den > 0) & (np.isfinite(num) | np.isfinite(den)), seg, nseg)
+              if denominator else np.zeros(nseg)).astype(int)
+    cols["no_variation"] = flat
+    cols["warning"] = _warnings(n_points.astype(int), no_den, flat, cols["assurance"], vmin, bool(denominator))
     summary = pd.DataFrame(cols, index=pd.RangeIndex(nseg))
 
     # ---- points ------------------------------------------------------------------------
