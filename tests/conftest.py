@@ -40,18 +40,29 @@ def sample_run(tmp_path_factory):
 
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
 def pytest_collection_modifyitems(config, items):
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``./kit test`` runs two processes): the
-    tests of one file run in one process, in order (module fixtures and a notebook's cells are
-    built once), and every file with a test on the session's ``sample_run`` joins one group, so
-    the report command on the sample runs once."""
+    """With ``./kit test``'s two processes (pytest-xdist), every file with a test on the
+    session's ``sample_run`` joins one group, so the report command on the sample runs once."""
     if not config.pluginmanager.hasplugin("xdist"):
         return
-
-    def file_of(item):
-        return item.nodeid.split("::")[0]
-
-    shares = {file_of(i) for i in items if "sample_run" in getattr(i, "fixturenames", ())}
+    shares = {i.nodeid.split("::")[0] for i in items if "sample_run" in getattr(i, "fixturenames", ())}
     for item in items:
-        f = file_of(item)
-        item.add_marker(pytest.mark.xdist_group("sample_run" if f in shares else f))
+        if item.nodeid.split("::")[0] in shares:
+            item.add_marker(pytest.mark.xdist_group("sample_run"))
+
+
+@pytest.hookimpl(optionalhook=True)  # xdist may be switched off (-p no:xdist)
+def pytest_xdist_make_scheduler(config, log):
+    """Whole files to a process, in order (module fixtures are built once; a notebook's cells
+    share one kernel -- nbval's items cannot carry an xdist group), and the ``sample_run`` group
+    as one unit."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileOrGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.split("@")[-1]
+            return nodeid.split("::", 1)[0]
+
+    return FileOrGroup(config, log)
