@@ -7,9 +7,11 @@ the quantiles' values. The SII is the difference between the fitted values at ra
 rank 0 (the whole social gradient); the RII is their ratio. With a transform (logit for
 proportions, log for rates) the line is fitted on the transformed scale and the fitted
 values are transformed back before the difference and ratio are taken. Confidence
-intervals are simulated: each quantile's value is drawn from a normal distribution with
-its standard error (on the transformed scale when transformed), the line refitted, and
-the percentiles of the simulated SIIs and RIIs taken.
+intervals are simulated as PHE does: each quantile's value is drawn from a normal
+distribution on the logit (proportions) or log (rates) scale with the standard error its
+95% limits give there, taken back to the fitting scale, the line refitted, and the
+percentiles of the simulated SIIs and RIIs taken -- so a small quantile never draws a
+negative proportion or rate.
 
 References
 ----------
@@ -72,7 +74,8 @@ def sii(data: pd.DataFrame, quantile: str = "quantile", population: str = "popul
         nor ``se`` are given they are computed from ``x`` and ``population``: Wilson for
         proportions, exact/Byar's for rates [3]_.
     se : str, optional
-        Standard error of each value (on the transformed scale when ``transform``).
+        Standard error of each value: on the logit scale for proportions and the log scale
+        for rates (where PHE draws), on the value's own scale otherwise.
     kind : {"normal", "proportion", "rate"}
         Indicator type; selects the transform (logit for proportions, log for rates).
     transform : bool
@@ -94,9 +97,11 @@ def sii(data: pd.DataFrame, quantile: str = "quantile", population: str = "popul
     Returns
     -------
     pandas.DataFrame
-        One row per series: by columns, ``n_quantiles, sii, rii``, and for each level
-        ``sii_lower95_0, sii_upper95_0, rii_lower95_0, rii_upper95_0`` (99.8% as ``..99_8``),
-        ``transform, kind, reps``.
+        One row per series: by columns, ``n_quantiles, sii, rii, intercept`` (the fitted value
+        at rank 0, as PHE's ``intercept = TRUE``), and for each level ``sii_lower95_0,
+        sii_upper95_0, rii_lower95_0, rii_upper95_0`` (99.8% as ``..99_8``), ``transform``
+        (the fitting scale), ``simulated_on`` (the scale of the draws: logit for proportions,
+        log for rates, as PHE, unless a quantile's value or limit is 0 or 1), ``kind, reps``.
     """
     if kind not in ("normal", "proportion", "rate"):
         raise ValueError("kind must be 'normal', 'proportion' or 'rate'")
@@ -134,7 +139,21 @@ def sii(data: pd.DataFrame, quantile: str = "quantile", population: str = "popul
                 lo, hi = lo / pop * rate_multiplier, hi / pop * rate_multiplier
             else:
                 raise ValueError("give se=, or lower= and upper=, or x= with kind proportion or rate")
-            f = _FWD[tname]
+        # PHE [2]_: a proportion's or a rate's standard error comes from its limits on the logit /
+        # log scale and the simulation draws there, whether or not the line is fitted there; a
+        # quantile at 0 (or a proportion at 1) has no such scale and the series is simulated raw
+        sim_scale = {"proportion": "logit", "rate": "log"}.get(kind, "none")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            finite = np.isfinite(_FWD[sim_scale](v)).all()
+            if not se:
+                finite &= bool(np.isfinite(_FWD[sim_scale](lo)).all() and np.isfinite(_FWD[sim_scale](hi)).all())
+        if not finite:
+            sim_scale = "none"
+        if tname != "none" and sim_scale != tname:
+            raise ValueError(f"a quantile's value or limit is 0{' or 1' if kind == 'proportion' else ''}: "
+                             f"the {tname} transform is undefined; fit untransformed")
+        if not se:
+            f = _FWD[sim_scale]
             with np.errstate(divide="ignore"):
                 se_t = (f(hi) - f(lo)) / (2 * norm.ppf(0.975))
         a = pop / pop.sum()
@@ -147,7 +166,10 @@ def sii(data: pd.DataFrame, quantile: str = "quantile", population: str = "popul
         s_val, r_val = multiplier * (y1 - y0), y1 / y0
         if multiplier < 0:
             r_val = 1 / r_val
-        sims = vt[None, :] + rng.standard_normal((reps, k)) * se_t[None, :]
+        # draws on the simulation scale, taken to the fitting scale
+        sims = _FWD[sim_scale](v)[None, :] + rng.standard_normal((reps, k)) * se_t[None, :]
+        if sim_scale != tname:
+            sims = _BACK[sim_scale](sims)
         bs = _fit(sims, sa, rank)
         y0s, y1s = back(bs[:, 0]), back(bs[:, 0] + bs[:, 1])
         s_sim = multiplier * (y1s - y0s)
@@ -155,12 +177,15 @@ def sii(data: pd.DataFrame, quantile: str = "quantile", population: str = "popul
         if multiplier < 0:
             r_sim = 1 / r_sim
         row = dict(zip(by, key if isinstance(key, tuple) else (key,))) if by else {}
-        row.update(n_quantiles=k, sii=s_val, rii=r_val)
+        # the regression's intercept, as PHE returns it: the fitted value at rank 0 (the most
+        # deprived end), back-transformed and scaled by |multiplier| when fitted transformed
+        intercept = b[0] if tname == "none" else back(b[0]) * abs(multiplier)
+        row.update(n_quantiles=k, sii=s_val, rii=r_val, intercept=intercept)
         for lev in levels:
             tag = f"{lev * 100:.1f}".replace(".", "_")
             qlo, qhi = (1 - lev) / 2, 1 - (1 - lev) / 2
             row[f"sii_lower{tag}"], row[f"sii_upper{tag}"] = np.quantile(s_sim, [qlo, qhi])
             row[f"rii_lower{tag}"], row[f"rii_upper{tag}"] = np.quantile(r_sim, [qlo, qhi])
-        row.update(transform=tname, kind=kind, reps=reps)
+        row.update(transform=tname, simulated_on=sim_scale, kind=kind, reps=reps)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -56,3 +56,41 @@ def test_seeded_and_validated():
         sii(d.head(4), lower="lowercl", upper="uppercl")
     with pytest.raises(ValueError, match="no population"):
         sii(d.assign(population=0), lower="lowercl", upper="uppercl")
+
+
+def test_intercept_is_the_weighted_fit_at_rank_zero():
+    """PHE's ``intercept = TRUE``: the weighted least-squares line's value at rank 0, checked with
+    numpy's polyfit (weights sqrt(population share), as the regression of y sqrt(a) on sqrt(a))."""
+    d = WITH_CIS[WITH_CIS.case_id == "S1_dec_prop"].sort_values("quantile")
+    out = sii(d, value="value", lower="lowercl", upper="uppercl", kind="proportion", reps=1000).iloc[0]
+    a = d["population"].to_numpy(float) / d["population"].sum()
+    slope, icpt = np.polyfit(np.cumsum(a) - a / 2, d["value"], 1, w=np.sqrt(a))
+    assert out["intercept"] == pytest.approx(icpt, rel=1e-9) and out["sii"] == pytest.approx(slope, rel=1e-9)
+    t = sii(d, value="value", lower="lowercl", upper="uppercl", kind="proportion", transform=True,
+            reps=1000, multiplier=-100).iloc[0]
+    lg = np.log(d["value"] / (1 - d["value"]))
+    _, icpt_t = np.polyfit(np.cumsum(a) - a / 2, lg, 1, w=np.sqrt(a))
+    assert t["intercept"] == pytest.approx(100 / (1 + np.exp(-icpt_t)), rel=1e-9)
+
+
+def test_small_quantiles_are_simulated_on_the_logit_scale():
+    """Deciles of 60 to 200 people: drawn on the raw scale (``kind="normal"`` with the same Wilson
+    limits) a decile's proportion often goes below 0, dragging the RII's lower bounds down; drawn
+    as PHE does, on the logit scale, no decile goes below 0 and both bounds move up."""
+    from qi_equity.equity.intervals import wilson
+
+    rng = np.random.default_rng(7)
+    pop = rng.integers(60, 200, 10)
+    x = np.maximum(1, np.round(pop * np.linspace(0.12, 0.03, 10))).astype(int)
+    lo, hi = wilson(x, pop)
+    d = pd.DataFrame({"quantile": range(1, 11), "population": pop, "x": x, "value": x / pop, "lo": lo, "hi": hi})
+    out = sii(d, value=None, x="x", kind="proportion", reps=50_000, seed=4).iloc[0]
+    raw = sii(d, value="value", lower="lo", upper="hi", kind="normal", reps=50_000, seed=4).iloc[0]
+    assert out["simulated_on"] == "logit" and raw["simulated_on"] == "none" and out["transform"] == "none"
+    assert out["rii"] == pytest.approx(raw["rii"], rel=1e-12)  # the same line
+    assert out["rii_lower99_8"] > 0 > raw["rii_lower99_8"]
+    assert out["rii_upper99_8"] > raw["rii_upper99_8"]
+    zero = d.assign(x=[3, 2, 0, 2, 1, 1, 1, 1, 1, 1])  # a decile with no events: no logit scale
+    assert sii(zero, value=None, x="x", kind="proportion", reps=1000).iloc[0]["simulated_on"] == "none"
+    with pytest.raises(ValueError, match="logit transform is undefined"):
+        sii(zero, value=None, x="x", kind="proportion", transform=True, reps=1000)
