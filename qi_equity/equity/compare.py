@@ -107,10 +107,36 @@ def compare_groups(data: pd.DataFrame, x: str, n: str, group: str = "group", ref
     return pd.concat(out, ignore_index=True)
 
 
+def _heat_point(y, p, mu_fixed, best_fixed, yref_fixed, higher_is_better):
+    """The nine measures for estimates ``y`` (rows: draws) -- shared by the estimate and the
+    simulation. ``*_fixed`` of None are recomputed from each draw (the setting average, the best
+    group); otherwise held."""
+    y = np.atleast_2d(y)
+    mu = (y * p).sum(axis=1) if mu_fixed is None else np.full(len(y), mu_fixed)
+    best = (y.max(axis=1) if higher_is_better else y.min(axis=1)) if best_fixed is None else best_fixed(y)
+    yref = best if yref_fixed is None else yref_fixed(y)
+    r = y / mu[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {
+            "D": y.max(axis=1) - y.min(axis=1),
+            "R": np.where(y.min(axis=1) > 0, y.max(axis=1) / y.min(axis=1), np.nan),
+            "BGV": (p * (y - mu[:, None]) ** 2).sum(axis=1),
+            "MDB": (p * np.abs(y - best[:, None])).sum(axis=1),
+            "MDM": (p * np.abs(y - mu[:, None])).sum(axis=1),
+            "TI": (p * r * np.log(r)).sum(axis=1),
+            "MLD": (p * -np.log(r)).sum(axis=1),
+            "PAR": yref - mu,
+        }
+    out["PAF"] = 100 * out["PAR"] / mu
+    return out
+
+
 def summary_measures(data: pd.DataFrame, value: str = "value", population: str = "population",
                      group: str = "group", higher_is_better: bool = False, reference: str | None = None,
-                     setting_average: float | None = None) -> pd.DataFrame:
-    """WHO HEAT summary measures of inequality for an unordered dimension (e.g. ethnicity) [4]_.
+                     setting_average: float | None = None, se: str | None = None, confidence: float = 0.95,
+                     reps: int = 10_000, seed: int | None = 20261202) -> pd.DataFrame:
+    """WHO HEAT summary measures of inequality for an unordered dimension (e.g. ethnicity) [4]_,
+    with confidence intervals when the groups' standard errors are given.
 
     Parameters
     ----------
@@ -122,14 +148,35 @@ def summary_measures(data: pd.DataFrame, value: str = "value", population: str =
         Reference group for PAR; default the best-performing group.
     setting_average : float, optional
         The overall average; default the population-weighted mean of the groups.
+    se : str, optional
+        Column of each group's standard error. Without it the intervals are NaN.
+    confidence : float
+        Level of the intervals.
+    reps, seed : int
+        Draws of the simulated intervals and their seed.
 
     Returns
     -------
     pandas.DataFrame
-        ``measure, value, definition`` for ``D`` (max - min), ``R`` (max / min), ``BGV``
-        (sum p_j (y_j - mu)^2), ``MDB`` (sum p_j |y_j - y_best|), ``MDM`` (sum p_j |y_j - mu|),
-        ``TI`` (Theil: sum p_j r_j ln r_j, r_j = y_j / mu), ``MLD`` (sum p_j (-ln r_j)),
-        ``PAR`` (y_ref - mu) and ``PAF`` (100 x PAR / mu); p_j are population shares.
+        ``measure, value, lower, upper, ci_method, definition`` for ``D`` (max - min), ``R``
+        (max / min), ``BGV`` (sum p_j (y_j - mu)^2), ``MDB`` (sum p_j |y_j - y_best|), ``MDM``
+        (sum p_j |y_j - mu|), ``TI`` (Theil: sum p_j r_j ln r_j, r_j = y_j / mu), ``MLD``
+        (sum p_j (-ln r_j)), ``PAR`` (y_ref - mu) and ``PAF`` (100 x PAR / mu); p_j are
+        population shares.
+
+    Notes
+    -----
+    Intervals follow the HEAT technical notes and WHO's HEAT measures code (HEAT-Measures,
+    ``calc_*``): **analytic** (normal, from a delta-method standard error) for D
+    (``sqrt(se_max^2 + se_min^2)``), R (on the log scale, ``se_R = sqrt(se_max^2 + R^2 se_min^2) /
+    y_min``, limits ``exp(ln R +/- z se_R / R)``), BGV (``sqrt(4 sum p^2 se^2 (y - mu)^2 +
+    2 ((sum p^2 se^2)^2 - sum p^4 se^4 + sum p^2 (1 - p)^2 se^4))``), TI (``sqrt(sum (1 + ln r_j -
+    sum_k p_k r_k (1 + ln r_k))^2 p_j^2 se_j^2 / mu^2)``) and MLD (``sqrt(sum p_j^2 se_j^2 (1 - 1 /
+    r_j)^2 / mu^2)``); **simulated** (each group drawn from a normal with its standard error,
+    the measure recomputed, percentiles taken) for MDB and MDM, which have no analytic form,
+    and here also for PAR and PAF, which HEAT bounds analytically only for prevalences from a
+    2 x 2 table (the simulation holds for any indicator). HEAT reports TI and MLD x 1000; they
+    are unscaled here.
     """
     y = pd.to_numeric(data[value], errors="coerce").to_numpy(float)
     w = pd.to_numeric(data[population], errors="coerce").to_numpy(float)
@@ -141,22 +188,56 @@ def summary_measures(data: pd.DataFrame, value: str = "value", population: str =
     if reference is not None:
         if reference not in set(data[group]):
             raise ValueError(f"reference group {reference!r} not found")
-        yref = float(y[(data[group] == reference).to_numpy()][0])
+        iref = int(np.flatnonzero((data[group] == reference).to_numpy())[0])
+        yref = float(y[iref])
     else:
-        yref = best
-    r = y / mu
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ti = float(np.sum(p * r * np.log(r)))
-        mld = float(np.sum(p * -np.log(r)))
-    rows = [
-        ("D", float(y.max() - y.min()), "highest minus lowest group"),
-        ("R", float(y.max() / y.min()) if y.min() > 0 else np.nan, "highest divided by lowest group"),
-        ("BGV", float(np.sum(p * (y - mu) ** 2)), "between-group variance"),
-        ("MDB", float(np.sum(p * np.abs(y - best))), "mean difference from the best group (weighted)"),
-        ("MDM", float(np.sum(p * np.abs(y - mu))), "mean difference from the mean (weighted)"),
-        ("TI", ti, "Theil index"),
-        ("MLD", mld, "mean log deviation"),
-        ("PAR", yref - mu, "population attributable risk: reference minus average"),
-        ("PAF", 100 * (yref - mu) / mu, "population attributable fraction (%)"),
-    ]
-    return pd.DataFrame(rows, columns=["measure", "value", "definition"])
+        iref, yref = None, best
+    point = {k: float(v[0]) for k, v in _heat_point(y, p, mu, None, None if iref is None else (lambda d: d[:, iref]),
+                                                    higher_is_better).items()}
+    lower = dict.fromkeys(point, np.nan)
+    upper = dict.fromkeys(point, np.nan)
+    method = dict.fromkeys(point, "")
+    if se is not None:
+        s = pd.to_numeric(data[se], errors="coerce").to_numpy(float)
+        if np.any(~(s >= 0)):
+            raise ValueError(f"column '{se}': {int((~(s >= 0)).sum())} group(s) without a standard error of 0 or more")
+        z = float(norm.ppf(1 - (1 - confidence) / 2))
+        imax, imin = int(np.argmax(y)), int(np.argmin(y))
+        r = y / mu
+        R = point["R"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ses = {
+                "D": np.sqrt(s[imax] ** 2 + s[imin] ** 2),
+                "BGV": np.sqrt(4 * np.sum(p ** 2 * s ** 2 * (y - mu) ** 2)
+                               + 2 * (np.sum(p ** 2 * s ** 2) ** 2 - np.sum(p ** 4 * s ** 4)
+                                      + np.sum(p ** 2 * (1 - p) ** 2 * s ** 4))),
+                "TI": np.sqrt(np.sum((1 + np.log(r) - np.sum(p * r * (1 + np.log(r)))) ** 2 * p ** 2 * s ** 2 / mu ** 2)),
+                "MLD": np.sqrt(np.sum(p ** 2 * s ** 2 * (1 - 1 / r) ** 2 / mu ** 2)),
+            }
+            for k, e in ses.items():
+                lower[k], upper[k], method[k] = point[k] - z * e, point[k] + z * e, "analytic"
+            if np.isfinite(R):
+                se_r = np.sqrt(s[imax] ** 2 + R ** 2 * s[imin] ** 2) / y[imin]
+                lower["R"], upper["R"] = np.exp(np.log(R) - z * se_r / R), np.exp(np.log(R) + z * se_r / R)
+                method["R"] = "analytic"
+        rng = np.random.default_rng(seed)
+        draws = y[None, :] + rng.standard_normal((reps, len(y))) * s[None, :]
+        sim = _heat_point(draws, p, None if setting_average is None else mu, None,
+                          None if iref is None else (lambda d: d[:, iref]), higher_is_better)
+        q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
+        for k in ("MDB", "MDM", "PAR", "PAF"):
+            lower[k], upper[k] = np.nanquantile(sim[k], q)
+            method[k] = f"simulated ({reps:,} draws)"
+    defs = {
+        "D": "highest minus lowest group",
+        "R": "highest divided by lowest group",
+        "BGV": "between-group variance",
+        "MDB": "mean difference from the best group (weighted)",
+        "MDM": "mean difference from the mean (weighted)",
+        "TI": "Theil index",
+        "MLD": "mean log deviation",
+        "PAR": "population attributable risk: reference minus average",
+        "PAF": "population attributable fraction (%)",
+    }
+    return pd.DataFrame([(k, point[k], lower[k], upper[k], method[k], defs[k]) for k in defs],
+                        columns=["measure", "value", "lower", "upper", "ci_method", "definition"])
