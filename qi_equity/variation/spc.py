@@ -261,8 +261,10 @@ def _warnings(n_points, n_missing_den, no_variation, assurance, constant, has_de
     """What a reader must know about each period's limits, in words ('' when nothing):
     no values, one point (no limits), no variation (and whether the target was always or never
     met), provisional limits under 13 points, months without a denominator."""
-    out = []
-    for n, k, flat, ass, v in zip(n_points, n_missing_den, no_variation, assurance, constant):
+    out = np.full(len(n_points), "", dtype=object)
+    need = np.flatnonzero((n_points < SHORT_PERIOD) | no_variation | (n_missing_den > 0))  # usually few
+    for i in need:
+        n, k, flat, ass, v = n_points[i], n_missing_den[i], no_variation[i], assurance[i], constant[i]
         w = []
         if n == 0:
             w.append("no point has a denominator above zero: nothing to chart" if has_den else "no values")
@@ -275,8 +277,8 @@ def _warnings(n_points, n_missing_den, no_variation, assurance, constant, has_de
             w.append(f"{n} points: limits provisional until {SHORT_PERIOD}")
         if k:
             w.append(f"{k} month(s) with a zero or missing denominator shown as gaps")
-        out.append("; ".join(w))
-    return np.array(out, dtype=object)
+        out[i] = "; ".join(w)
+    return out
 
 
 def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
