@@ -6,6 +6,6 @@ conversion and time at each stage by equity group, and the stage where a gap ope
 """
 
 from qi_equity.system.pathway import STAGES, gap_opens_at, stage_analysis, stage_gaps
-from qi_equity.system.representation import representation
+from qi_equity.system.representation import referral_rates, representation
 
 __all__ = ["stage_analysis", "stage_gaps", "gap_opens_at", "STAGES", "representation"]

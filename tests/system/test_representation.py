@@ -37,3 +37,39 @@ def test_missing_flag_needs_evidence():
     r = representation(d, POP, "sex_age", "2025-09-30", population_of="waiting_list").set_index("group")
     assert bool(r.loc["Female 16-64", "missing"])  # 15% (Wilson upper 23%) against 30% of the population
     assert not bool(r.loc["Male 16-64", "missing"])
+
+
+def _referrals(rows):
+    """Pathways referred in June 2025 from (sex, age, ethnic category) triples."""
+    raw = pd.DataFrame({"pathway_id": [f"P{i}" for i in range(len(rows))], "provider_code": "XQZ", "specialty": "110",
+                        "referral_date": "2025-06-02", "first_appointment_date": pd.NA, "clock_stop_date": pd.NA,
+                        "outcome": "waiting", "dna_count": "0", "sex": [r[0] for r in rows],
+                        "age": [str(r[1]) for r in rows], "ethnic_category": [r[2] for r in rows],
+                        "imd_decile": "3"}).astype("string")
+    return C.derive(to_typed(raw), "2025-09-30")
+
+
+def test_referral_rates_standardise_away_age_and_find_who_is_referred_less():
+    """Worked by hand. Catchment: White 1,000 aged 30-44 and 1,000 aged 75+; Asian 1,500 aged
+    30-44 and 500 aged 75+. Referrals: White 10 (30-44) + 100 (75+); Asian 15 + 25.
+    Pooled rates by band: 30-44 25/2,500 = 0.01; 75+ 125/1,500 = 1/12.
+    Expected: White 1,000 x 0.01 + 1,000 / 12 = 93.33; Asian 15 + 41.67 = 56.67.
+    ISR: White 110 / 93.33 = 1.1786; Asian 40 / 56.67 = 0.7059 (crude: 55 against 20 per 1,000)."""
+    from qi_equity.system.representation import referral_rates
+
+    pop = pd.DataFrame({"provider_code": "XQZ", "sex": "F", "age_band": ["30-44", "75+", "30-44", "75+"],
+                        "ethnic_group": ["White", "White", "Asian", "Asian"], "imd_decile": 3,
+                        "population": [1000, 1000, 1500, 500]})
+    rows = ([("F", 40, "A")] * 10 + [("F", 80, "A")] * 100 + [("F", 40, "H")] * 15 + [("F", 80, "H")] * 25)
+    r = referral_rates(_referrals(rows), pop, "ethnic_group", "2025-09-30").set_index("group")
+    assert r.loc["White", "referrals"] == 110 and r.loc["Asian", "referrals"] == 40
+    assert r.loc["White", "rate"] == pytest.approx(55.0) and r.loc["Asian", "rate"] == pytest.approx(20.0)
+    assert r.loc["White", "expected"] == pytest.approx(10 + 1000 / 12)
+    assert r.loc["Asian", "isr"] == pytest.approx(40 / (15 + 500 / 12), rel=1e-12)
+    assert r.loc["White", "isr"] == pytest.approx(110 / (10 + 1000 / 12), rel=1e-12)
+    # Byar's limits for 40 events (PHE), over the expected count
+    z = 1.959963984540054
+    lo = 40 * (1 - 1 / 360 - z / (3 * 40 ** 0.5)) ** 3 / (15 + 500 / 12)
+    assert r.loc["Asian", "isr_lower"] == pytest.approx(lo, rel=1e-9)
+    assert bool(r.loc["Asian", "fewer"]) and not bool(r.loc["White", "fewer"])
+    assert r.index[0] == "Asian"  # most under-referred first
