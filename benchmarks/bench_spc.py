@@ -70,8 +70,11 @@ def run_first_call(code):
     import subprocess
     import sys
 
+    import resource
+
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return {"seconds": float(out.stdout.strip().splitlines()[-1])}
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far, MiB
+    return {"seconds": float(out.stdout.strip().splitlines()[-1]), "child_peak_rss_mib": peak}
 
 
 BENCHMARKS = {

@@ -10,22 +10,19 @@ spc() on all but 7 of 180,000 points (values tied with the centre, which spc() c
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 def _in_run(flag: np.ndarray, length: int) -> np.ndarray:
-    """Points belonging to a run of ``length`` or more True values along each row."""
-    n, k = flag.shape
-    if k < length:
-        return np.zeros_like(flag)
-    full = sliding_window_view(flag, length, axis=1).all(axis=2)  # window starting at j is all True
-    c = np.zeros((n, k + 1), dtype=np.int32)
-    c[:, 1:full.shape[1] + 1] = full
-    c = np.cumsum(c, axis=1)
-    # point i is covered by a window starting at j in [i - length + 1, i]
-    lo = np.clip(np.arange(k) - length + 1, 0, None)
-    hi = np.minimum(np.arange(k), full.shape[1] - 1) + 1
-    return (c[:, hi] - c[:, lo]) > 0
+    """Points belonging to a run of ``length`` or more True values along each row: the run
+    through a point is as long as the run ending there plus the run starting there, less one."""
+    k = flag.shape[1]
+    idx = np.arange(k, dtype=np.int16)
+    last_off = np.maximum.accumulate(np.where(flag, np.int16(-1), idx), axis=1)
+    ending = idx - last_off                       # run length ending at each point (0 where False)
+    rev = flag[:, ::-1]
+    last_off_r = np.maximum.accumulate(np.where(rev, np.int16(-1), idx), axis=1)
+    starting = (idx - last_off_r)[:, ::-1]
+    return flag & (ending + starting - 1 >= length)
 
 
 def floor_spc(x: np.ndarray, shift: int = 7, trend: int = 7) -> dict:
@@ -52,8 +49,8 @@ def floor_spc(x: np.ndarray, shift: int = 7, trend: int = 7) -> dict:
     hi2, lo2 = (dev > two[:, None]) & ~outside, (dev < -two[:, None]) & ~outside
     two3 = np.zeros_like(outside)
     for close, side in ((hi2, above), (lo2, below)):
-        w = ((sliding_window_view(close, 3, axis=1).sum(axis=2) >= 2)
-             & sliding_window_view(side, 3, axis=1).all(axis=2))
+        c = close.view(np.int8)
+        w = ((c[:, :-2] + c[:, 1:-1] + c[:, 2:]) >= 2) & side[:, :-2] & side[:, 1:-1] & side[:, 2:]
         for off in range(3):
             two3[:, off:off + w.shape[1]] |= w & close[:, off:off + w.shape[1]]
     special = outside | shift_flag | trend_flag | two3

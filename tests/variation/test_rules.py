@@ -83,3 +83,13 @@ def test_assurance():
     a = rules.assurance_icon(np.array([5.0, 50.0, 20.0, 5.0, np.nan, 20.0]), np.full(6, 10.0), np.full(6, 30.0),
                              np.array([1, 1, 1, -1, 1, 0]))
     assert a.tolist() == ["pass", "fail", "inconsistent", "fail", None, None]
+
+
+def test_assurance_at_its_boundaries():
+    """A target exactly on a limit is hit and miss ("inconsistent"): NHSRplotthedots 0.2.2
+    ``ptd_calculate_assurance_type`` compares strictly (``target > upl``, ``target < lpl``)."""
+    lo, hi = np.full(4, 10.0), np.full(4, 30.0)
+    up = np.ones(4)
+    t = np.array([30.0, np.nextafter(30.0, 99), 10.0, np.nextafter(10.0, -99)])
+    assert rules.assurance_icon(t, lo, hi, up).tolist() == ["inconsistent", "fail", "inconsistent", "pass"]
+    assert rules.assurance_icon(t, lo, hi, -up).tolist() == ["inconsistent", "pass", "inconsistent", "fail"]
