@@ -88,7 +88,7 @@ def cleanup(folder):
 BENCHMARKS = {
     "disclosure_audit_sample_collaborative": dict(
         setup=setup_sample_audit, run=run_audit, summarise=summarise_audit, warmup=False,
-        note="qi-equity audit of the six sample providers' metrics and findings files (target: under a minute)"),
+        note="qi-equity audit of the six sample providers' metrics and findings files, one process per provider on the machine's cores (target: under a minute)"),
     "disclosure_audit_national_provider": dict(
         setup=setup_national_audit, run=run_audit, summarise=summarise_audit, warmup=False, repeats=3,
         note="audit of one national-size provider's published aggregate by specialty (~37,500 pathways; "
