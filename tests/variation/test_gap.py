@@ -38,9 +38,13 @@ def test_widening_gap_is_special_cause_concern():
 
 
 def test_missing_reference_month_is_a_missing_gap():
-    d = _data().drop(index=3)  # drops the reference's 4th month (first frame's index 3)
-    r = gap(d.reset_index(drop=True), reference="ref")
-    assert r.points["missing"].sum() == 1
+    d = _data().reset_index(drop=True)
+    gone = (d["group"] == "ref") & (d["month"] == MONTHS[3])  # the reference's 4th month only
+    assert gone.sum() == 1 and ((d["group"] == "g") & (d["month"] == MONTHS[3])).sum() == 1
+    r = gap(d[~gone], reference="ref")
+    p = r.points.set_index("date") if "date" in r.points else r.points.set_index("month")
+    assert len(p) == 24 and p["missing"].sum() == 1 and bool(p.loc[MONTHS[3], "missing"])
+    assert np.isnan(p.loc[MONTHS[3], "value"]) and p["value"].notna().sum() == 23
 
 
 def test_bad_reference():
