@@ -40,29 +40,30 @@ def sample_run(tmp_path_factory):
 
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
+#: The test files that use the session's ``sample_run``: with ``./kit test``'s two processes
+#: (pytest-xdist) they are scheduled as one unit, so the report command on the sample runs once.
+#: Collection fails if another file starts using it without being listed here.
+SAMPLE_RUN_FILES = {"tests/findings/test_ground_truth.py", "tests/publication/test_audit.py",
+                    "tests/reports/test_runner.py"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """With ``./kit test``'s two processes (pytest-xdist), every file with a test on the
-    session's ``sample_run`` joins one group, so the report command on the sample runs once."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    shares = {i.nodeid.split("::")[0] for i in items if "sample_run" in getattr(i, "fixturenames", ())}
-    for item in items:
-        if item.nodeid.split("::")[0] in shares:
-            item.add_marker(pytest.mark.xdist_group("sample_run"))
+    uses = {i.nodeid.split("::")[0] for i in items if "sample_run" in getattr(i, "fixturenames", ())}
+    if uses - SAMPLE_RUN_FILES:
+        raise pytest.UsageError(f"{sorted(uses - SAMPLE_RUN_FILES)} use the sample_run fixture: add them to "
+                                "SAMPLE_RUN_FILES in tests/conftest.py")
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist may be switched off (-p no:xdist)
 def pytest_xdist_make_scheduler(config, log):
     """Whole files to a process, in order (module fixtures are built once; a notebook's cells
-    share one kernel -- nbval's items cannot carry an xdist group), and the ``sample_run`` group
-    as one unit."""
+    share one kernel -- nbval's items cannot carry an xdist group), and the files on the
+    session's ``sample_run`` as one unit."""
     from xdist.scheduler import LoadScopeScheduling
 
     class FileOrGroup(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.rfind("@") > nodeid.rfind("]"):
-                return nodeid.split("@")[-1]
-            return nodeid.split("::", 1)[0]
+            f = nodeid.split("::", 1)[0]
+            return "sample_run" if f in SAMPLE_RUN_FILES else f
 
     return FileOrGroup(config, log)
