@@ -50,3 +50,17 @@ def assert_text_inside_figure(fig):
     w, h = fig.get_size_inches()
     tol = 0.02
     assert box.x0 >= -tol and box.y0 >= -tol and box.x1 <= w + tol and box.y1 <= h + tol, (box.bounds, (w, h))
+
+
+def set_first_row(source, column: str, value: str, dest=None):
+    """Copy the extract ``source`` to ``dest`` (default: in place) with ``column`` of its first
+    data row set to ``value`` -- a bad cell for validation tests."""
+    from pathlib import Path
+
+    lines = Path(source).read_text().splitlines()
+    i = lines[0].split(",").index(column)
+    row = lines[1].split(",")
+    row[i] = value
+    lines[1] = ",".join(row)
+    Path(dest or source).write_text("\n".join(lines) + "\n")
+    return Path(dest or source)

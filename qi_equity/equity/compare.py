@@ -107,14 +107,14 @@ def compare_groups(data: pd.DataFrame, x: str, n: str, group: str = "group", ref
     return pd.concat(out, ignore_index=True)
 
 
-def _heat_point(y, p, mu_fixed, best_fixed, yref_fixed, higher_is_better):
+def _heat_point(y, p, mu_fixed, iref, higher_is_better):
     """The nine measures for estimates ``y`` (rows: draws) -- shared by the estimate and the
-    simulation. ``*_fixed`` of None are recomputed from each draw (the setting average, the best
-    group); otherwise held."""
+    simulation. The setting average is recomputed from each draw unless ``mu_fixed``; PAR's
+    reference is group ``iref``, or the best group of each draw when None."""
     y = np.atleast_2d(y)
     mu = (y * p).sum(axis=1) if mu_fixed is None else np.full(len(y), mu_fixed)
-    best = (y.max(axis=1) if higher_is_better else y.min(axis=1)) if best_fixed is None else best_fixed(y)
-    yref = best if yref_fixed is None else yref_fixed(y)
+    best = y.max(axis=1) if higher_is_better else y.min(axis=1)
+    yref = best if iref is None else y[:, iref]
     r = y / mu[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {
@@ -184,16 +184,12 @@ def summary_measures(data: pd.DataFrame, value: str = "value", population: str =
         raise ValueError(f"every group needs a value and a positive {population}")
     p = w / w.sum()
     mu = float(np.sum(p * y)) if setting_average is None else float(setting_average)
-    best = float(y.max() if higher_is_better else y.min())
+    iref = None  # PAR's reference: the best group unless one is named
     if reference is not None:
         if reference not in set(data[group]):
             raise ValueError(f"reference group {reference!r} not found")
         iref = int(np.flatnonzero((data[group] == reference).to_numpy())[0])
-        yref = float(y[iref])
-    else:
-        iref, yref = None, best
-    point = {k: float(v[0]) for k, v in _heat_point(y, p, mu, None, None if iref is None else (lambda d: d[:, iref]),
-                                                    higher_is_better).items()}
+    point = {k: float(v[0]) for k, v in _heat_point(y, p, mu, iref, higher_is_better).items()}
     lower = dict.fromkeys(point, np.nan)
     upper = dict.fromkeys(point, np.nan)
     method = dict.fromkeys(point, "")
@@ -222,8 +218,7 @@ def summary_measures(data: pd.DataFrame, value: str = "value", population: str =
                 method["R"] = "analytic"
         rng = np.random.default_rng(seed)
         draws = y[None, :] + rng.standard_normal((reps, len(y))) * s[None, :]
-        sim = _heat_point(draws, p, None if setting_average is None else mu, None,
-                          None if iref is None else (lambda d: d[:, iref]), higher_is_better)
+        sim = _heat_point(draws, p, None if setting_average is None else mu, iref, higher_is_better)
         q = [(1 - confidence) / 2, 1 - (1 - confidence) / 2]
         for k in ("MDB", "MDM", "PAR", "PAF"):
             lower[k], upper[k] = np.nanquantile(sim[k], q)

@@ -43,16 +43,24 @@ def wilson(x, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     return (centre - half) / den, (centre + half) / den
 
 
+def byars(x, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Byar's approximate limits for a Poisson count, at any size [3]_."""
+    x = np.asarray(x, dtype=float)
+    z = _z(confidence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3
+        hi = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
+    return lo, hi
+
+
 def poisson_count_ci(x, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Interval for a Poisson count: exact (chi-squared) below 10 events, Byar's from 10 [2]_ [3]_."""
     x = np.asarray(x, dtype=float)
     a = 1 - confidence
-    z = _z(confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         ex_lo = np.where(x > 0, chi2.ppf(a / 2, 2 * x) / 2, 0.0)
         ex_hi = chi2.ppf(1 - a / 2, 2 * (x + 1)) / 2
-        by_lo = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3
-        by_hi = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
+    by_lo, by_hi = byars(x, confidence)
     exact = x < 10
     return np.where(exact, ex_lo, by_lo), np.where(exact, ex_hi, by_hi)
 

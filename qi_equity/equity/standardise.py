@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qi_equity.equity.intervals import _z, poisson_count_ci
+from qi_equity.equity.intervals import byars, poisson_count_ci
 
 MIN_EVENTS = 10  # PHE: no DSR below 10 events [2]_
 
@@ -44,15 +44,6 @@ def esp2013() -> pd.DataFrame:
     ``weight`` (summing to 100,000)."""
     path = Path(__file__).parents[1] / "data" / "esp2013.csv"
     return pd.read_csv(path, comment="#", dtype={"age_band": str, "weight": float})
-
-
-def _byars(x: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Byar's limits for a Poisson count at any size [4]_ (Dobson's method uses them throughout)."""
-    z = _z(confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3
-        hi = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
-    return lo, hi
 
 
 def _checked(data: pd.DataFrame, cols: list[str]) -> None:
@@ -146,10 +137,10 @@ def dsr(data: pd.DataFrame, count: str = "count", population: str = "population"
     few = x < MIN_EVENTS
     out["value"] = np.where(few, np.nan, value * multiplier)
     for c in np.atleast_1d(confidence):
-        lo, hi = _byars(x, float(c))
+        lo, hi = byars(x, float(c))  # Dobson's method uses Byar's limits at every count
         with np.errstate(invalid="ignore", divide="ignore"):
             f = np.sqrt(var / x)
-        lab = _label(float(c))
+        lab = level_label(float(c))
         out[f"lower{lab}"] = np.where(few, np.nan, (value + f * (lo - x)) * multiplier)
         out[f"upper{lab}"] = np.where(few, np.nan, (value + f * (hi - x)) * multiplier)
     out["method"] = "Dobson"
@@ -157,7 +148,7 @@ def dsr(data: pd.DataFrame, count: str = "count", population: str = "population"
     return out.drop(columns=["_wr", "_sq", "_w"])
 
 
-def _label(confidence: float) -> str:
+def level_label(confidence: float) -> str:
     """95 for 0.95, 998 for 0.998."""
     return f"{confidence * 100:g}".replace(".", "")
 
@@ -227,7 +218,7 @@ def isr(data: pd.DataFrame, count: str = "count", population: str = "population"
         out["value"] = o / e * multiplier
         for c in np.atleast_1d(confidence):
             lo, hi = poisson_count_ci(o, float(c))
-            lab = _label(float(c))
+            lab = level_label(float(c))
             out[f"lower{lab}"] = lo / e * multiplier
             out[f"upper{lab}"] = hi / e * multiplier
     out["method"] = np.where(o < 10, "Exact", "Byars")

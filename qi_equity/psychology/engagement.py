@@ -113,21 +113,24 @@ def load_engagement(folder: str | Path, provider_code: str | None = None) -> dic
             "barriers": b.reset_index(drop=True)}
 
 
-def population_by(population: pd.DataFrame, dimension: str) -> pd.Series:
-    """Catchment population by the groups of a reach dimension."""
+def population_groups(population: pd.DataFrame, dimension: str) -> pd.Series:
+    """Each catchment row's group on a reach dimension."""
     p = population
     if dimension == "sex_age":
         sex = p["sex"].map(C.SEX_LABEL)
         part = np.where(p["age_band"] == "0-15", "0-15", np.where(p["age_band"].isin(["65-74", "75+"]), "65+", "16-64"))
-        key = sex + " " + part
-    elif dimension == "ethnic_group":
-        key = p["ethnic_group"]
-    elif dimension == "imd_quintile":
+        return sex + " " + part
+    if dimension == "ethnic_group":
+        return p["ethnic_group"]
+    if dimension == "imd_quintile":
         q = np.ceil(p["imd_decile"] / 2).astype(int)
-        key = q.map({1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"})
-    else:
-        raise ValueError(f"dimension must be one of {REACH_DIMENSIONS}")
-    return p.groupby(key)["population"].sum()
+        return q.map({1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"})
+    raise ValueError(f"dimension must be one of {REACH_DIMENSIONS}")
+
+
+def population_by(population: pd.DataFrame, dimension: str) -> pd.Series:
+    """Catchment population by the groups of a reach dimension."""
+    return population.groupby(population_groups(population, dimension))["population"].sum()
 
 
 def reach_vs_population(log: dict, population: pd.DataFrame, dimension: str, confidence: float = 0.95,

@@ -206,16 +206,9 @@ def audit(reports_dir: str | Path, threshold: int | None = None, min_median: int
         raise FileNotFoundError(f"no such folder: {root}")
     files = _files(root)
     jobs = [(code, fl, root, threshold, min_median) for code, fl in sorted(files.items())]
-    workers = min(int(workers or os.cpu_count() or 1), len(jobs))
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    from qi_equity.parallel import fork_map
 
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-            results = list(ex.map(_audit_provider, jobs))
-    else:
-        results = [_audit_provider(j) for j in jobs]
+    results = fork_map(_audit_provider, jobs, workers or os.cpu_count() or 1)
     issues = [i for r in results for i in r[0]]
     out = pd.DataFrame(issues, columns=ISSUE_COLUMNS)
     out.attrs.update(providers=sorted(files), cells=sum(r[1] for r in results),

@@ -276,14 +276,9 @@ def build_metrics(config: str | Path, out_dir: str | Path, providers: list[str] 
     jobs = [(p, collab.census_date, str(collab.lens_data or ""), str(out_dir), validate, threshold,
              str(findings_dir) if findings_dir is not None else None)
             for p in collab.providers if not providers or p["code"] in providers]
-    if workers > 1 and len(jobs) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    from qi_equity.parallel import fork_map
 
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as ex:
-            return list(ex.map(_build_one, jobs))
-    return [_build_one(j) for j in jobs]
+    return fork_map(_build_one, jobs, workers)
 
 
 def _build_one(job) -> Path:

@@ -26,8 +26,8 @@ import pandas as pd
 from qi_equity import measures
 from qi_equity.data import contract as C
 from qi_equity.equity.intervals import rate_ci, wilson
-from qi_equity.equity.standardise import isr
-from qi_equity.psychology.engagement import population_by
+from qi_equity.equity.standardise import isr, level_label
+from qi_equity.psychology.engagement import population_by, population_groups
 
 
 def representation(derived: pd.DataFrame, population: pd.DataFrame, dimension: str, census_date,
@@ -77,20 +77,6 @@ def representation(derived: pd.DataFrame, population: pd.DataFrame, dimension: s
     return out
 
 
-def _population_groups(population: pd.DataFrame, dimension: str) -> pd.Series:
-    """Each catchment row's group on ``dimension`` (the labels :func:`population_by` sums by)."""
-    p = population
-    if dimension == "sex_age":
-        part = np.where(p["age_band"] == "0-15", "0-15", np.where(p["age_band"].isin(["65-74", "75+"]), "65+", "16-64"))
-        return p["sex"].map(C.SEX_LABEL) + " " + part
-    if dimension == "ethnic_group":
-        return p["ethnic_group"].astype(str)
-    if dimension == "imd_quintile":
-        q = np.ceil(p["imd_decile"] / 2).astype(int)
-        return q.map({1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"})
-    raise ValueError("dimension must be 'sex_age', 'ethnic_group' or 'imd_quintile'")
-
-
 def referral_rates(derived: pd.DataFrame, population: pd.DataFrame, dimension: str, census_date, months: int = 12,
                    confidence: float = 0.95, per: float = 1000) -> pd.DataFrame:
     """Referrals per head of catchment population by group, crude and age-standardised [3]_.
@@ -121,7 +107,7 @@ def referral_rates(derived: pd.DataFrame, population: pd.DataFrame, dimension: s
     base = derived[derived["referral_month"].isin(measures.window(census_date, months))]
     g = C.dimension_values(base, dimension).astype(object)
     band = base["age_band"].astype(object)
-    pop = population.assign(_group=_population_groups(population, dimension).to_numpy(),
+    pop = population.assign(_group=population_groups(population, dimension).astype(str).to_numpy(),
                             _band=population["age_band"].astype(str).to_numpy())
     groups = [x for x in C.DIMENSIONS[dimension].groups if x in set(pop["_group"])]
     ok = g.isin(groups) & band.notna()
@@ -134,7 +120,7 @@ def referral_rates(derived: pd.DataFrame, population: pd.DataFrame, dimension: s
     ratio = isr(cells, "count", "population", by="_group", reference_rates="ref_rate", confidence=confidence)
     tot = cells.groupby("_group")[["count", "population"]].sum()
     crude = rate_ci(tot["count"].to_numpy(), tot["population"].to_numpy(), confidence, multiplier=per)
-    lab = f"{confidence * 100:g}".replace(".", "")
+    lab = level_label(confidence)
     out = pd.DataFrame({"group": tot.index, "referrals": tot["count"].to_numpy().astype(int),
                         "population": tot["population"].to_numpy()})
     out["rate"], out["rate_lower"], out["rate_upper"] = (crude[c].to_numpy() for c in ("value", "lower", "upper"))

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _support import SAMPLE, STUBS
+from _support import SAMPLE, STUBS, set_first_row
 from qi_equity.reports.outputs import FAULT_ENOSPC_ENV, LOCK_NAME
 from qi_equity.reports.pool import descendants
 
@@ -196,12 +196,7 @@ def test_a_second_run_into_the_same_folder_is_refused_and_a_dead_runs_lock_is_ta
 
 
 def test_the_console_names_the_failing_rules_an_empty_extract_and_a_wrong_code(collab):
-    lines = (collab / "providers" / "XQB.csv").read_text().splitlines()
-    sex = lines[0].split(",").index("sex")
-    row = lines[1].split(",")
-    row[sex] = "Q"
-    lines[1] = ",".join(row)
-    (collab / "providers" / "XQB.csv").write_text("\n".join(lines) + "\n")
+    set_first_row(collab / "providers" / "XQB.csv", "sex", "Q")
     header = (collab / "providers" / "XQA.csv").read_text().splitlines()[0]
     (collab / "providers" / "XQA_header_only.csv").write_text(header + "\n")
     cfg = yaml.safe_load((collab / "c.yaml").read_text())

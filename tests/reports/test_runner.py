@@ -9,7 +9,7 @@ import shutil
 import pytest
 import yaml
 
-from _support import SAMPLE, STUBS
+from _support import SAMPLE, STUBS, set_first_row
 from qi_equity.cli import main
 from qi_equity.reports.runner import FAULT_KILL_ENV, run
 
@@ -37,12 +37,7 @@ def broken_run(tmp_path_factory):
     XQC named with a script and the collaborative titled with an image tag."""
     root = tmp_path_factory.mktemp("collab")
     cfg = _copy_sample(root, hostile=True, leave_out=("XQB",))  # XQB's report is checked on sample_run
-    lines = (root / "providers" / "XQD.csv").read_text().splitlines()
-    eth = lines[0].split(",").index("ethnic_category")
-    row = lines[1].split(",")
-    row[eth] = "X"
-    lines[1] = ",".join(row)
-    (root / "providers" / "XQD.csv").write_text("\n".join(lines) + "\n")
+    set_first_row(root / "providers" / "XQD.csv", "ethnic_category", "X")
     (root / "providers" / "XQE.csv").write_bytes(b"\x00\x9f\x92\x96 not a csv \xff\xfe" * 50)
     out = root / "reports"
     os.environ[FAULT_KILL_ENV] = "XQA"

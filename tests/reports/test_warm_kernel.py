@@ -87,16 +87,9 @@ def test_a_kernel_that_never_answers_fails_its_notebook_within_the_cell_timeout(
 
 
 def _bad_extract(folder):
-    from _support import SAMPLE
+    from _support import SAMPLE, set_first_row
 
-    lines = (SAMPLE / "providers" / "XQB.csv").read_text().splitlines()
-    sex = lines[0].split(",").index("sex")
-    row = lines[1].split(",")
-    row[sex] = "Q"
-    lines[1] = ",".join(row)
-    extract = folder / "XQB.csv"
-    extract.write_text("\n".join(lines) + "\n")
-    return extract
+    return set_first_row(SAMPLE / "providers" / "XQB.csv", "sex", "Q", folder / "XQB.csv")
 
 
 def test_a_failing_validation_stops_the_notebook_and_publishes_nothing(folder):
