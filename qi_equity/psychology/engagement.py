@@ -122,6 +122,8 @@ def population_groups(population: pd.DataFrame, dimension: str) -> pd.Series:
         return sex + " " + part
     if dimension == "ethnic_group":
         return p["ethnic_group"]
+    if dimension == "age_band":
+        return p["age_band"]
     if dimension == "imd_quintile":
         q = np.ceil(p["imd_decile"] / 2).astype(int)
         return q.map({1: "Q1 most deprived", 2: "Q2", 3: "Q3", 4: "Q4", 5: "Q5 least deprived"})

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from qi_equity import disclosure
+from qi_equity.data import contract as C
+from qi_equity.publication.release import referral_cells
 from qi_equity.publication.protect import Rule
 from qi_equity.publication.survey import protect_table
 from qi_equity.publication.tables import Published, mask_table
@@ -57,6 +60,89 @@ def representation_table(derived, population, census_date, dimension="ethnic_gro
     return pub
 
 
+REFERRAL_RATE_NOTE = (
+    "Referrals per 1,000 people of the catchment population (exact interval below 10 referrals, Byar's "
+    "from 10). 'Against their ages' is the indirectly standardised ratio: a group's referrals divided by "
+    "those expected if its people were referred at the provider's rates for their sex and age group "
+    "(0-15, 16-64, 65+); 1 = as expected, below 1 = fewer referrals than the group's ages and sexes "
+    "explain. The ratios are worked out from every group's and every sex and age group's referrals, so "
+    "they are shown only when all of those are.")
+
+
+def referral_rate_table(derived, population, census_date, dimension="ethnic_group",
+                        threshold: int = disclosure.DEFAULT_THRESHOLD, release_=None, per: float = 1000) -> Published:
+    """Referrals per head of catchment population by group and the ratio standardised for age
+    and sex (:func:`qi_equity.system.referral_rates`), as the release publishes them.
+
+    The ratios' reference rates are the published referrals by sex x age group (the sex x
+    working-age table, every pathway of a recorded sex), scaled to the recorded groups' total,
+    so that every ratio rests on published counts only and adds no relation between cells: a
+    crude rate is shown where its group's referrals are, the ratios where every recorded group's
+    and every sex x age group's referrals are. By sex x age itself there is no ratio (it would
+    be 1 by construction).
+
+    Columns: ``group, referrals, population, rate, rate_lower, rate_upper, expected, isr,
+    isr_lower, isr_upper, fewer``.
+    """
+    from qi_equity.reports.provider import _window_label
+    from qi_equity.system import referral_rates
+
+    rel = release_
+    dims = tuple(dict.fromkeys((dimension, "all", "sex_age")))
+    if rel is None:
+        from qi_equity.publication.protect import protect
+        from qi_equity.publication.release import Release
+
+        p = protect(referral_cells(derived, census_date, 12, dims).assign(shown=True), Rule(threshold=threshold),
+                    links=())
+        rel = Release(p.cells, p.rule, (), p)
+    period = _window_label(census_date)
+    sdim = C.DIMENSIONS["sex_age"]
+    strata = [s for s in sdim.groups if s not in sdim.unrecorded]
+    strata_keys = pd.DataFrame({"measure": "referrals", "period": period, "specialty": "all", "dimension": "sex_age",
+                                "group": strata})
+    full = referral_cells(derived, census_date, 12, ("sex_age",)).set_index("group")["value"].reindex(strata)
+    r = referral_rates(derived, population, dimension, census_date, per=per, strata="sex_age", stratum_referrals=full)
+    r = r[["group", "referrals", "population", "rate", "rate_lower", "rate_upper", "expected", "isr", "isr_lower",
+           "isr_upper", "fewer"]].copy()
+    r["referrals"] = r["referrals"].astype(float)
+    keys = pd.DataFrame({"measure": "referrals", "period": period, "specialty": "all", "dimension": dimension,
+                         "group": r["group"]})
+    pub = mask_table(rel, r, counts={"referrals": keys},
+                     derived={c: ["referrals"] for c in ("rate", "rate_lower", "rate_upper")})
+    strata_shown = bool(np.isfinite(rel.published(strata_keys)).all())
+    if (dimension == "sex_age" or pub.mask["referrals"].any() or pub.data["referrals"].isna().any()
+            or not strata_shown):
+        for c in ("expected", "isr", "isr_lower", "isr_upper"):
+            pub.mask[c] = (pub.data[c].notna() | pub.mask[c]) & (dimension != "sex_age")
+            pub.data[c] = float("nan")
+        pub.data["fewer"] = False
+    pub.data["fewer"] = pub.data["fewer"].map({True: "fewer", False: ""}).fillna("")
+    return pub
+
+
+def referral_rate_display(pub: Published) -> pd.DataFrame:
+    """A referral-rate table in words: rate and ratio with their intervals, ``*`` where hidden."""
+    d = pub.display(1)
+
+    def ci(v, lo, hi, dec):
+        out = []
+        for a, b, c, m in zip(pub.data[v], pub.data[lo], pub.data[hi], pub.mask[v]):
+            out.append("*" if m else "" if pd.isna(a) else f"{a:.{dec}f} ({b:.{dec}f} to {c:.{dec}f})")
+        return out
+
+    out = pd.DataFrame({"Group": d["group"], "Referrals": d["referrals"], "Population": d["population"],
+                        "Per 1,000 people (95% CI)": ci("rate", "rate_lower", "rate_upper", 1),
+                        "Against their ages and sexes (95% CI)": ci("isr", "isr_lower", "isr_upper", 2),
+                        "Fewer than expected": pub.data["fewer"]})
+    if pub.data["isr"].isna().all() and not pub.mask["isr"].any():  # by sex x age: no ratio
+        out = out.drop(columns=["Against their ages and sexes (95% CI)", "Fewer than expected"])
+    cells = d.attrs.get("cells", {})
+    if "referrals" in cells:
+        out.attrs["cells"] = {"Referrals": cells["referrals"]}
+    return out
+
+
 def show_system(lens_data: str, provider_code: str, derived, census_date, threshold: int = 5, release_=None):
     from qi_equity.system.system_map import load_system_map, system_map_html
     from IPython.display import HTML, display
@@ -74,6 +160,10 @@ def show_system(lens_data: str, provider_code: str, derived, census_date, thresh
             t = representation_table(derived, population, census_date, dim, threshold, release_)
             show_table(t, caption=f"Who is missing? Referrals in the last 12 months against the catchment population "
                                   f"(%), by {dim.replace('_', ' ')}: most missing first")
+            rr = referral_rate_table(derived, population, census_date, dim, threshold, release_)
+            show_table(referral_rate_display(rr), note=REFERRAL_RATE_NOTE,
+                       caption=f"Who is never referred? Referrals per head in the last 12 months, and against what "
+                               f"their ages would give, by {C.DIMENSIONS[dim].label.lower()}: fewest first")
 
 
 def readiness_tables(df: pd.DataFrame, rule: Rule | None = None) -> dict:

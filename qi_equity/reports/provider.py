@@ -395,6 +395,87 @@ def inequality_display(pub: Published) -> pd.DataFrame:
     return out
 
 
+#: The HEAT summary measures a provider report shows: (measure, column heading, sign, decimals).
+#: PAF is shown with its sign turned: for an unfavourable measure it is negative, and a board
+#: reads it as the share of the average that would go if every group matched the best.
+HEAT_SHOWN = (("D", "Gap, highest - lowest group (pp)", 1, 1), ("R", "Ratio, highest / lowest group", 1, 2),
+              ("PAF", "Reduction if every group matched the best (%)", -1, 1))
+HEAT_NOTE = ("Summary measures of inequality as WHO's Health Equity Assessment Toolkit (HEAT) defines them, "
+             "with 95% intervals: the gap and ratio between the highest and lowest groups, and how much "
+             "lower the average would be if every group did as well as the best one. They use only the "
+             "groups whose counts are shown (\"Groups\": used of recorded), each weighted by its number of "
+             "pathways. The reduction's interval is simulated as HEAT does: each simulation picks its own "
+             "best group, so when the groups are close the interval can sit above the estimate.")
+
+
+def heat_table(pub: Published, confidence: float = 0.95, reps: int = 10_000, seed: int = 20261203) -> pd.DataFrame:
+    """WHO HEAT summary measures of each measure and dimension of a published inequality table.
+
+    Computed only from what ``pub`` publishes: the groups whose count and denominator are both
+    shown (a hidden group is left out, so no measure can give a hidden count back), recorded
+    groups only (not known / not stated / unmatched are a data-quality measure, not a group).
+    Each group's estimate is its percentage, weighted by its denominator, with the binomial
+    standard error ``100 sqrt(p (1 - p) / n)``; the best group is the lowest (both measures are
+    unfavourable when high). Intervals as :func:`qi_equity.equity.summary_measures` gives them
+    (analytic for D, R, BGV, TI, MLD; simulated for MDB, MDM, PAR, PAF).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure, measure_label, dimension, groups_used, groups, summary, value, lower, upper,
+        ci_method, definition``: one row per measure x dimension x summary measure, for every
+        measure x dimension with at least two published recorded groups.
+
+    References
+    ----------
+    .. [1] World Health Organization (2024). *Health Equity Assessment Toolkit (HEAT): technical
+           notes*, summary measures and their confidence intervals.
+    """
+    from qi_equity.equity.compare import summary_measures
+
+    d = pub.data
+    rows = []
+    for (measure, dim), g in d.groupby(["measure", "dimension"], sort=False):
+        dimension = C.DIMENSIONS.get(dim)
+        recorded = ~g["group"].isin(dimension.unrecorded if dimension else ())
+        shown = recorded & g["x"].notna() & g["n"].gt(0) & ~pub.mask.loc[g.index, "x"] & ~pub.mask.loc[g.index, "n"]
+        use = g[shown]
+        if len(use) < 2:
+            continue
+        p = use["x"].to_numpy(float) / use["n"].to_numpy(float)
+        frame = pd.DataFrame({"group": use["group"].to_numpy(), "value": 100 * p, "population": use["n"].to_numpy(float),
+                              "se": 100 * np.sqrt(p * (1 - p) / use["n"].to_numpy(float))})
+        s = summary_measures(frame, se="se", confidence=confidence, reps=reps, seed=seed)
+        s = s.rename(columns={"measure": "summary"})
+        s.insert(0, "groups", int(recorded.sum()))
+        s.insert(0, "groups_used", len(use))
+        s.insert(0, "dimension", dim)
+        s.insert(0, "measure_label", g["measure_label"].iloc[0])
+        s.insert(0, "measure", measure)
+        rows.append(s)
+    cols = ["measure", "measure_label", "dimension", "groups_used", "groups", "summary", "value", "lower", "upper",
+            "ci_method", "definition"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+def heat_display(heat: pd.DataFrame, shown=HEAT_SHOWN) -> pd.DataFrame:
+    """One row per measure and dimension, one column per summary measure in ``shown``
+    (``value (lower to upper)``) for a report; ``Groups`` is groups used of recorded groups."""
+    out = []
+    for (m, dim), g in heat.groupby(["measure", "dimension"], sort=False):
+        row = {"Measure": g["measure_label"].iloc[0],
+               "Compared across": C.DIMENSIONS[dim].label if dim in C.DIMENSIONS else dim,
+               "Groups": f"{int(g['groups_used'].iloc[0])} of {int(g['groups'].iloc[0])}"}
+        by = g.set_index("summary")
+        for k, label, sign, dec in shown:
+            v, lo, hi = (sign * by.at[k, c] if k in by.index else np.nan for c in ("value", "lower", "upper"))
+            lo, hi = min(lo, hi), max(lo, hi)
+            row[label] = ("" if pd.isna(v) else f"{v:.{dec}f}" if pd.isna(lo)
+                          else f"{v:.{dec}f} ({lo:.{dec}f} to {hi:.{dec}f})")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
 def sii_by_decile(derived: pd.DataFrame, census_date, measure: str = "dna_rate", months: int = 12,
                   threshold: int = disclosure.DEFAULT_THRESHOLD, reps: int = 20_000,
                   release_: REL.Release | None = None):

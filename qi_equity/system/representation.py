@@ -78,8 +78,9 @@ def representation(derived: pd.DataFrame, population: pd.DataFrame, dimension: s
 
 
 def referral_rates(derived: pd.DataFrame, population: pd.DataFrame, dimension: str, census_date, months: int = 12,
-                   confidence: float = 0.95, per: float = 1000) -> pd.DataFrame:
-    """Referrals per head of catchment population by group, crude and age-standardised [3]_.
+                   confidence: float = 0.95, per: float = 1000, strata: str = "age_band",
+                   stratum_referrals: pd.Series | None = None) -> pd.DataFrame:
+    """Referrals per head of catchment population by group, crude and standardised [3]_.
 
     Parameters
     ----------
@@ -92,38 +93,69 @@ def referral_rates(derived: pd.DataFrame, population: pd.DataFrame, dimension: s
         Referrals received in the last ``months`` months up to the census.
     per : float
         Crude rates per this many people.
+    strata : {"age_band", "sex_age"}
+        What the ratios standardise for: the six age bands, or sex by the three age groups of
+        the sex x working-age dimension (recorded sex only).
+    stratum_referrals : pandas.Series, optional
+        Referrals by stratum (index: the strata's groups) to take the reference rates from
+        instead of the recorded groups' own -- e.g. the published counts of every pathway, so
+        that the ratios rest only on published numbers. The expected counts are then scaled so
+        that the recorded groups' expected total equals their observed total (as it does with
+        the groups' own rates); with every pathway's group recorded the two give the same ratios.
 
     Returns
     -------
     pandas.DataFrame
-        One row per group with a catchment population: ``group, referrals, population, rate,
-        rate_lower, rate_upper`` (crude, per ``per`` people, exact below 10 referrals and Byar's
-        from 10), ``expected`` (referrals expected at the provider's own rates by age band, over
-        the groups with a recorded value), ``isr, isr_lower, isr_upper, isr_method`` (observed /
+        One row per group with a catchment population: ``group, referrals`` (every referral of
+        the group in the window), ``population, rate, rate_lower, rate_upper`` (crude, per
+        ``per`` people, exact below 10 referrals and Byar's from 10), ``observed`` (the
+        group's referrals in a recorded stratum), ``expected`` (referrals expected at the
+        reference rates by stratum), ``isr, isr_lower, isr_upper, isr_method`` (observed /
         expected) and ``fewer`` (the ratio's upper limit below 1: fewer referrals than the
-        group's ages explain), sorted by ``isr``. Pathways whose group or age band is not
-        recorded are left out; their number is in ``attrs['unrecorded']``.
+        group's ages explain), sorted by ``isr``. Pathways whose group is not recorded are left
+        out, and from the ratios those whose stratum is not; their number is in
+        ``attrs['unrecorded']``.
     """
+    if strata not in ("age_band", "sex_age"):
+        raise ValueError(f"strata must be 'age_band' or 'sex_age' (got {strata!r})")
     base = derived[derived["referral_month"].isin(measures.window(census_date, months))]
     g = C.dimension_values(base, dimension).astype(object)
-    band = base["age_band"].astype(object)
+    sdim = C.DIMENSIONS[strata]
+    band = C.dimension_values(base, strata).astype(object)
+    band = band.where(~band.isin(sdim.unrecorded))
     pop = population.assign(_group=population_groups(population, dimension).astype(str).to_numpy(),
-                            _band=population["age_band"].astype(str).to_numpy())
+                            _band=population_groups(population, strata).astype(str).to_numpy())
     groups = [x for x in C.DIMENSIONS[dimension].groups if x in set(pop["_group"])]
-    ok = g.isin(groups) & band.notna()
+    in_group = g.isin(groups)
+    ok = in_group & band.notna()
     counts = pd.DataFrame({"_group": g[ok], "_band": band[ok].astype(str)}).value_counts()
     cells = pop[pop["_group"].isin(groups)].groupby(["_group", "_band"], as_index=False)["population"].sum()
     cells = cells[cells["population"] > 0]
     cells["count"] = [counts.get((a, b), 0) for a, b in zip(cells["_group"], cells["_band"])]
     by_band = cells.groupby("_band")[["count", "population"]].sum()
-    cells["ref_rate"] = cells["_band"].map(by_band["count"] / by_band["population"]).to_numpy(float)
+    if stratum_referrals is None:
+        cells["ref_rate"] = cells["_band"].map(by_band["count"] / by_band["population"]).to_numpy(float)
+    else:
+        br = pd.Series(stratum_referrals, dtype=float)
+        br.index = br.index.astype(str)
+        missing = sorted(set(by_band.index) - set(br.dropna().index))
+        if missing:
+            raise ValueError(f"stratum_referrals: no count for {', '.join(missing)}")
+        # the stratum's population over everyone (every group of the dimension, recorded or not)
+        pop_all = pop.groupby("_band")["population"].sum()
+        rate = cells["_band"].map(br / pop_all).to_numpy(float)
+        expected = float((rate * cells["population"].to_numpy(float)).sum())
+        scale = float(cells["count"].sum()) / expected if expected > 0 else np.nan
+        cells["ref_rate"] = rate * scale
     ratio = isr(cells, "count", "population", by="_group", reference_rates="ref_rate", confidence=confidence)
     tot = cells.groupby("_group")[["count", "population"]].sum()
-    crude = rate_ci(tot["count"].to_numpy(), tot["population"].to_numpy(), confidence, multiplier=per)
+    every = g[in_group].value_counts().reindex(tot.index, fill_value=0).astype(float)
+    crude = rate_ci(every.to_numpy(), tot["population"].to_numpy(), confidence, multiplier=per)
     lab = level_label(confidence)
-    out = pd.DataFrame({"group": tot.index, "referrals": tot["count"].to_numpy().astype(int),
+    out = pd.DataFrame({"group": tot.index, "referrals": every.to_numpy().astype(int),
                         "population": tot["population"].to_numpy()})
     out["rate"], out["rate_lower"], out["rate_upper"] = (crude[c].to_numpy() for c in ("value", "lower", "upper"))
+    out["observed"] = tot["count"].to_numpy().astype(int)
     ratio = ratio.set_index("_group").reindex(out["group"])
     out["expected"] = ratio["expected"].to_numpy()
     out["isr"] = ratio["value"].to_numpy()
