@@ -69,6 +69,11 @@ REFERRAL_RATE_NOTE = (
     "they are shown only when all of those are.")
 
 
+def _lower(label: str) -> str:
+    """A label inside a sentence: lower case, except an acronym ("IMD quintile")."""
+    return label if label.split()[0].isupper() else label[0].lower() + label[1:]
+
+
 def referral_rate_table(derived, population, census_date, dimension="ethnic_group",
                         threshold: int = disclosure.DEFAULT_THRESHOLD, release_=None, per: float = 1000) -> Published:
     """Referrals per head of catchment population by group and the ratio standardised for age
@@ -117,6 +122,14 @@ def referral_rate_table(derived, population, census_date, dimension="ethnic_grou
             pub.mask[c] = (pub.data[c].notna() | pub.mask[c]) & (dimension != "sex_age")
             pub.data[c] = float("nan")
         pub.data["fewer"] = False
+        # rows were in the order of the ratios: with the ratios hidden, that order would tell
+        # them; the dimension's own order instead
+        order = {g: i for i, g in enumerate(C.DIMENSIONS[dimension].groups)}
+        rank = pub.data["group"].map(order).to_numpy()
+        idx = np.argsort(rank, kind="stable")
+        pub.data = pub.data.iloc[idx].reset_index(drop=True)
+        pub.mask = pub.mask.iloc[idx].reset_index(drop=True)
+        pub.keys = {c: k.iloc[idx].reset_index(drop=True) for c, k in pub.keys.items()}
     pub.data["fewer"] = pub.data["fewer"].map({True: "fewer", False: ""}).fillna("")
     return pub
 
@@ -163,7 +176,7 @@ def show_system(lens_data: str, provider_code: str, derived, census_date, thresh
             rr = referral_rate_table(derived, population, census_date, dim, threshold, release_)
             show_table(referral_rate_display(rr), note=REFERRAL_RATE_NOTE,
                        caption=f"Who is never referred? Referrals per head in the last 12 months, and against what "
-                               f"their ages would give, by {C.DIMENSIONS[dim].label.lower()}: fewest first")
+                               f"their ages and sexes would give, by {_lower(C.DIMENSIONS[dim].label)}: fewest first")
 
 
 def readiness_tables(df: pd.DataFrame, rule: Rule | None = None) -> dict:

@@ -56,3 +56,12 @@ def test_no_ratio_by_sex_and_age_itself(xqa):
     pub = L.referral_rate_table(derived, pop, CENSUS, "sex_age")
     assert pub.data["isr"].isna().all() and not pub.mask["isr"].any()
     assert list(L.referral_rate_display(pub).columns) == ["Group", "Referrals", "Population", "Per 1,000 people (95% CI)"]
+
+
+def test_with_the_ratios_hidden_the_rows_do_not_keep_their_order(xqa):
+    from qi_equity.data import contract as C
+
+    derived, pop = xqa
+    pub = L.referral_rate_table(derived, pop, CENSUS, "imd_quintile", threshold=150)
+    assert list(pub.data["group"]) == [g for g in C.DIMENSIONS["imd_quintile"].groups if g in set(pub.data["group"])]
+    assert list(pub.keys["referrals"].str.split("|").str[-1]) == list(pub.data["group"])
