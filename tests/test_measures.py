@@ -91,3 +91,58 @@ def test_month_end_snapshots_equal_a_month_by_month_count():
             assert o18["numerator"] == sub["over"].sum() and o18["denominator"] == sub["open"].sum(), (m, spec, grp)
             checked += 1
     assert checked >= 40
+
+
+def _pathways(rows, census="2025-09-30"):
+    """Derived pathways from (id, referral, clock stop or "", outcome) rows; everything else fixed."""
+    from _support import COLUMNS
+
+    raw = pd.DataFrame([(i, "XQZ", "110", "Trauma and Orthopaedics", ref, "", stop, outcome, "0", "F", "40", "A", "3",
+                         "0", "0") for i, ref, stop, outcome in rows], columns=COLUMNS).astype("string")
+    return C.derive(to_typed(raw.replace("", pd.NA)), census)
+
+
+def test_boundary_over_18_and_52_weeks_in_days():
+    """Over 18 weeks means strictly more than 126 days (NHS RTT rules: 18 weeks = 126 days is
+    within the standard); over 52 weeks strictly more than 364 days. Referred 2025-01-01:
+    stopped 2025-05-07 = 126 days, 2025-05-08 = 127; 2025-12-31 = 364, 2026-01-01 = 365."""
+    d = _pathways([("A", "2025-01-01", "2025-05-07", "treated"), ("B", "2025-01-01", "2025-05-08", "treated"),
+                   ("C", "2025-01-01", "2025-12-31", "treated"), ("D", "2025-01-01", "2026-01-01", "treated")],
+                  census="2026-01-31").set_index("pathway_id")
+    assert list(d["over_18_weeks"]) == [False, True, True, True]
+    assert list(d["over_52_weeks"]) == [False, False, False, True]
+
+
+def test_boundary_waiting_over_18_at_a_month_end_in_days():
+    """At the end of March 2025 (the 31st): referred 2024-11-25 has waited 126 days (not over 18
+    weeks), referred 2024-11-24 has waited 127 (over)."""
+    d = _pathways([("A", "2024-11-25", "", "waiting"), ("B", "2024-11-24", "", "waiting")], census="2025-03-31")
+    agg = measures.monthly_measures(d, "2025-03-31", months=3, dimensions=("all",))
+    r = agg[(agg.measure == "waiting_over_18") & (agg.month == "2025-03-01")].iloc[0]
+    assert (r["numerator"], r["denominator"]) == (1, 2)
+    r = agg[(agg.measure == "waiting_over_18") & (agg.month == "2025-02-01")].iloc[0]
+    assert (r["numerator"], r["denominator"]) == (0, 2)  # 95 and 96 days at 28 February
+
+
+def test_boundary_a_referral_on_the_census_date_is_on_the_waiting_list():
+    """Referred on the census date itself: on the list at the census (the list is everyone
+    referred on or before the day whose clock has not stopped)."""
+    d = _pathways([("A", "2025-09-30", "", "waiting"), ("B", "2025-09-01", "", "waiting")])
+    t = measures.equity_table(d, "2025-09-30", months=12, dimensions=("all",))
+    assert t.iloc[0]["waiting"] == 2
+    agg = measures.monthly_measures(d, "2025-09-30", months=3, dimensions=("all",))
+    assert agg[(agg.measure == "waiting_list") & (agg.month == "2025-09-01")].iloc[0]["value"] == 2
+
+
+def test_boundary_the_median_wait_is_a_median_not_a_mean():
+    """Three pathways completed in May 2025 after 2, 3 and 10 weeks: median 3 (the mean is 5);
+    with a fourth of 4 weeks the median is the middle pair's mean, 3.5."""
+    rows = [("A", "2025-04-14", "2025-04-28", "treated"), ("B", "2025-04-07", "2025-04-28", "treated"),
+            ("C", "2025-02-17", "2025-04-28", "treated")]
+    agg = measures.monthly_measures(_pathways(rows), "2025-09-30", months=12, dimensions=("all",))
+    assert agg[(agg.measure == "completed_median_wait") & (agg.month == "2025-04-01")].iloc[0]["value"] == 3.0
+    t = measures.equity_table(_pathways(rows), "2025-09-30", months=12, dimensions=("all",))
+    assert t.iloc[0]["median_wait"] == 3.0
+    rows.append(("D", "2025-03-31", "2025-04-28", "treated"))
+    agg = measures.monthly_measures(_pathways(rows), "2025-09-30", months=12, dimensions=("all",))
+    assert agg[(agg.measure == "completed_median_wait") & (agg.month == "2025-04-01")].iloc[0]["value"] == 3.5

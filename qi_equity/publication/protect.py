@@ -48,6 +48,10 @@ DEFAULT_MIN_MEDIAN = 10
 HES_THRESHOLD = 8
 
 
+class DisclosureError(ValueError):
+    """Suppression could not protect every small count: nothing is published."""
+
+
 @dataclass
 class Rule:
     """A disclosure rule.
@@ -147,7 +151,8 @@ def _pick_near(A, At, var: int, candidates: np.ndarray, cost: np.ndarray, first_
     return best
 
 
-def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, max_rounds: int = 200) -> Protected:
+def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, max_rounds: int = 200,
+            strict: bool = True) -> Protected:
     """Decide which cells are published.
 
     Parameters
@@ -160,6 +165,13 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
     rule : Rule
     links : the link families that hold on these cells (see
         :func:`qi_equity.publication.cells.verified_links`).
+    max_rounds : int
+        Secondary rounds at most. Each round hides cells for every count still exposed and
+        looks again, since a newly hidden cell can itself be worked out from another relation.
+    strict : bool
+        Raise :class:`DisclosureError` when a count is still exposed at the end (no cell left
+        to hide, or ``max_rounds`` reached); with False the exposed counts are in
+        ``unresolved`` (for tests and benchmarks).
 
     Returns
     -------
@@ -198,6 +210,7 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
     lb = np.where(shown, 1.0, 0.0)
     rounds = 0
     unresolved = []
+    converged = False
     cache: dict = {}
     while rounds < max_rounds:
         rounds += 1
@@ -226,6 +239,7 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
         b = bounds(A, vals, published, lb, t, truth=vals, exact=True, cache=cache)
         bad = np.flatnonzero(b.exposed)
         if not len(bad):
+            converged = True
             break
         cand = published & ~forced & (vals > 0)
         picks = {j for j in (_pick_near(A, At, var, cand, cost, avoid=avoid) for var in bad) if j is not None}
@@ -233,6 +247,16 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
             unresolved = list(bad)
             break
         published[list(picks)] = False
+    if not converged and not unresolved:
+        # the rounds ran out with cells hidden in the last one: what is exposed now?
+        v, known = substitute(A, vals, published)
+        b = bounds(A, vals, published, lb, t, truth=vals, exact=True, cache=cache)
+        unresolved = list(np.flatnonzero((known & ~published & small) | b.exposed))
+        converged = not unresolved
+    if unresolved and strict:
+        keys = sys.vars.iloc[unresolved[:3]][KEY].astype(str).agg("|".join, axis=1).tolist()
+        raise DisclosureError(f"secondary suppression could not protect {len(unresolved)} small count(s) "
+                              f"after {rounds} round(s), e.g. {'; '.join(keys)}: nothing is published")
     # clean-up: a secondary cell the reader can work out anyway protects nothing -- publish it
     # (what is known does not change, so the result stays safe)
     if not unresolved:

@@ -148,3 +148,32 @@ def test_ratio_of_counts_funnel_by_hand():
     assert r.data.set_index("group").loc["e", "direction"] == "high"  # 41/45 against 0.55
     with pytest.raises(ValueError, match="every count is zero"):
         funnel(d.assign(numerator=0), kind="counts")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES.itertuples() if c.trim_by == 0.1], ids=lambda c: c.case_id)
+def test_boundary_default_trim_by_is_funnelplotrs(case):
+    """Reports call funnel() without trim_by: its default must be FunnelPlotR's 10% (the fixtures'
+    cases with trim_by = 0.1 are reproduced without passing it)."""
+    d = INPUTS[INPUTS.case_id == case.case_id]
+    r = funnel(d, kind="proportion" if case.data_type == "PR" else "ratio", sr_method=case.sr_method,
+               multiplier=case.multiplier)
+    s = SUMM[SUMM.case_id == case.case_id].iloc[0]
+    assert r.summary.iloc[0]["n_used_for_phi"] == s.n_used_for_phi
+    assert r.summary.iloc[0]["phi"] == pytest.approx(s.phi, rel=1e-6)
+
+
+def test_boundary_tau2_for_phi_just_under_one():
+    """Spiegelhalter (2005), eq. for the additive random effect: tau² = (n phi - (n - 1)) /
+    (sum w - sum w² / sum w), w = 1 / s², set to 0 only when n phi < n - 1. With n = 10 and
+    phi = 0.95 (n phi = 9.5 >= 9) tau² is positive; with phi = 0.89 (8.9 < 9) it is 0."""
+    from qi_equity.equity.funnel import dispersion
+
+    s = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    w = 1 / s ** 2
+    spread = w.sum() - (w ** 2).sum() / w.sum()
+    for phi, want in ((0.95, (10 * 0.95 - 9) / spread), (0.89, 0.0), (0.9, 0.0)):
+        z = np.full(10, math.sqrt(phi))
+        got_phi, tau2 = dispersion(z, s)
+        assert got_phi == pytest.approx(phi, rel=1e-12)
+        assert tau2 == pytest.approx(want, rel=1e-9, abs=1e-15)
+    assert dispersion(np.full(10, math.sqrt(0.95)), s)[1] > 0

@@ -43,3 +43,20 @@ def test_edge_cases_zero_all_and_denominator_one():
         proportion_ci([3], [2])
     with pytest.raises(ValueError):
         rate_ci([1], [0])
+
+
+def test_boundary_exact_below_10_events_byars_from_10():
+    """PHEindicatormethods (ISRate.R, phe_rate): exact chi-squared limits when x < 10, Byar's
+    when x >= 10. Worked by hand (z = 1.959964): exact for 9 events 4.11537 to 17.08480
+    (Garwood; as published in tables of Poisson limits); Byar's for 10 events
+    10 (1 - 1/90 - z / (3 sqrt 10))^3 = 4.78745 and 11 (1 - 1/99 + z / (3 sqrt 11))^3 = 18.39146 --
+    not the exact 4.79539 to 18.39036. With the switch at 11, or at x <= 10, the 10-event row
+    would give the exact values."""
+    r = rate_ci([9, 10, 11], [1, 1, 1], multiplier=1)
+    assert list(r["method"]) == ["Exact", "Byars", "Byars"]
+    assert r.loc[0, "lower"] == pytest.approx(4.115373, rel=1e-6)
+    assert r.loc[0, "upper"] == pytest.approx(17.084803, rel=1e-6)
+    assert r.loc[1, "lower"] == pytest.approx(4.787450, rel=1e-6)
+    assert r.loc[1, "upper"] == pytest.approx(18.391459, rel=1e-6)
+    z = 1.959963984540054
+    assert r.loc[2, "lower"] == pytest.approx(11 * (1 - 1 / 99 - z / (3 * 11 ** 0.5)) ** 3, rel=1e-12)

@@ -94,3 +94,17 @@ def test_small_quantiles_are_simulated_on_the_logit_scale():
     assert sii(zero, value=None, x="x", kind="proportion", reps=1000).iloc[0]["simulated_on"] == "none"
     with pytest.raises(ValueError, match="logit transform is undefined"):
         sii(zero, value=None, x="x", kind="proportion", transform=True, reps=1000)
+
+
+def test_boundary_a_negative_multiplier_inverts_the_rii():
+    """PHEindicatormethods' phe_sii: a negative multiplier turns the SII's sign (and scale) and
+    inverts the RII (the gradient read from the least deprived end). Expected from the R
+    fixture at multiplier 1: SII x -100 and 1 / RII."""
+    row = REF[(REF["case_id"] == "S1_dec_prop") & (REF["transform"] == "none")].iloc[0]
+    d = WITH_CIS[WITH_CIS.case_id == row.case_id]
+    out = sii(d, value="value", lower="lowercl", upper="uppercl", kind="proportion", reps=2000,
+              multiplier=-100, seed=1).iloc[0]
+    assert out["sii"] == pytest.approx(-100 * row.sii, rel=1e-9)
+    assert out["rii"] == pytest.approx(1 / row.rii, rel=1e-9)
+    assert out["rii_lower95_0"] < out["rii"] < out["rii_upper95_0"]
+    assert out["rii_lower95_0"] == pytest.approx(1 / row.rii_upper95_0cl, rel=0.03)
