@@ -87,6 +87,10 @@ class _Programme:
         self.optimal = highspy.HighsModelStatus.kOptimal
         self.solved = 0
 
+    def row_duals(self) -> np.ndarray:
+        """The last optimum's row duals (one per relation)."""
+        return np.asarray(self.h.getSolution().row_dual)
+
     def solve(self, obj: np.ndarray) -> np.ndarray | None:
         """Minimise ``obj @ x``: the solution, or None when there is none."""
         self.h.changeColsCost(self.n, self.idx, np.asarray(obj, float))
@@ -111,10 +115,12 @@ class Bounds:
     inner: np.ndarray | None = None
 
 
-def substitute(A: csr_matrix, values: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def substitute(A: csr_matrix, values: np.ndarray, known: np.ndarray, via: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Values a reader works out by repeated substitution (a relation with one unknown gives it).
 
-    Returns ``(values, known)`` extended with every determined variable.
+    Returns ``(values, known)`` extended with every determined variable. ``via``, when given (an
+    integer array, one per variable), receives the relation that gave each determined variable.
     """
     v = np.where(known, values, 0.0).astype(float)
     known = known.copy()
@@ -136,7 +142,56 @@ def substitute(A: csr_matrix, values: np.ndarray, known: np.ndarray) -> tuple[np
         col, first = np.unique(col, return_index=True)
         v[col] = -s[first] / coef[first]
         known[col] = True
+        if via is not None:
+            via[col] = rows[first]
     return v, known
+
+
+def binding_relations(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: np.ndarray, targets,
+                      cap: float | None = None) -> dict:
+    """For each target variable, the relations that hold its range: those with a non-zero dual
+    at the minimum or the maximum of the variable (the LP certificate of its bound [1]_).
+    Publishing less in one of them is what can widen the range; a degenerate optimum may name
+    fewer relations than bind, so callers keep another way to choose.
+
+    Returns ``{target: array of row indices of A}`` (empty for a target found by substitution),
+    with the relations that gave, by substitution, any value in a binding relation.
+    """
+    via = np.full(A.shape[1], -1, dtype=np.int64)
+    v, k2 = substitute(A, values, known, via)
+    cols = np.flatnonzero(~k2)
+    out = {int(t): np.zeros(0, dtype=np.int64) for t in targets}
+    want = [int(t) for t in targets if not k2[t]]
+    if not want or not len(cols):
+        return out
+    if cap is None:
+        kv = np.abs(v[k2]) if k2.any() else np.zeros(1)
+        cap = 10.0 * float(kv.max(initial=0.0)) + 1000.0
+    B = A[:, cols].tocsr()
+    rhs = -(A @ np.where(k2, v, 0.0))
+    rows_any = np.flatnonzero(np.diff(B.indptr) > 0)
+    prog = _Programme(B[rows_any], rhs[rows_any], lb[cols].astype(float), np.full(len(cols), cap))
+    pos = np.full(A.shape[1], -1)
+    pos[cols] = np.arange(len(cols))
+    for t in want:
+        rows = set()
+        for sign in (1.0, -1.0):
+            e = np.zeros(len(cols))
+            e[pos[t]] = sign
+            if prog.solve(e) is not None:
+                rows.update(rows_any[np.abs(prog.row_duals()) > 1e-9].tolist())
+        # a binding relation may hold a value worked out by substitution (a 12-month total
+        # given back by its partition): the relations that gave it bind too
+        todo = list(rows)
+        while todo:
+            r = todo.pop()
+            for j in A.indices[A.indptr[r]:A.indptr[r + 1]]:
+                g = via[j]
+                if g >= 0 and g not in rows:
+                    rows.add(int(g))
+                    todo.append(int(g))
+        out[t] = np.array(sorted(rows), dtype=np.int64)
+    return out
 
 
 def _exposed(lo: np.ndarray, hi: np.ndarray, threshold: int) -> np.ndarray:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from qi_equity.publication.bounds import bounds, substitute
+from qi_equity.publication.bounds import binding_relations, bounds, substitute
 from qi_equity.publication.cells import KEY, LINK_FAMILIES, System, fill_values, relations
 
 DEFAULT_THRESHOLD = 5
@@ -211,6 +211,7 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
     rounds = 0
     unresolved = []
     converged = False
+    stuck: dict = {}
     cache: dict = {}
     while rounds < max_rounds:
         rounds += 1
@@ -242,7 +243,28 @@ def protect(cells: pd.DataFrame, rule: Rule | None = None, links=LINK_FAMILIES, 
             converged = True
             break
         cand = published & ~forced & (vals > 0)
-        picks = {j for j in (_pick_near(A, At, var, cand, cost, avoid=avoid) for var in bad) if j is not None}
+        # a count still exposed after a round of picks that spared the all-patients counts is
+        # held by one of them (e.g. a 12-month total over months all too small to show): from
+        # then on its search may pick one
+        # and a count exposed for a third round is held through relations the nearest picks
+        # keep missing (months all hidden under a 12-month total that other tables give back,
+        # say): the LP's certificate of its bound names them, and the cheapest shown cell of
+        # each is hidden too
+        picks = set()
+        for var in bad:
+            stuck[var] = stuck.get(var, 0) + 1
+        again = [var for var in bad if stuck[var] >= 3]
+        if again:
+            for var, rows in binding_relations(A, vals, published, lb, again).items():
+                for r in rows:
+                    cols = A.indices[A.indptr[r]:A.indptr[r + 1]]
+                    c = cols[cand[cols]]
+                    if len(c):
+                        picks.add(int(c[np.argmin(cost[c])]))
+        for var in bad:
+            j = _pick_near(A, At, var, cand, cost, avoid=avoid if stuck[var] < 2 else None)
+            if j is not None:
+                picks.add(j)
         if not picks:
             unresolved = list(bad)
             break

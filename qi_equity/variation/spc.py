@@ -649,4 +649,5 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     return SPCResult(points=pts, summary=summary, options=options)
 
 
-spc.__doc__ = spc.__doc__.replace("{points}", POINT_COLUMNS_DOC).replace("{summary}", SUMMARY_COLUMNS_DOC)
+if spc.__doc__:  # None when wrapped (mutation testing)
+    spc.__doc__ = spc.__doc__.replace("{points}", POINT_COLUMNS_DOC).replace("{summary}", SUMMARY_COLUMNS_DOC)

@@ -192,3 +192,26 @@ def test_boundary_rounds_running_out_is_an_error_not_a_release():
         protect(tab, max_rounds=2)
     p = protect(tab, max_rounds=2, strict=False)
     assert p.unresolved
+
+
+def test_binding_relations_name_the_chain_that_holds_a_count():
+    """Months m1..m3 (hidden, each at least 1) add up to a 12-month total W (hidden), which its
+    partition gives back: T = W + O with T = 54 and O = 50 published, so W = 4 and each month is
+    1 or 2. What holds m1 is the time relation and the partition that gave W: hiding O (or T)
+    is what protects the months, and both relations are named."""
+    from scipy.sparse import csr_matrix
+
+    from qi_equity.publication.bounds import binding_relations
+
+    #                  m1  m2  m3   W   O   T
+    A = csr_matrix(np.array([[-1, -1, -1, 1, 0, 0],      # r0: W = m1 + m2 + m3
+                             [0, 0, 0, -1, -1, 1]], dtype=float))  # r1: T = W + O
+    vals = np.array([2, 1, 1, 4, 50, 54], dtype=float)
+    known = np.array([False, False, False, False, True, True])
+    lb = np.array([1, 1, 1, 1, 0, 0], dtype=float)
+    b = bounds(A, vals, known, lb, 5)
+    assert (b.lo[0], b.hi[0]) == (1, 2) and b.exposed[0]
+    assert list(binding_relations(A, vals, known, lb, [0])[0]) == [0, 1]
+    # with O hidden too, W is no longer given back and m1 is protected
+    b2 = bounds(A, vals, np.array([False] * 5 + [True]), lb, 5)
+    assert not b2.exposed[0]
