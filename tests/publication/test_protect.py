@@ -215,3 +215,38 @@ def test_binding_relations_name_the_chain_that_holds_a_count():
     # with O hidden too, W is no longer given back and m1 is protected
     b2 = bounds(A, vals, np.array([False] * 5 + [True]), lb, 5)
     assert not b2.exposed[0]
+
+
+def test_propagation_bounds_by_hand():
+    """x1 + x2 = 5 and x2 + x3 = 3, each at least 1: x2 and x3 in [1, 2], then x1 in [3, 4]."""
+    from scipy.sparse import csr_matrix
+
+    from qi_equity.publication.bounds import propagate
+
+    B = csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=float))
+    lo, hi = propagate(B, np.array([5.0, 3.0]), np.ones(3), np.full(3, 1000.0))
+    np.testing.assert_allclose(lo, [3, 1, 1])
+    np.testing.assert_allclose(hi, [4, 2, 2])
+
+
+def test_propagation_bounds_contain_every_lp_range():
+    """On random partition-like systems, the outer bounds contain the exact range (by scipy's
+    linprog, independently of the kit's programme)."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_matrix
+
+    from qi_equity.publication.bounds import propagate
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n, m = 8, 4
+        M = (rng.random((m, n)) < 0.4).astype(float) * rng.choice([-1.0, 1.0], (m, n))
+        x = rng.integers(1, 6, n).astype(float)
+        b = M @ x
+        lo, hi = propagate(csr_matrix(M), b, np.ones(n), np.full(n, 100.0))
+        for j in range(n):
+            c = np.zeros(n)
+            c[j] = 1
+            mn = linprog(c, A_eq=M, b_eq=b, bounds=[(1, 100)] * n, method="highs").fun
+            mx = -linprog(-c, A_eq=M, b_eq=b, bounds=[(1, 100)] * n, method="highs").fun
+            assert lo[j] <= mn + 1e-7 and hi[j] >= mx - 1e-7
