@@ -21,6 +21,17 @@ TIMEOUT = {36, 24, 152, 255}
 BEGIN, END = "<!-- mutation:begin -->", "<!-- mutation:end -->"
 
 
+def _status(code) -> str:
+    """mutmut's own reading of an exit code (``mutmut.stats``), else ours."""
+    try:
+        from mutmut.stats import status_by_exit_code
+
+        return status_by_exit_code[code]
+    except ImportError:
+        return ("killed" if code in KILLED else "survived" if code in SURVIVED
+                else "timeout" if code in TIMEOUT else "no tests" if code in (5, 33) else f"exit {code}")
+
+
 def collect(mutants: Path) -> list[tuple[str, str, str]]:
     """``(file, mutant name, status)`` for every mutant that was checked."""
     rows = []
@@ -30,9 +41,7 @@ def collect(mutants: Path) -> list[tuple[str, str, str]]:
         for name, code in data.get("exit_code_by_key", {}).items():
             if code is None:
                 continue
-            status = ("killed" if code in KILLED else "survived" if code in SURVIVED
-                      else "timeout" if code in TIMEOUT else "no tests" if code in (5, 33) else f"exit {code}")
-            rows.append((src, name, status))
+            rows.append((src, name, _status(code)))
     return rows
 
 

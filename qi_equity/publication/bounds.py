@@ -173,7 +173,20 @@ def binding_relations(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: 
     B = A[:, cols].tocsr()
     rhs = -(A @ np.where(k2, v, 0.0))
     rows_any = np.flatnonzero(np.diff(B.indptr) > 0)
-    prog = _Programme(B[rows_any], rhs[rows_any], lb[cols].astype(float), np.full(len(cols), cap))
+    B = B[rows_any].tocsr()
+    # only the components (of unknowns linked by relations) that hold a target
+    from scipy.sparse import bmat
+
+    m = len(rows_any)
+    ncomp, lab = connected_components(bmat([[None, B], [B.T, None]]).tocsr(), directed=False)
+    pos_all = np.full(A.shape[1], -1)
+    pos_all[cols] = np.arange(len(cols))
+    keep_c = np.isin(lab[m:], lab[m + pos_all[want]])
+    keep_r = np.isin(lab[:m], lab[m + pos_all[want]])
+    cols, rows_any = cols[keep_c], rows_any[keep_r]
+    B = B[keep_r][:, keep_c]
+    rhs = rhs[rows_any]
+    prog = _Programme(B, rhs, lb[cols].astype(float), np.full(len(cols), cap))
     pos = np.full(A.shape[1], -1)
     pos[cols] = np.arange(len(cols))
     for t in want:
