@@ -401,16 +401,22 @@ def _limits(chart, y, num, den, base, seg, nseg, screen, mr_base=None):
 
 
 def _autocorrelation(y, missing, seg, nseg):
-    """Lag-1 autocorrelation per segment over pairs of consecutive months with values."""
+    """Lag-1 autocorrelation per segment over pairs of consecutive months with values.
+
+    The kit's own note (no R package computes it), so plain double sums: the long-double
+    arithmetic that puts centre lines where R puts them is not needed here."""
     ok = ~missing & np.isfinite(y)
-    m = S.means(y, ok, seg, nseg)
-    dev = y - m[seg]
-    den = S.sums(dev * dev, ok, seg, nseg)
+    yv = np.where(ok, y, 0.0)
+    k = np.bincount(seg, weights=ok.astype(float), minlength=nseg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.bincount(seg, weights=yv, minlength=nseg) / k
+    dev = np.where(ok, y - m[seg], 0.0)
+    den = np.bincount(seg, weights=dev * dev, minlength=nseg)
     pair = np.zeros(len(y), dtype=bool)
     pair[1:] = ok[1:] & ok[:-1] & (seg[1:] == seg[:-1])
     prod = np.zeros(len(y))
-    prod[1:] = dev[1:] * dev[:-1]
-    num = S.sums(prod, pair, seg, nseg)
+    prod[1:] = np.where(pair[1:], dev[1:] * dev[:-1], 0.0)
+    num = np.bincount(seg, weights=prod, minlength=nseg)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
@@ -623,7 +629,8 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
               if denominator else np.zeros(nseg)).astype(int)
     cols["no_variation"] = flat
     cols["warning"] = _warnings(n_points.astype(int), no_den, flat, cols["assurance"], vmin, bool(denominator))
-    summary = pd.DataFrame(cols, index=pd.RangeIndex(nseg))
+    # copy=False: one block per column, not stacked into 2-D blocks (a copy of every column)
+    summary = pd.DataFrame(cols, index=pd.RangeIndex(nseg), copy=False)
 
     # ---- points ------------------------------------------------------------------------
     cols = {b: df[b].reset_index(drop=True) for b in by}
@@ -641,7 +648,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
                 improvement=pd.Categorical.from_codes(np.select([direction > 0, direction < 0], [0, 1], 2),
                                                       ["increase", "decrease", "neutral"]),
                 target=tgt, short_period=short[seg])
-    pts = pd.DataFrame(cols, index=pd.RangeIndex(n))
+    pts = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
     options = dict(chart=chart, value=value, date=date, numerator=numerator, denominator=denominator, by=by,
                    improvement=improvement, target=target, rebase=rebase, fix_after=fix_after, exclude=exclude,
                    screen_outliers=screen_outliers, shift_length=shift_length, trend_length=trend_length,
