@@ -85,3 +85,16 @@ def test_all_zero_denominators_say_there_is_nothing_to_chart():
     s = spc(d, value=None, chart="p", numerator="n", denominator="d").summary.iloc[0]
     assert s["n"] == 0 and s["variation"] is None
     assert s["warning"].startswith("no point has a denominator above zero: nothing to chart")
+
+
+def test_boundary_p_chart_limits_are_capped_at_one():
+    """A p chart's limits stay inside [0, 1] (qicharts2 and NHS practice: a proportion cannot
+    exceed 1). Worked by hand: 9 of 10 every month, centre 0.9, sigma sqrt(0.9 x 0.1 / 10) =
+    0.09487; 3-sigma upper 1.1846 and 2-sigma upper 1.0897 are capped at 1, the lower limits are
+    0.6154 and 0.7103."""
+    d = _months([np.nan] * 12, n=[9.0] * 12, d=[10.0] * 12)
+    pts = spc(d, value=None, chart="p", numerator="n", denominator="d").points
+    s = np.sqrt(0.9 * 0.1 / 10)
+    assert (pts["upper"] == 1.0).all() and (pts["upper_2sigma"] == 1.0).all()
+    np.testing.assert_allclose(pts["lower"], 0.9 - 3 * s)
+    np.testing.assert_allclose(pts["lower_2sigma"], 0.9 - 2 * s)
