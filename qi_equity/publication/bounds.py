@@ -189,7 +189,11 @@ def binding_relations(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: 
     prog = _Programme(B, rhs, lb[cols].astype(float), np.full(len(cols), cap))
     pos = np.full(A.shape[1], -1)
     pos[cols] = np.arange(len(cols))
+    covered: dict = {}  # variable -> the rows found for a target whose chain holds it
     for t in want:
+        if t in covered:  # held by the same chain as a target already solved
+            out[t] = covered[t]
+            continue
         rows = set()
         for sign in (1.0, -1.0):
             e = np.zeros(len(cols))
@@ -207,6 +211,9 @@ def binding_relations(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: 
                     rows.add(int(g))
                     todo.append(int(g))
         out[t] = np.array(sorted(rows), dtype=np.int64)
+        for r in out[t]:
+            for j in A.indices[A.indptr[r]:A.indptr[r + 1]]:
+                covered.setdefault(int(j), out[t])
     return out
 
 
