@@ -96,3 +96,18 @@ def test_medians_rest_on_the_minimum(releases):
         assert (med["denominator"] >= 10).all()
         eq = R.equity_summary(d, CENSUS, release_=rel).data
         assert (eq.loc[eq["median_wait"].notna(), "completed"] >= 10).all()
+
+
+def test_primary_reads_an_already_suppressed_cell_as_not_a_count():
+    from qi_equity.disclosure import primary
+
+    got = primary(pd.Series(["*", "3", 0, 7, 4]))
+    assert list(got) == [False, True, False, False, True]
+
+
+def test_round_to_gives_whole_counts_also_from_text():
+    from qi_equity.disclosure import round_to
+
+    got = round_to(["12", "3", "8"])
+    assert got.dtype.kind == "i" and list(got) == [10, 5, 10]
+    assert list(round_to([0, 2, 3, 7, 13], base=10)) == [0, 0, 0, 10, 10]

@@ -79,3 +79,65 @@ def test_isr_on_the_units_own_pooled_rates_sums_to_one():
     assert got["observed"].sum() == pytest.approx(got["expected"].sum(), rel=1e-12)
     with pytest.raises(ValueError, match="reference_count and reference_population"):
         isr(d, "count", "pop")
+
+
+def _two_areas():
+    """Worked by hand: two units, two bands, reference rates 0.01 and 0.1 per person.
+    Unit B (listed first) 5 + 20 events on 1,000 + 100 people: E = 10 + 10 = 20, ISR 1.25.
+    Unit A 2 + 3 events on 100 + 50 people: E = 1 + 5 = 6, ISR 5 / 6."""
+    return pd.DataFrame({"unit": ["B", "B", "A", "A"], "age_band": ["0-4", "5-9", "0-4", "5-9"],
+                         "count": [5, 20, 2, 3], "pop": [1000, 100, 100, 50],
+                         "rate": [0.01, 0.1, 0.01, 0.1], "refcount": [10, 10, 1, 5], "refpop": [1000, 100, 100, 50]})
+
+
+def test_isr_with_a_column_of_reference_rates_by_hand():
+    d = _two_areas()
+    got = isr(d, "count", "pop", by="unit", reference_rates="rate")
+    assert list(got["unit"]) == ["B", "A"]  # units in the order given, not sorted
+    assert list(got["expected"]) == pytest.approx([20.0, 6.0])
+    assert list(got["value"]) == pytest.approx([1.25, 5 / 6])  # multiplier 1 by default
+    with pytest.raises(ValueError, match=r"column 'rate': 1 row\(s\) are not numbers of zero or more"):
+        isr(d.assign(rate=[0.01, "x", 0.01, 0.1]), "count", "pop", by="unit", reference_rates="rate")
+    with pytest.raises(ValueError, match=r"column\(s\) \['rates'\] not found"):
+        isr(d, "count", "pop", by="unit", reference_rates="rates")
+
+
+def test_isr_reference_counts_need_both_columns_and_a_positive_population():
+    d = _two_areas()
+    got = isr(d, "count", "pop", by="unit", reference_count="refcount", reference_population="refpop")
+    assert list(got["expected"]) == pytest.approx([20.0, 6.0])
+    with pytest.raises(ValueError, match=r"^isr: give reference_count and reference_population, or reference_rates, "
+                                         r"or by= and an 'age_band' column for the pooled rates of all units$"):
+        isr(d.drop(columns="age_band"), "count", "pop", by="unit", reference_count="refcount")
+    with pytest.raises(ValueError, match=r"^column 'refpop': 1 row\(s\) are zero or missing$"):
+        isr(d.assign(refpop=[1000, 0, 100, 50]), "count", "pop", by="unit", reference_count="refcount",
+            reference_population="refpop")
+    # a reference population of 1 is a population (the boundary is above 0, not above 1)
+    one = isr(d.assign(refpop=[1000, 1, 100, 50], refcount=[10, 0, 1, 5]), "count", "pop", by="unit",
+              reference_count="refcount", reference_population="refpop")
+    assert one.loc[0, "expected"] == pytest.approx(10.0)
+
+
+def test_isr_pooled_rates_keep_the_units_order():
+    d = _two_areas()
+    got = isr(d, "count", "pop", by="unit")
+    # pooled by band: 0-4 7 / 1,100, 5-9 23 / 150
+    e_b = 1000 * 7 / 1100 + 100 * 23 / 150
+    assert list(got["unit"]) == ["B", "A"] and got.loc[0, "expected"] == pytest.approx(e_b)
+
+
+def test_dsr_validates_its_inputs_with_messages():
+    d = pd.DataFrame({"age_band": ["0-4", "5-9"], "count": [np.nan, 12], "pop": [1000, 1]})
+    # a missing count is 0; a population of 1 is a population
+    got = dsr(d, "count", "pop", standard=np.array([1.0, 1.0]))
+    assert got.loc[0, "total_count"] == 12
+    assert got.loc[0, "value"] == pytest.approx((0 / 1000 + 12 / 1) / 2 * 100_000)
+    with pytest.raises(ValueError, match=r"^column 'pop': 1 row\(s\) are zero or missing \(a rate needs a population "
+                                         r"in every age band\)$"):
+        dsr(d.assign(pop=[1000, 0]), "count", "pop", standard=np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match=r"^column 'band' not found: needed to match the European Standard "
+                                         r"Population 2013$"):
+        dsr(d, "count", "pop", age_band="band")
+    bad = pd.DataFrame({"age_band": ["a", "b", "c", "d"], "count": [1, 1, 1, 1], "pop": [9, 9, 9, 9]})
+    with pytest.raises(ValueError, match=r"e\.g\. \['a', 'b', 'c'\] \(it has"):
+        dsr(bad, "count", "pop")
