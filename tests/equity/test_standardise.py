@@ -141,3 +141,36 @@ def test_dsr_validates_its_inputs_with_messages():
     bad = pd.DataFrame({"age_band": ["a", "b", "c", "d"], "count": [1, 1, 1, 1], "pop": [9, 9, 9, 9]})
     with pytest.raises(ValueError, match=r"e\.g\. \['a', 'b', 'c'\] \(it has"):
         dsr(bad, "count", "pop")
+
+
+def test_boundary_dsr_needs_10_events():
+    """PHEindicatormethods (DSR.R): a DSR is not calculated for a total count below 10; at 10 it
+    is. Worked by hand with two equal weights: 10 events on 1,000 and 1,000 people -> (x1/1000 +
+    x2/1000) / 2 x 100,000."""
+    base = pd.DataFrame({"count": [4, 5], "population": [1000, 1000], "age_band": ["0-4", "5-9"]})
+    nine = dsr(base, standard=np.array([1.0, 1.0]))  # the default column names
+    assert np.isnan(nine.loc[0, "value"]) and np.isnan(nine.loc[0, "lower95"])
+    assert nine.loc[0, "note"] == "not calculated for fewer than 10 events"
+    ten = dsr(base.assign(count=[5, 5]), standard=np.array([1.0, 1.0]))
+    assert ten.loc[0, "value"] == pytest.approx(500.0) and ten.loc[0, "note"] == ""
+    assert ten.loc[0, "method"] == "Dobson" and ten.loc[0, "total_population"] == 2000
+    assert not np.isnan(ten.loc[0, "lower95"])
+
+
+def test_dsr_by_units_keeps_their_order_and_checks_the_weights():
+    d = pd.DataFrame({"unit": ["Z", "Z", "A", "A"], "count": [10, 10, 20, 20], "population": [1000] * 4,
+                      "age_band": ["0-4", "5-9"] * 2})
+    got = dsr(d, by="unit", standard=np.array([1.0, 3.0]))
+    assert list(got["unit"]) == ["Z", "A"]
+    assert list(got["value"]) == pytest.approx([1000.0, 2000.0])
+    with pytest.raises(ValueError, match=r"^standard: 3 weights, but units have \[2\] rows$"):
+        dsr(d, by="unit", standard=np.array([1.0, 3.0, 1.0]))
+
+
+def test_isr_default_columns_and_the_count_of_bad_reference_rows():
+    d = _two_areas()
+    got = isr(d.rename(columns={"pop": "population"}), by="unit", reference_rates="rate")
+    assert list(got["expected"]) == pytest.approx([20.0, 6.0])
+    with pytest.raises(ValueError, match=r"^column 'refpop': 1 row\(s\) are zero or missing$"):
+        isr(d.assign(refpop=[1000, 0, 1, 50]), "count", "pop", by="unit", reference_count="refcount",
+            reference_population="refpop")
