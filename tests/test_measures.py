@@ -146,3 +146,38 @@ def test_boundary_the_median_wait_is_a_median_not_a_mean():
     rows.append(("D", "2025-03-31", "2025-04-28", "treated"))
     agg = measures.monthly_measures(_pathways(rows), "2025-09-30", months=12, dimensions=("all",))
     assert agg[(agg.measure == "completed_median_wait") & (agg.month == "2025-04-01")].iloc[0]["value"] == 3.5
+
+
+def test_monthly_values_are_percentages_of_their_denominators_and_carry_the_provider():
+    """Percent measures: value = 100 x numerator / denominator, NaN where the denominator is 0
+    (not 0, and not a division by zero); every row names the extract's provider."""
+    rows = [("A", "2025-01-06", "2025-05-30", "treated"), ("B", "2025-04-01", "2025-05-02", "treated"),
+            ("C", "2025-03-03", "2025-05-06", "treated")]
+    agg = measures.monthly_measures(_pathways(rows), "2025-09-30", months=6, dimensions=("all",))
+    assert (agg["provider_code"] == "XQZ").all()
+    o18 = agg[agg.measure == "completed_over_18"].set_index("month")
+    may = o18.loc[pd.Timestamp("2025-05-01")]
+    assert (may["numerator"], may["denominator"]) == (1, 3) and may["value"] == pytest.approx(100 / 3)
+    june = o18.loc[pd.Timestamp("2025-06-01")]
+    assert june["denominator"] == 0 and np.isnan(june["value"])
+    only = measures.monthly_measures(_pathways(rows), "2025-09-30", months=6, dimensions=("all",),
+                                     measures=("completed_over_18",))
+    assert set(only["measure"]) == {"completed_over_18"}
+    empty = measures.monthly_measures(_pathways(rows).iloc[:0], "2025-09-30", months=6, dimensions=("all",))
+    assert (empty["provider_code"] == "").all()
+
+
+def test_equity_table_lists_every_recorded_group_and_only_the_unknown_groups_it_has():
+    """A recorded group with nobody (Q3 here) is a row of zeros with no median -- its absence is
+    a finding; "Unmatched" and the "Not known" sex groups appear only when someone is in them."""
+    import warnings
+
+    rows = [("A", "2025-01-06", "2025-05-30", "treated")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = measures.equity_table(_pathways(rows), "2025-09-30", months=12, dimensions=("imd_quintile", "sex_age"))
+    q = t[t.dimension == "imd_quintile"].set_index("group")
+    assert list(q.index) == ["Q1 most deprived", "Q2", "Q3", "Q4", "Q5 least deprived"]
+    assert q.loc["Q3", "completed"] == 0 and np.isnan(q.loc["Q3", "median_wait"])
+    s = t[t.dimension == "sex_age"]
+    assert not s["group"].str.startswith("Not known").any() and len(s) == 6
