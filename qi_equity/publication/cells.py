@@ -290,7 +290,9 @@ def relations(cells: pd.DataFrame, links=LINK_FAMILIES, lookup: dict | None = No
                         right.setdefault(lab, []).append(i)
                 fine_complete = set(groups_of(fine_dim)) <= {grp[i] for i in idx}
                 coarse_complete = set(groups_of(coarse_dim)) <= {grp[i] for i in cidx}
-                for lab in set(left) | set(right):
+                # in a fixed order: the order of relations and variables must not depend on string
+                # hashing (a run's suppression would differ from the next run's)
+                for lab in sorted(set(left) | set(right), key=str):
                     plus, minus = list(right.get(lab, [])), list(left.get(lab, []))
                     if not coarse_complete:
                         plus.append(b.new_var((m, p, s, coarse_dim, f"~remainder:{family}:{lab}"), "remainder"))

@@ -63,3 +63,30 @@ def test_links_are_declared_only_when_they_hold():
 def test_period_span():
     lo, hi = period_span(pd.Series(["2026-01", "2025-04..2026-03", "extract"]))
     assert lo[0] == hi[0] and hi[1] - lo[1] == 11 and lo[2] == -1
+
+
+def test_relations_do_not_depend_on_string_hashing():
+    """The same cells give the same variables in the same order under two hash seeds: a set of
+    group labels iterated in hash order made two runs of one report suppress different cells."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import hashlib, sys\n"
+        "from qi_equity.reports.provider import load_provider\n"
+        "from qi_equity.publication.release import window_cells\n"
+        "from qi_equity.publication.cells import LINK_FAMILIES, relations\n"
+        f"d = load_provider({str(root / 'data_samples' / 'providers' / 'XQC.csv')!r}, '2026-03-31', validate=False)\n"
+        "s = relations(window_cells(d, '2026-03-31').drop_duplicates(['measure','period','specialty','dimension','group']), LINK_FAMILIES)\n"
+        "v = s.vars[['measure','period','specialty','dimension','group']].astype(str).agg('|'.join, axis=1)\n"
+        "print(hashlib.md5('\\n'.join(v).encode()).hexdigest(), hashlib.md5(s.A.toarray().tobytes()).hexdigest())\n")
+    out = []
+    for seed in ("1", "4"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root)
+        assert r.returncode == 0, r.stderr[-2000:]
+        out.append(r.stdout.strip().splitlines()[-1])
+    assert out[0] == out[1]
