@@ -96,7 +96,7 @@ BENCHMARKS = {
     "disclosure_secondary_suppression_one_report": dict(
         setup=setup_protect, run=run_protect, summarise=summarise_protect, warmup=False, repeats=3,
         note="protect() on XQB's whole release (tables, monthly aggregate, findings and their charts); "
-             "target: under a second -- not met"),
+             "target: under a second"),
     "disclosure_primary_only_one_report": dict(
         setup=setup_protect, run=run_primary, warmup=False,
         note="the floor in the same run: primary suppression of the same cells"),

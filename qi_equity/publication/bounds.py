@@ -73,6 +73,7 @@ class _Programme:
         self.h = h = _highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_strategy", 4)  # primal: a new objective keeps the basis primal feasible
         C = csc_matrix(B)
         C.sort_indices()
         lp = highspy.HighsLp()
