@@ -151,6 +151,28 @@ def substitute(A: csr_matrix, values: np.ndarray, known: np.ndarray, via: np.nda
     return v, known
 
 
+def _default_cap(v: np.ndarray, known: np.ndarray) -> float:
+    """An upper bound for every variable: ten times the largest known value plus 1000."""
+    kv = np.abs(v[known]) if known.any() else np.zeros(1)
+    return 10.0 * float(kv.max(initial=0.0)) + 1000.0
+
+
+def _unknowns(A: csr_matrix, v: np.ndarray, known: np.ndarray):
+    """The system of the unknown variables: ``cols`` (their indices), ``B`` (the relations that
+    hold one, restricted to them), ``rhs``, ``rows`` (those relations' indices in ``A``) and each
+    relation's and variable's connected component (``rlab``, ``vlab``, ``ncomp``)."""
+    from scipy.sparse import bmat
+
+    cols = np.flatnonzero(~known)
+    B = A[:, cols].tocsr()
+    rhs = -(A @ np.where(known, v, 0.0))
+    rows = np.flatnonzero(np.diff(B.indptr) > 0)
+    B = B[rows].tocsr()
+    m = len(rows)
+    ncomp, lab = connected_components(bmat([[None, B], [B.T, None]]).tocsr(), directed=False)
+    return cols, B, rhs[rows], rows, lab[:m], lab[m:], ncomp
+
+
 def binding_relations(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: np.ndarray, targets,
                       cap: float | None = None) -> dict:
     """For each target variable, the relations that hold its range: those with a non-zero dual
@@ -169,24 +191,15 @@ def binding_relations(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: 
     if not want or not len(cols):
         return out
     if cap is None:
-        kv = np.abs(v[k2]) if k2.any() else np.zeros(1)
-        cap = 10.0 * float(kv.max(initial=0.0)) + 1000.0
-    B = A[:, cols].tocsr()
-    rhs = -(A @ np.where(k2, v, 0.0))
-    rows_any = np.flatnonzero(np.diff(B.indptr) > 0)
-    B = B[rows_any].tocsr()
+        cap = _default_cap(v, k2)
+    cols, B, rhs, rows_any, rlab, vlab, _ = _unknowns(A, v, k2)
     # only the components (of unknowns linked by relations) that hold a target
-    from scipy.sparse import bmat
-
-    m = len(rows_any)
-    ncomp, lab = connected_components(bmat([[None, B], [B.T, None]]).tocsr(), directed=False)
     pos_all = np.full(A.shape[1], -1)
     pos_all[cols] = np.arange(len(cols))
-    keep_c = np.isin(lab[m:], lab[m + pos_all[want]])
-    keep_r = np.isin(lab[:m], lab[m + pos_all[want]])
-    cols, rows_any = cols[keep_c], rows_any[keep_r]
+    held = vlab[pos_all[want]]
+    keep_c, keep_r = np.isin(vlab, held), np.isin(rlab, held)
+    cols, rows_any, rhs = cols[keep_c], rows_any[keep_r], rhs[keep_r]
     B = B[keep_r][:, keep_c]
-    rhs = rhs[rows_any]
     prog = _Programme(B, rhs, lb[cols].astype(float), np.full(len(cols), cap))
     pos = np.full(A.shape[1], -1)
     pos[cols] = np.arange(len(cols))
@@ -324,21 +337,9 @@ def bounds(A: csr_matrix, values: np.ndarray, known: np.ndarray, lb: np.ndarray,
     unproven = np.zeros(n, dtype=bool)
     inner = np.zeros(n, dtype=bool)
     if cap is None:
-        kv = np.abs(v[k2]) if k2.any() else np.zeros(1)
-        cap = 10.0 * float(kv.max(initial=0.0)) + 1000.0
+        cap = _default_cap(v, k2)
     if unknown.any() and want.any():
-        cols = np.flatnonzero(unknown)
-        B = A[:, cols].tocsr()
-        rhs = -(A @ np.where(k2, v, 0.0))
-        rows_any = np.flatnonzero(np.diff(B.indptr) > 0)
-        B = B[rows_any].tocsr()
-        rhs = rhs[rows_any]
-        m = len(rows_any)
-        from scipy.sparse import bmat
-
-        G = bmat([[None, B], [B.T, None]]).tocsr()
-        ncomp, lab = connected_components(G, directed=False)
-        rlab, vlab = lab[:m], lab[m:]
+        cols, B, rhs, rows_any, rlab, vlab, ncomp = _unknowns(A, v, k2)
         order_r = np.argsort(rlab, kind="stable")
         order_v = np.argsort(vlab, kind="stable")
         r_start = np.searchsorted(rlab[order_r], np.arange(ncomp + 1))

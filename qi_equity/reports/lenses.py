@@ -41,12 +41,7 @@ def representation_table(derived, population, census_date, dimension="ethnic_gro
     r["missing"] = r["missing"].map({True: "missing", False: ""})
     rel = release_
     if rel is None:
-        from qi_equity.publication.protect import protect
-        from qi_equity.publication.release import Release, referral_cells
-
-        p = protect(referral_cells(derived, census_date, 12, (dimension, "all")).assign(shown=True),
-                    Rule(threshold=threshold), links=())
-        rel = Release(p.cells, p.rule, (), p)
+        rel = _referrals_release(derived, census_date, (dimension, "all"), threshold)
     keys = pd.DataFrame({"measure": "referrals", "period": _window_label(census_date), "specialty": "all",
                          "dimension": dimension, "group": r["group"]})
     pub = mask_table(rel, r, counts={"observed": keys},
@@ -54,10 +49,26 @@ def representation_table(derived, population, census_date, dimension="ethnic_gro
     if pub.mask["observed"].any():
         # each share is of the groups' total: with one group hidden, the shown shares and counts
         # would give the total, and the total the hidden count
-        for c in ("observed_share", "lower", "upper", "ratio"):
-            pub.mask[c] = pub.data[c].notna() | pub.mask[c]
-            pub.data[c] = float("nan")
+        _hide(pub, ("observed_share", "lower", "upper", "ratio"))
     return pub
+
+
+def _referrals_release(derived, census_date, dimensions, threshold):
+    """A release of the window's referral counts alone, for a table shown without the report's
+    own release."""
+    from qi_equity.publication.protect import protect
+    from qi_equity.publication.release import Release
+
+    p = protect(referral_cells(derived, census_date, 12, tuple(dict.fromkeys(dimensions))).assign(shown=True),
+                Rule(threshold=threshold), links=())
+    return Release(p.cells, p.rule, (), p)
+
+
+def _hide(pub: Published, cols) -> None:
+    """Hide derived columns of a published table (marked where they had a value)."""
+    for c in cols:
+        pub.mask[c] = pub.data[c].notna() | pub.mask[c]
+        pub.data[c] = float("nan")
 
 
 REFERRAL_RATE_NOTE = (
@@ -93,14 +104,8 @@ def referral_rate_table(derived, population, census_date, dimension="ethnic_grou
     from qi_equity.system import referral_rates
 
     rel = release_
-    dims = tuple(dict.fromkeys((dimension, "all", "sex_age")))
     if rel is None:
-        from qi_equity.publication.protect import protect
-        from qi_equity.publication.release import Release
-
-        p = protect(referral_cells(derived, census_date, 12, dims).assign(shown=True), Rule(threshold=threshold),
-                    links=())
-        rel = Release(p.cells, p.rule, (), p)
+        rel = _referrals_release(derived, census_date, (dimension, "all", "sex_age"), threshold)
     period = _window_label(census_date)
     sdim = C.DIMENSIONS["sex_age"]
     strata = [s for s in sdim.groups if s not in sdim.unrecorded]
@@ -118,9 +123,9 @@ def referral_rate_table(derived, population, census_date, dimension="ethnic_grou
     strata_shown = bool(np.isfinite(rel.published(strata_keys)).all())
     if (dimension == "sex_age" or pub.mask["referrals"].any() or pub.data["referrals"].isna().any()
             or not strata_shown):
-        for c in ("expected", "isr", "isr_lower", "isr_upper"):
-            pub.mask[c] = (pub.data[c].notna() | pub.mask[c]) & (dimension != "sex_age")
-            pub.data[c] = float("nan")
+        _hide(pub, ("expected", "isr", "isr_lower", "isr_upper"))
+        if dimension == "sex_age":  # no ratio by construction, not a hidden one
+            pub.mask[["expected", "isr", "isr_lower", "isr_upper"]] = False
         pub.data["fewer"] = False
         # rows were in the order of the ratios: with the ratios hidden, that order would tell
         # them; the dimension's own order instead
