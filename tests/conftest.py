@@ -44,7 +44,8 @@ def sample_run(tmp_path_factory):
 #: (pytest-xdist) they are scheduled as one unit, so the report command on the sample runs once.
 #: Collection fails if another file starts using it without being listed here.
 SAMPLE_RUN_FILES = {"tests/findings/test_ground_truth.py", "tests/publication/test_audit.py",
-                    "tests/reports/test_runner.py"}
+                    "tests/reports/test_runner.py", "tests/reports/test_reading.py",
+                    "tests/reports/test_browser.py"}
 
 
 def pytest_collection_modifyitems(config, items):

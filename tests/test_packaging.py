@@ -35,8 +35,17 @@ def test_same_packages_and_versions_everywhere():
                  "great-expectations", "pyyaml", "tqdm", "jupyterlab", "pytest", "nbval", "hypothesis"):
         assert name in want, name
     assert _conda_pip(ROOT / "environment.yml") == want
-    assert _conda_pip(ROOT / "binder" / "environment.yml") == want
     assert not (ROOT / "binder" / "requirements.txt").exists()
+
+
+def test_binder_pins_the_runtime_without_jupyterlab_or_test_tools():
+    """Binder's image pins what the notebooks run on, at pyproject's versions, but not JupyterLab
+    (repo2docker's base environment brings its own: tests/test_binder.py) nor any test tool."""
+    pp = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    runtime = _pins(pp["project"]["dependencies"])
+    binder = _conda_pip(ROOT / "binder" / "environment.yml")
+    assert binder == {k: v for k, v in runtime.items() if k != "jupyterlab"}
+    assert not set(binder) & set(_pins(pp["project"]["optional-dependencies"]["test"]))
 
 
 def test_entry_point_and_binder_kernel():

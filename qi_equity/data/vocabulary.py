@@ -78,3 +78,64 @@ def stage(code: str) -> str:
 
 def grain(months: int) -> str:
     return vocabulary()["grains"].get(int(months), f"{int(months)}-monthly")
+
+
+def icon(kind_: str, code) -> dict | None:
+    """A Making Data Count icon's entry (``kind_`` "variation" or "assurance"): ``label`` (its
+    words), ``short``, ``colour``, ``letter`` and, for variation, ``points``; None when ``code``
+    is missing or not an icon."""
+    if code is None or (isinstance(code, float) and code != code):
+        return None
+    return vocabulary()["icons"][kind_].get(str(code))
+
+
+def icon_text(kind_: str, code, field: str = "short") -> str:
+    """An icon's words ("common cause", "misses the target"); "n/a" when there is no icon."""
+    entry = icon(kind_, code)
+    return entry[field] if entry else "n/a"
+
+
+def column(name) -> str:
+    """A column's heading: the vocabulary's words for a known column name, else as given."""
+    return vocabulary()["columns"].get(str(name), str(name))
+
+
+def value(v):
+    """A table cell: a code the vocabulary knows ("intentional_equity", True) in words, else as given."""
+    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+        v = str(bool(v))
+    if isinstance(v, str):
+        return vocabulary()["values"].get(v, dimension(v) if v in vocabulary()["dimensions"] else v)
+    return v
+
+
+def is_count_column(name) -> bool:
+    """Whether a column holds counts (shown as whole numbers)."""
+    return str(name) in vocabulary()["count_columns"]
+
+
+def relabel(df, keep=()):
+    """A copy of ``df`` for display: columns headed in words (:func:`column`), coded cell values
+    in words (:func:`value`), count columns as whole numbers (nullable integers, so a hidden or
+    missing count stays empty). ``attrs`` (the release keys of published counts) move with
+    their columns (and so do ``attrs["icons"]``'); the columns in ``keep`` keep their values."""
+    import pandas as pd
+
+    out = df.copy()
+    for c in out.columns:
+        if c in keep:
+            continue
+        s = out[c]
+        if s.dtype == bool or s.dtype == object or str(s.dtype) in ("string", "str"):
+            out[c] = s.map(value)
+        elif is_count_column(c) and pd.api.types.is_float_dtype(s):
+            whole = s.dropna()
+            if (whole == whole.round()).all():
+                out[c] = s.round().astype("Int64")
+    mapping = {c: column(c) for c in out.columns}
+    out = out.rename(columns=mapping)
+    out.attrs = dict(df.attrs)
+    for key in ("cells", "icons"):
+        if df.attrs.get(key):
+            out.attrs[key] = {mapping.get(k, k): v for k, v in df.attrs[key].items()}
+    return out

@@ -64,9 +64,9 @@ def headline_table(m: dict) -> pd.DataFrame:
     e = e[e["dimension"] == "all"]
     return pd.DataFrame({
         "Provider": e["provider_code"], "Name": e["provider_name"],
-        "Completed (12 m)": e["completed"], "Median wait (wk)": e["median_wait"].round(1),
+        "Completed (12 m)": e["completed"].round().astype("Int64"), "Median wait (wk)": e["median_wait"].round(1),
         "% over 18 wk": e["over_18_pct"].round(1), "% over 52 wk": e["over_52_pct"].round(1),
-        "DNA %": e["dna_rate"].round(1), "Waiting now": e["waiting"],
+        "DNA %": e["dna_rate"].round(1), "Waiting now": e["waiting"].round().astype("Int64"),
     }).reset_index(drop=True)
 
 
@@ -86,13 +86,17 @@ def icon_matrix(m: dict, measures=("completed_median_wait", "completed_over_18",
         cols[MEASURES[name].label] = r.icons().set_index("provider_code")["variation"]
     out = pd.DataFrame(cols)
     out.index.name = "Provider"
-    return out.reset_index()
+    out = out.reset_index()
+    out.attrs["icons"] = {c: "variation" for c in cols}  # shown as Making Data Count icons
+    return out
 
 
 def learning_from(matrix: pd.DataFrame) -> pd.DataFrame:
     """Providers whose latest point shows special-cause improvement on any measure."""
     long = matrix.melt(id_vars="Provider", var_name="Measure", value_name="Variation")
-    return long[long["Variation"].astype(str).str.startswith("improvement")].reset_index(drop=True)
+    out = long[long["Variation"].astype(str).str.startswith("improvement")].reset_index(drop=True)
+    out.attrs["icons"] = {"Variation": "variation"}
+    return out
 
 
 def recording_quality(m: dict) -> pd.DataFrame:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 
+import numpy as np
 import pandas as pd
 
-from qi_equity.publication.tables import Published
+from qi_equity.data import vocabulary as V
+from qi_equity.publication.tables import SUPPRESSED, Published
 
 
 def figure_html(fig, alt: str | None = None, caption: str | None = None, fmt: str = "svg", dpi: int = 96) -> str:
@@ -51,32 +54,77 @@ def show_figure(fig, alt: str | None = None, caption: str | None = None):
              "text/plain": f"[figure] {alt or getattr(fig, 'qi_alt_text', '')}"}, raw=True)
 
 
+_NUMERIC = re.compile(r"^[-+\u2212]?[\d.,]+\s*(%|wk|pp)?(\s*\(.*\))?$")
+
+
+def _numeric_columns(df: pd.DataFrame, texts: list[list[str]]) -> list[bool]:
+    """Which columns read as numbers (aligned right): a numeric dtype, or every non-empty,
+    non-suppressed cell a number (with its interval, unit or thousands separators)."""
+    out = []
+    for j, c in enumerate(df.columns):
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            out.append(True)
+            continue
+        vals = [row[j] for row in texts if row[j] not in ("", SUPPRESSED)]
+        out.append(bool(vals) and all(_NUMERIC.match(v) for v in vals))
+    return out
+
+
+def _icon_cell(kind: str, v) -> str:
+    """An icon column's cell (``attrs["icons"]``: column -> "variation" or "assurance" for a
+    column of icon codes, "scan" for the findings scan's words): the Making Data Count icon and
+    its words; "n/a" (and no icon) where there is none."""
+    from qi_equity.reports.icons import icon_cell_html, scan_icon
+
+    if v is None or (isinstance(v, float) and v != v) or v == "":
+        return html.escape("n/a") if kind != "assurance" else ""
+    if kind == "scan":
+        return icon_cell_html("variation", scan_icon(v), str(v))
+    if V.icon(kind, v) is None:
+        return html.escape(str(V.value(v)))
+    return icon_cell_html(kind, v)
+
+
 def _table_body(df: pd.DataFrame, decimals: int) -> str:
-    """An HTML table, every text escaped; a column whose values are published counts carries each
-    count's release key as ``data-cell`` (what the disclosure audit reads back)."""
+    """An HTML table, every text escaped, headings and coded values in the display vocabulary
+    (:func:`qi_equity.data.vocabulary.relabel`), whole-number counts without decimals, numbers
+    right and text left; a column whose values are published counts carries each count's
+    release key as ``data-cell`` (what the disclosure audit reads back). The table sits in a
+    box that scrolls sideways on a narrow screen, so the page itself never does."""
+    df = V.relabel(df, keep=tuple((df.attrs.get("icons") or {})))
     cells = df.attrs.get("cells", {}) or {}
+    icons = df.attrs.get("icons", {}) or {}
 
     def fmt(v):
-        if v is None or (isinstance(v, float) and pd.isna(v)):
+        if v is None or (not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v)):
             return ""
         if isinstance(v, float):
             return f"{v:,.{decimals}f}"
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return f"{int(v):,}"
         return str(v)
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    texts = [[fmt(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    numeric = [n and c not in icons for c, n in zip(df.columns, _numeric_columns(df, texts))]
+    num = [' class="qi-num"' if n else "" for n in numeric]
+    head = "".join(f"<th scope=\"col\"{a}>{html.escape(str(c))}</th>" for c, a in zip(df.columns, num))
     rows = []
-    for i, row in enumerate(df.itertuples(index=False, name=None)):
+    for i, row in enumerate(texts):
         tds = []
-        for c, v in zip(df.columns, row):
+        for c, v, a in zip(df.columns, row, num):
             keys = cells.get(c)
             attr = ""
             if keys is not None and i < len(keys):
                 k = keys.iloc[i] if hasattr(keys, "iloc") else keys[i]
                 if isinstance(k, str) and k:
                     attr = f' data-cell="{html.escape(k, quote=True)}"'
-            tds.append(f"<td{attr}>{html.escape(fmt(v))}</td>")
+            if c in icons:
+                tds.append(f"<td{attr}>{_icon_cell(icons[c], df[c].iloc[i])}</td>")
+            else:
+                tds.append(f"<td{a}{attr}>{html.escape(v)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
-    return (f'<table class="qi-table"><thead><tr>{head}</tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+    return (f'<div class="qi-scroll"><table class="qi-table"><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table></div>")
 
 
 def table_html(table: pd.DataFrame | Published, caption: str | None = None, note: str | None = None,

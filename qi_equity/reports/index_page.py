@@ -51,8 +51,10 @@ def write_index(out: Path, collab, statuses: list[dict], collab_status: dict | N
         tops = (s.get("top_findings") or []) + [f"Across the collaborative: {t}" for t in across.get(s["code"], [])]
         found = ("<ul class='tops'>" + "".join(f"<li>{html.escape(t)}</li>" for t in tops) + "</ul>" if tops else
                  ("<span class='quiet'>Nothing stands out</span>" if s["status"] == "ok" else ""))
-        rows.append(f"<tr><td>{html.escape(s['code'])}</td><td>{html.escape(s['name'])}</td><td>{state}</td>"
-                    f"<td>{found}</td><td>{link}</td><td>{err}</td></tr>")
+        rows.append(f"<tr><td data-label='Code'>{html.escape(s['code'])}</td>"
+                    f"<td data-label='Provider'>{html.escape(s['name'])}</td><td data-label='Status'>{state}</td>"
+                    f"<td data-label='What stands out'>{found}</td><td data-label='Report'>{link}</td>"
+                    f"<td data-label='Details'>{err}</td></tr>")
     if collab_status and collab_status.get("status") == "ok":
         collab_line = '<p><a href="collaborative.html">Collaborative report: compare the providers</a></p>'
     elif collab_status:
@@ -76,6 +78,13 @@ table {{ border-collapse: collapse; width: 100%; }} th, td {{ text-align: left; 
 pre {{ white-space: pre-wrap; font-size: 12px; background: #f6f6f6; padding: 8px; }}
 .meta {{ color: #555; font-size: 13px; }}
 ul.tops {{ margin: 0; padding-left: 1.1em; font-size: 14px; }} .quiet {{ color: #555; }}
+@media (max-width: 600px) {{  /* phones: each provider a card, its headings beside the values */
+  body {{ margin: 1em 10px; }} thead {{ display: none; }}
+  table, tbody, tr, td {{ display: block; width: auto; }} tr {{ border-bottom: 2px solid #ccc; padding: 6px 0; }}
+  td {{ border: none; padding: 2px 0; }} td:empty {{ display: none; }}
+  td::before {{ content: attr(data-label) ": "; font-weight: 600; color: #555; }}
+}}
+@media print {{ @page {{ size: A4; margin: 14mm 12mm; }} body {{ margin: 0; max-width: none; }} tr {{ break-inside: avoid; }} }}
 </style></head><body>
 <h1>{html.escape(collab.title)}</h1>
 <p class="meta">Equity-of-access reports by provider. Census date {html.escape(collab.census_date)}.

@@ -195,12 +195,15 @@ def notebook_error(exc: BaseException) -> str:
     return f"{ename}: {evalue}"[:2000]
 
 
-def export_html(nb) -> str:
-    """HTML of an executed notebook: code hidden, images embedded, no internet resources."""
+def export_html(nb, title: str | None = None) -> str:
+    """HTML of an executed notebook: code hidden, images embedded, no internet resources;
+    ``title`` is the page's title (what a browser tab, a bookmark and a printed page show)."""
     exporter = getattr(_exporters, "html", None)
     if exporter is None:  # built once per thread: loading the templates costs more than an export
         exporter = _exporters.html = internals.report_exporter("qi_report", str(TEMPLATES))
     nb.metadata.pop("widgets", None)
+    if title:
+        nb.metadata["title"] = title  # nbconvert's lab template escapes it
     for cell in nb.cells:  # papermill gives its injected cell a random id: make reruns identical
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"

@@ -584,11 +584,15 @@ def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months:
         for row, (name, dim, g, ref) in zip(rows, largest):
             row["Gap over time"] = change_status(found, name, dim, g, ref)
             row["All patients: variation"] = change_status(found, name, "all", "All")
-        return pd.DataFrame(rows).rename(columns={"All patients: variation": "All patients over time"})
+        out = pd.DataFrame(rows).rename(columns={"All patients: variation": "All patients over time"})
+        out.attrs["icons"] = {"Gap over time": "scan", "All patients over time": "scan", "Assurance": "assurance"}
+        return out
     trends = _gap_trends(agg, largest)
     for row, key in zip(rows, largest):
         row["Gap over time"] = trends.get(key) or "n/a"
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["icons"] = {"Gap over time": "variation", "All patients: variation": "variation", "Assurance": "assurance"}
+    return out
 
 
 def _gap_trends(agg: pd.DataFrame, wanted: list[tuple[str, str, str, str]]) -> dict:

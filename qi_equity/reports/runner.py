@@ -155,7 +155,7 @@ def run_provider(job: dict) -> dict:
         t_ex = time.time()
         files = {f"metrics/{code}.json": (tmp / "metrics.json").read_bytes(),
                  f"findings/{code}.json": (tmp / "findings.json").read_bytes(),
-                 f"{code}.html": export_html(nb)}
+                 f"{code}.html": export_html(nb, f"{job['name']} ({code}): equity report")}
         try:
             hashes = O.publish_unit(out, code, files)
         except OSError as exc:
@@ -315,7 +315,7 @@ def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: s
                                    suppression_threshold=threshold, self_assessment_path=self_assessment_path,
                                    left_out=left_out),
                               kernel, str(nb_path.parent), warm=warm)
-        files = {"collaborative.html": export_html(nb)}
+        files = {"collaborative.html": export_html(nb, f"{title}: collaborative equity report")}
         if (tmp / "collaborative_findings.json").exists():
             files["collaborative_findings.json"] = (tmp / "collaborative_findings.json").read_bytes()
         O.publish_unit(out, "collaborative", files)

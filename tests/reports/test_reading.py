@@ -1,0 +1,63 @@
+"""What a reader sees in the sample collaborative's reports: words, not codes; a title per page."""
+
+import re
+
+import yaml
+from bs4 import BeautifulSoup
+
+from _support import SAMPLE
+from qi_equity.data import vocabulary as V
+
+SNAKE = re.compile(r"\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+\b")
+
+
+def _visible(page) -> BeautifulSoup:
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    for t in soup(["style", "script", "title"]):
+        t.decompose()
+    return soup
+
+
+def _codes() -> set[str]:
+    """Every code the vocabulary gives words for (column names, icons, dimensions, measures, values)."""
+    v = V.vocabulary()
+    codes = set(v["columns"]) | set(v["dimensions"]) | set(v["measures"]) | set(v["kinds"]) | set(v["stages"])
+    codes |= set(v["icons"]["variation"]) | set(v["icons"]["assurance"])
+    return codes | {k for k in v["values"] if k != str(v["values"][k])}
+
+
+def test_no_raw_identifier_in_any_report(sample_run):
+    code, folder = sample_run
+    assert code == 0
+    pages = sorted(folder.glob("*.html"))
+    assert {p.name for p in pages} >= {"index.html", "collaborative.html", "XQA.html", "XQF.html"}
+    codes = _codes()
+    found = {}
+    for page in pages:
+        soup = _visible(page)
+        text = soup.get_text(" ")
+        for m in SNAKE.finditer(text):  # any snake_case identifier in the visible text
+            found.setdefault((page.name, m.group()), text[max(0, m.start() - 60):m.end() + 20])
+        for cell in soup.find_all(["th", "td"]):  # a heading or cell that is itself a code
+            t = cell.get_text(" ", strip=True)
+            if t in codes and V.value(t) != t or t in V.vocabulary()["columns"] and cell.name == "th":
+                found.setdefault((page.name, t), cell.name)
+            assert t not in ("True", "False", "nan", "None", "<NA>"), (page.name, t)
+    assert not found, found
+
+
+def test_counts_print_as_whole_numbers(sample_run):
+    for page in sorted(sample_run[1].glob("*.html")):
+        cells = [td.get_text(strip=True) for td in _visible(page).find_all("td")]
+        assert not [c for c in cells if re.fullmatch(r"\d{1,3}(,\d{3})+\.0", c)], page.name
+
+
+def test_every_page_has_its_own_title(sample_run):
+    folder = sample_run[1]
+    cfg = yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())
+    titles = {p.name: BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").title.get_text()
+              for p in folder.glob("*.html")}
+    for prov in cfg["providers"]:
+        assert titles[f"{prov['code']}.html"] == f"{prov['name']} ({prov['code']}): equity report"
+    assert titles["collaborative.html"] == f"{cfg['title']}: collaborative equity report"
+    assert "Notebook" not in titles.values()
