@@ -1,7 +1,7 @@
 """SPC charts with Making Data Count conventions.
 
 Grey common cause, orange concern, blue improvement, purple neutral; dashed process
-limits; a target line; the variation and assurance icons written in the corner. Meaning
+limits; a target line; the variation and assurance icons' words above the chart, notes below it. Meaning
 is never carried by colour alone: each point type has its own marker shape and the icons
 are words. Figures are built with :class:`matplotlib.figure.Figure` (no pyplot state, no
 change to global style); every figure gets a title and alt text (``fig.qi_alt_text``).
@@ -35,11 +35,17 @@ MARKERS = {"common_cause": "o", "special_cause_improvement": "s", "special_cause
 LABELS = {"common_cause": "Common cause", "special_cause_improvement": "Special cause: improvement",
           "special_cause_concern": "Special cause: concern", "special_cause_neutral_high": "Special cause: neutral",
           "special_cause_neutral_low": "Special cause: neutral"}
-VARIATION_TEXT = {"too_few": "too few to tell", "common_cause": "common cause", "improvement_high": "improvement (high)",
-                  "improvement_low": "improvement (low)", "concern_high": "concern (high)",
-                  "concern_low": "concern (low)", "neutral_high": "neutral (high)", "neutral_low": "neutral (low)"}
-ASSURANCE_TEXT = {"pass": "consistently passes target", "fail": "consistently fails target",
-                  "inconsistent": "hit and miss"}
+def _icon_words(kind: str, field: str = "short") -> dict:
+    from qi_equity.data import vocabulary as V
+
+    return {code: e[field] for code, e in V.vocabulary()["icons"][kind].items()}
+
+
+# the icons' words, from the display vocabulary (qi_equity/data/vocabulary.yaml)
+VARIATION_TEXT = _icon_words("variation")
+ASSURANCE_TEXT = _icon_words("assurance", "label")
+LATEST_POINT_NOTE = ("The words above describe the latest point only (Making Data Count); "
+                     "earlier special causes are marked in colour.")
 
 
 def new_figure(width: float = 8.0, height: float = 4.0, nrows: int = 1, ncols: int = 1,
@@ -181,37 +187,50 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
     for pt, grp in pts[~pts["missing"]].groupby(pts["point_type"].astype(str), sort=False):
         ax.scatter(grp["date"], grp["value"], s=26 if pt == "common_cause" else 40, marker=MARKERS[pt],
                    color=COLOURS[pt], edgecolor="white", linewidth=0.4, zorder=3, label=LABELS[pt])
-    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_title(title, fontsize=10.5, loc="left", pad=15 if icons else 4)
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=9)
-    ax.tick_params(labelsize=8)
+    ax.tick_params(labelsize=9)
     month_axis(ax, *(xrange or (x.min(), x.max())))
     ax.grid(axis="y", color="#e6e6e6", lw=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     last = summ.iloc[-1]
-    if icons:
-        txt = f"Variation: {VARIATION_TEXT.get(last['variation'], 'n/a')}"
+    notes = []
+    if icons:  # the icons' words on a line of their own between the title and the data
+        txt = f"Latest point: {VARIATION_TEXT.get(last['variation'], 'n/a')}"
         if last.get("assurance"):
-            txt += f"\nAssurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}"
-        ax.text(0.99, 0.98, txt, transform=ax.transAxes, ha="right", va="top", fontsize=7.5,
-                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#bbbbbb", lw=0.6))
+            txt += f"   \u00b7   Assurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}"
+        ax.annotate(txt, xy=(0, 1), xycoords="axes fraction", xytext=(0, 3), textcoords="offset points",
+                    fontsize=8.5, color="#333333", ha="left", va="bottom")
+        earlier = pts["point_type"].astype(str).str.startswith("special_cause").any()
+        if earlier and str(last["variation"]) == "common_cause":
+            wide = ax.get_position().width * ax.figure.get_figwidth() > 5
+            notes.append(LATEST_POINT_NOTE if wide else "Words above: the latest point only")
     if bool(last.get("autocorrelated")):
         note = f"Limits may be unreliable: lag-1 autocorrelation {last['autocorrelation']:.2f}"
         if ax.get_position().width * ax.figure.get_figwidth() > 5:  # room for the reason
             note += " (expected for month-end snapshots; a real shift raises it too)"
-        ax.text(0.01, 0.02, note, transform=ax.transAxes,
-                fontsize=7, color="#8a4b00", ha="left", va="bottom")
+        notes.append(note)
     warning = str(summ["warning"].iloc[-1]) if "warning" in summ else (
         "fewer than 13 points: limits provisional" if bool(summ["short_period"].iloc[-1]) else "")
     if warning:  # degenerate or short periods, in the words of the result's summary
-        ax.text(0.01, 0.10, warning[:1].upper() + warning[1:], transform=ax.transAxes, fontsize=7,
-                color="#555555", ha="left", va="bottom")
+        notes.append(warning[:1].upper() + warning[1:])
+    # notes go under the chart (below the legend when there is one), never over the data
+    for i, note in enumerate(notes):
+        ax.annotate(note, xy=(0, 0), xycoords="axes fraction", xytext=(0, (-47 if show_legend else -31) - 11 * i),
+                    textcoords="offset points", fontsize=8, color="#8a4b00" if "autocorrelation" in note else "#555555",
+                    ha="left", va="top")
     if show_legend:
         handles, labels = ax.get_legend_handles_labels()
         uniq = dict(zip(labels, handles))
-        ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.1),
-                  frameon=False, ncols=5)
+        from matplotlib.transforms import offset_copy
+
+        # below the two-line month/year tick labels, whatever the axes' height
+        ax.legend(uniq.values(), uniq.keys(), fontsize=8.5, loc="upper left", bbox_to_anchor=(0, 0),
+                  bbox_transform=offset_copy(ax.transAxes, ax.figure, x=0, y=-29, units="points"),
+                  frameon=False, ncols=5, borderaxespad=0)
+    return len(notes)
 
 
 def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str | None = None,
@@ -263,7 +282,7 @@ def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str
         key = keys[0]
         pts, summ = _subset(result.points, by, key), _subset(result.summary, by, key)
         t = title or (" / ".join(map(str, key)) if key else "SPC chart")
-        _draw_one(ax, pts, summ, t, ylabel, legend)
+        n_notes = _draw_one(ax, pts, summ, t, ylabel, legend)
         alts.append(describe(pts, summ, t, chart))
         cycles = result.options.get("pdsa") or []
         for c in cycles:
@@ -275,17 +294,19 @@ def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str
             alts.append("PDSA cycles start: " + "; ".join(
                 f"cycle {c['cycle']} ({pd.Timestamp(c['start_date']):%b %Y}) {c['change_idea']}" for c in cycles) + ".")
         if own:
-            fixed_margins(fig, top=0.4, bottom=0.95 if legend else 0.55)
+            fixed_margins(fig, top=0.62, bottom=(0.72 if legend else 0.48) + 0.16 * n_notes)
     else:
         nrows = math.ceil(len(keys) / ncols)
         fig, axes = new_figure(width=3.6 * min(ncols, len(keys)), height=2.6 * nrows + (0.35 if legend else 0),
                                nrows=nrows, ncols=min(ncols, len(keys)), layout=None)
         flat = axes.ravel()
+        n_notes = 0
         xrange = (result.points["date"].min(), result.points["date"].max())  # the same on every panel
         for i, key in enumerate(keys):
             pts, summ = _subset(result.points, by, key), _subset(result.summary, by, key)
             t = " / ".join(map(str, key))
-            _draw_one(flat[i], pts, summ, t, ylabel if i % ncols == 0 else None, False, xrange=xrange)
+            n_notes = max(n_notes, _draw_one(flat[i], pts, summ, t, ylabel if i % ncols == 0 else None, False,
+                                             xrange=xrange))
             alts.append(describe(pts, summ, t, chart))
         for j in range(len(keys), len(flat)):
             flat[j].set_visible(False)
@@ -294,9 +315,10 @@ def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str
             for a in flat[:len(keys)]:
                 h, lab = a.get_legend_handles_labels()
                 uniq.update(zip(lab, h))
-            fig.legend(uniq.values(), uniq.keys(), loc="lower center", ncols=5, fontsize=7.5, frameon=False)
+            fig.legend(uniq.values(), uniq.keys(), loc="lower center", ncols=5, fontsize=8.5, frameon=False)
         if title:
             fig.suptitle(title, fontsize=11, x=0.01, ha="left")
-        fixed_margins(fig, top=0.7 if title else 0.35, bottom=(0.45 + 0.35) if legend else 0.45)
+        fixed_margins(fig, top=(0.7 if title else 0.35) + 0.22, bottom=((0.45 + 0.35) if legend else 0.45) + 0.16 * n_notes,
+                      hspace=0.9 + 0.16 * n_notes)
     fig.qi_alt_text = (title + ". " if title and len(keys) > 1 else "") + " ".join(alts)
     return fig

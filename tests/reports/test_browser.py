@@ -106,6 +106,11 @@ def test_printed_reports_are_a4_with_nothing_cut(browser, sample_run):
                                 .find(e => e.textContent.startsWith('What stands out'));
                                 return h ? h.getBoundingClientRect().top + window.scrollY : null; }""")
         assert first is not None and first < (297 - 28) / 25.4 * 96, (name, first)
+        breaks = pg.evaluate("""() => [...document.querySelectorAll('h2')].map(h =>
+                                [h.textContent.replace('\u00b6', '').trim(), getComputedStyle(h).breakBefore])""")
+        at = next(i for i, (t, _) in enumerate(breaks) if t.startswith("What stands out"))
+        assert all(b != "page" for _, b in breaks[:at + 1]), (name, breaks[:at + 1])  # nothing pushes page 1 on
+        assert all(b == "page" for _, b in breaks[at + 1:]), (name, breaks)  # each later section on a new page
         pdf = pg.pdf(prefer_css_page_size=True, print_background=True)
         sizes = _pdf_pages(pdf)
         assert len(sizes) >= 2, name
