@@ -43,7 +43,7 @@ def _icon_words(kind: str, field: str = "short") -> dict:
 
 # the icons' words, from the display vocabulary (qi_equity/data/vocabulary.yaml)
 VARIATION_TEXT = _icon_words("variation")
-ASSURANCE_TEXT = _icon_words("assurance", "label")
+ASSURANCE_TEXT = _icon_words("assurance")
 LATEST_POINT_NOTE = ("The words above describe the latest point only (Making Data Count); "
                      "earlier special causes are marked in colour.")
 
@@ -187,7 +187,16 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
     for pt, grp in pts[~pts["missing"]].groupby(pts["point_type"].astype(str), sort=False):
         ax.scatter(grp["date"], grp["value"], s=26 if pt == "common_cause" else 40, marker=MARKERS[pt],
                    color=COLOURS[pt], edgecolor="white", linewidth=0.4, zorder=3, label=LABELS[pt])
-    ax.set_title(title, fontsize=10.5, loc="left", pad=15 if icons else 4)
+    axes_width = ax.get_position().width * ax.figure.get_figwidth()  # inches
+    last = summ.iloc[-1]
+    words = []
+    if icons:  # the icons' words on a line (or two) of their own between the title and the data
+        words.append(f"Latest point: {VARIATION_TEXT.get(last['variation'], 'n/a')}")
+        if last.get("assurance"):
+            words.append(f"Assurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}")
+    one_line = "   \u00b7   ".join(words)
+    icon_text = one_line if label_width([one_line], 8.5) <= axes_width else "\n".join(words)
+    ax.set_title(title, fontsize=10.5, loc="left", pad=(4 + 11 * (icon_text.count("\n") + 1)) if icons else 4)
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=9)
     ax.tick_params(labelsize=9)
@@ -195,13 +204,9 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
     ax.grid(axis="y", color="#e6e6e6", lw=0.6)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    last = summ.iloc[-1]
     notes = []
-    if icons:  # the icons' words on a line of their own between the title and the data
-        txt = f"Latest point: {VARIATION_TEXT.get(last['variation'], 'n/a')}"
-        if last.get("assurance"):
-            txt += f"   \u00b7   Assurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}"
-        ax.annotate(txt, xy=(0, 1), xycoords="axes fraction", xytext=(0, 3), textcoords="offset points",
+    if icons:
+        ax.annotate(icon_text, xy=(0, 1), xycoords="axes fraction", xytext=(0, 3), textcoords="offset points",
                     fontsize=8.5, color="#333333", ha="left", va="bottom")
         earlier = pts["point_type"].astype(str).str.startswith("special_cause").any()
         if earlier and str(last["variation"]) == "common_cause":
@@ -217,10 +222,17 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
     if warning:  # degenerate or short periods, in the words of the result's summary
         notes.append(warning[:1].upper() + warning[1:])
     # notes go under the chart (below the legend when there is one), never over the data
-    for i, note in enumerate(notes):
-        ax.annotate(note, xy=(0, 0), xycoords="axes fraction", xytext=(0, (-47 if show_legend else -31) - 11 * i),
-                    textcoords="offset points", fontsize=8, color="#8a4b00" if "autocorrelation" in note else "#555555",
-                    ha="left", va="top")
+    import textwrap
+
+    chars = max(24, int(ax.get_position().width * ax.figure.get_figwidth() * 72 / (0.6 * 8)))  # the axes' width
+    y = -47 if show_legend else -31
+    lines = 0
+    for note in notes:
+        text = textwrap.fill(note, chars)
+        ax.annotate(text, xy=(0, 0), xycoords="axes fraction", xytext=(0, y), textcoords="offset points", fontsize=8,
+                    color="#8a4b00" if "autocorrelation" in note else "#555555", ha="left", va="top")
+        y -= 11 * (text.count("\n") + 1)
+        lines += text.count("\n") + 1
     if show_legend:
         handles, labels = ax.get_legend_handles_labels()
         uniq = dict(zip(labels, handles))
@@ -230,7 +242,7 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
         ax.legend(uniq.values(), uniq.keys(), fontsize=8.5, loc="upper left", bbox_to_anchor=(0, 0),
                   bbox_transform=offset_copy(ax.transAxes, ax.figure, x=0, y=-29, units="points"),
                   frameon=False, ncols=5, borderaxespad=0)
-    return len(notes)
+    return lines
 
 
 def plot_spc(result, ax=None, series=None, title: str | None = None, ylabel: str | None = None,

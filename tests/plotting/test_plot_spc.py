@@ -25,13 +25,50 @@ def test_single_chart_has_title_alt_text_and_no_global_changes():
     ax = fig.axes[0]
     assert ax.get_title(loc="left") == "Median wait"
     alt = fig.qi_alt_text
-    assert "Median wait" in alt and "24 points" in alt and "variation: concern (high)" in alt
+    assert "Median wait" in alt and "24 points" in alt and "variation: concern (higher)" in alt
     assert "assurance:" in alt
     texts = " ".join(t.get_text() for t in ax.texts)
-    assert "Variation: concern (high)" in texts
+    assert "Latest point: concern (higher)" in texts
     # point types carried by marker shape as well as colour
     markers = {c.get_paths()[0].vertices.shape for c in ax.collections}
     assert len(markers) >= 2
+
+
+def test_no_words_drawn_over_the_data_and_none_too_small():
+    """The icons' words sit above the plotting area and the notes (autocorrelation, latest-point
+    rule) below it; every text is at least 8 pt (10.7 px at the report's width)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _res().plot(title="Median wait")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    area = ax.get_window_extent(renderer)
+    texts = [t for t in ax.texts if t.get_text()]
+    assert len(texts) >= 2  # the icons' words and the autocorrelation note
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        assert box.y0 >= area.y1 - 0.5 or box.y1 <= area.y0 + 0.5, t.get_text()
+        assert t.get_fontsize() >= 8, t.get_text()
+    legend = ax.get_legend().get_window_extent(renderer)
+    labels = [lab.get_window_extent(renderer) for lab in ax.get_xticklabels() if lab.get_text()]
+    assert legend.y1 <= min(b.y0 for b in labels) + 0.5  # the legend sits under the tick labels
+    assert all(lab.get_fontsize() >= 8 for lab in ax.get_xticklabels() + ax.get_yticklabels())
+
+
+def test_the_latest_point_rule_is_explained_when_earlier_points_are_special():
+    from qi_equity.plotting.spc import LATEST_POINT_NOTE
+
+    rng = np.random.default_rng(3)
+    v = np.r_[rng.normal(10, 1, 12), rng.normal(14, 1, 9), rng.normal(10, 1, 3)]
+    res = spc(pd.DataFrame({"date": pd.date_range("2023-01-01", periods=24, freq="MS"), "value": v}),
+              improvement="decrease")
+    assert res.summary["variation"].iloc[-1] == "common_cause"
+    texts = " ".join(t.get_text().replace("\n", " ") for t in res.plot(title="x").axes[0].texts)
+    assert LATEST_POINT_NOTE in texts
+    calm = spc(pd.DataFrame({"date": pd.date_range("2023-01-01", periods=24, freq="MS"),
+                             "value": rng.normal(10, 1, 24)}), improvement="decrease")
+    if not calm.points["point_type"].astype(str).str.startswith("special").any():
+        assert LATEST_POINT_NOTE not in " ".join(t.get_text() for t in calm.plot(title="y").axes[0].texts)
 
 
 def test_small_multiples_and_existing_axes():

@@ -60,6 +60,6 @@ def test_variation_matrix_and_figure():
     assert set(mat["group"]) == {"g", "ref"}
     assert mat.set_index("group").loc["g", "wait"] == "concern_high"
     fig = plot_variation_matrix(mat, title="Icons")
-    assert "g / wait: concern (high)" in fig.qi_alt_text
+    assert "g / wait: concern (higher)" in fig.qi_alt_text
     with pytest.raises(SPCInputError):
         variation_matrix(res, "group", "nope")
