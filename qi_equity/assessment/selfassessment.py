@@ -84,7 +84,7 @@ def plot_heatmap(table: pd.DataFrame, title: str = "Self-assessment across the c
             ax.text(j, i, "" if pd.isna(v) else f"{int(v)}", ha="center", va="center", fontsize=8,
                     color="white" if v >= 3 else "black")
     ax.set_xticks(range(vals.shape[1]), [c.split(" ", 1)[1] for c in table.columns[1:]], rotation=40, ha="right",
-                  fontsize=7)
+                  fontsize=8)
     ax.set_yticks(range(vals.shape[0]), table.iloc[:, 0].astype(str), fontsize=8)
     ax.set_title(title + " - 0 not started ... 4 embedded", fontsize=10, loc="left")
     fig.qi_alt_text = title + ": " + "; ".join(
@@ -107,11 +107,11 @@ def plot_provider(df: pd.DataFrame, provider_code: str, framework: str = "canvas
     ax.hlines(list(y), d["now"], d["target"], color="#768692", lw=2)
     ax.scatter(d["now"], list(y), color="#005eb8", marker="o", s=40, label="Now", zorder=3)
     ax.scatter(d["target"], list(y), color="#fab428", marker="D", s=40, label="Target", zorder=3)
-    ax.set_yticks(list(y), [f"{c} {label[c]}" for c in d.index], fontsize=7)
+    ax.set_yticks(list(y), [f"{c} {label[c]}" for c in d.index], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xticks(range(5), [f"{k} {v}" for k, v in SCALE.items()], fontsize=7)
+    ax.set_xticks(range(5), [f"{k} {v}" for k, v in SCALE.items()], fontsize=8)
     ax.set_xlim(-0.3, 4.3)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.set_title(f"{provider_code}: where we are now and where we want to be", fontsize=10, loc="left")
     labels = [f"{c} {label[c]}" for c in d.index]
     fixed_margins(fig, left=min(label_width(labels, 7) + 0.2, 5.0), right=0.4, top=0.35, bottom=0.45)

@@ -132,7 +132,7 @@ def plot_driver_diagram(d: dict, title: str | None = None):
     for _, r in t.iterrows():
         x = levels.index(r["level"])
         label = textwrap.fill(f"{r['id']}: {r['statement']}", 34)
-        ax.text(x, ypos[r["id"]], label, ha="center", va="center", fontsize=7,
+        ax.text(x, ypos[r["id"]], label, ha="center", va="center", fontsize=8,
                 color="white" if r["level"] == "aim" else "black",
                 bbox=dict(boxstyle="round,pad=0.35", fc=colours[r["level"]], ec="#425563", lw=0.6))
         if pd.notna(r["parent"]):

@@ -159,7 +159,7 @@ def plot_loo_funnel(result, unit, ax=None, title: str | None = None, ylabel: str
         ax.spines[side].set_visible(False)
     ax.set_title(title or str(unit), fontsize=10, loc="left")
     if own:
-        ax.legend(fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        ax.legend(fontsize=8.5, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         fixed_margins(fig, right=1.9, top=0.4, bottom=0.55)
     where = ("above" if me["value"] > me["upper998"] else "below") + " the 99.8% limits" if me["outlier998"] else (
         ("above" if me["value"] > me["upper95"] else "below") + " the 95% limits" if me["outlier95"] else "within the limits")

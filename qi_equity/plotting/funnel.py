@@ -37,7 +37,7 @@ def plot_funnel(result, ax=None, highlight=None, title: str | None = None, xlabe
     for _, r in d.iterrows():
         if (label_outliers and r["outlier998"]) or r["group"] in hl:
             ax.annotate(str(r["group"]), (r["denominator"], r["value"]), xytext=(4, 4), textcoords="offset points",
-                        fontsize=7.5)
+                        fontsize=8.5)
     ax.set_xscale("log" if d["denominator"].max() / max(d["denominator"].min(), 1) > 30 else "linear")
     ax.set_xlabel(xlabel, fontsize=9)
     if ylabel:
@@ -47,7 +47,7 @@ def plot_funnel(result, ax=None, highlight=None, title: str | None = None, xlabe
         ax.spines[side].set_visible(False)
     t = title or "Funnel plot"
     ax.set_title(t, fontsize=10, loc="left")
-    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    ax.legend(fontsize=8.5, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside the panel
     outs = d.loc[d["outlier998"], "group"].astype(str).tolist()
     alt = (f"{t}: {len(d)} units against a target of {s['target']:.3g}; {s['effective_method']} limits "
            f"({s['reason']}). Outside the 99.8% limits: {', '.join(outs) if outs else 'none'}.")

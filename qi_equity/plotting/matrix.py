@@ -35,7 +35,7 @@ def plot_variation_matrix(matrix: pd.DataFrame, title: str = "Variation icons", 
             ax.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
                 (j, i), 0.96, 0.9, color=CELL_COLOUR.get(icon, "white"), ec="#999999", lw=0.5))
             label = VARIATION_TEXT.get(icon, "no data") if icon else "no data"
-            ax.text(j + 0.48, i + 0.45, label + ARROW.get(icon, ""), ha="center", va="center", fontsize=7.5,
+            ax.text(j + 0.48, i + 0.45, label + ARROW.get(icon, ""), ha="center", va="center", fontsize=8.5,
                     color="white" if icon and icon.startswith("improvement") else "black")
             alt.append(f"{r} / {c}: {label}")
     ax.set_xlim(0, len(cols))

@@ -39,7 +39,7 @@ def plot_sii(data: pd.DataFrame, result: pd.DataFrame, value: str = "value", pop
     if "sii_lower95_0" in r:
         ci = f" (95% CI {r['sii_lower95_0']:.3g} to {r['sii_upper95_0']:.3g})"
     ax.set_title(f"{title}\nSII {r['sii']:.3g}{ci}; RII {r['rii']:.3g}", fontsize=10, loc="left")
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=8.5, frameon=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if own:  # two-line title, tick numbers and axis labels of known size

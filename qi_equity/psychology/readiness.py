@@ -97,7 +97,7 @@ def plot_diverging(dist: pd.DataFrame, label: str = "item", title: str = "Readin
     ax.set_yticks(y, dist[label].astype(str), fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("% of answers (disagree left, agree right)", fontsize=8)
-    ax.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    ax.legend(fontsize=8.5, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
     ax.set_title(title, fontsize=10, loc="left")
     for s in ("top", "right"):
         ax.spines[s].set_visible(False)

@@ -166,26 +166,22 @@ def show_markdown(text: str):
 
 def icon_matrix_html(matrix: pd.DataFrame, caption: str | None = None) -> str:
     """A variation matrix (first column the row labels, then one column of variation icon
-    codes per measure) as an HTML table: the icon as words and an arrow in a cell coloured
-    as Making Data Count does (never colour alone). A table rather than a picture, so screen
-    readers read every cell and the report stays light."""
-    from qi_equity.plotting.matrix import ARROW, CELL_COLOUR
-    from qi_equity.plotting.spc import VARIATION_TEXT
+    codes per measure) as an HTML table: in each cell the Making Data Count icon with its words
+    (:mod:`qi_equity.reports.icons`; never colour alone). A table rather than a picture, so
+    screen readers read every cell and the report stays light."""
+    from qi_equity.reports.icons import icon_cell_html
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in matrix.columns)
+    head = "".join(f"<th scope='col'>{html.escape(str(V.column(c)))}</th>" for c in matrix.columns)
     rows = []
     for rec in matrix.itertuples(index=False, name=None):
-        cells = [f"<th scope='row'>{html.escape(str(rec[0]))}</th>"]
+        cells = [f"<th scope='row'>{html.escape(str(V.value(rec[0])))}</th>"]
         for icon in rec[1:]:
             icon = None if icon is None or (isinstance(icon, float) and icon != icon) else str(icon)
-            text = (VARIATION_TEXT.get(icon, "no data") + ARROW.get(icon, "")) if icon else "no data"
-            fg = "#ffffff" if icon and icon.startswith("improvement") else "#000000"
-            cells.append(f"<td style='background:{CELL_COLOUR.get(icon, '#ffffff')};color:{fg}'>"
-                         f"{html.escape(text)}</td>")
+            cells.append(f"<td>{icon_cell_html('variation', icon) if V.icon('variation', icon) else 'no data'}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<p class='qi-caption'><strong>{html.escape(caption)}</strong></p>" if caption else ""
-    return (f"{cap}<table class='qi-table qi-icons'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (f"{cap}<div class='qi-scroll'><table class='qi-table qi-icons'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def show_icon_matrix(matrix: pd.DataFrame, caption: str | None = None):

@@ -518,6 +518,14 @@ def sii_by_decile(derived: pd.DataFrame, census_date, measure: str = "dna_rate",
 OVER_18_TARGET = 8.0
 
 
+SUMMARY_NOTE = ("Over time: what the scan found on every month of the full data (not only the latest point). "
+                "'Too few to tell': the groups have too few pathways in too many months for the scan to test a "
+                "change, so the kit says nothing either way. 'n/a': no chart could be drawn. Assurance is given only "
+                "against a target (the 18-week standard); blank where there is none. Icons: Making Data Count "
+                "(orange a concern, blue an improvement, grey common cause; H higher, L lower; P meets, F misses the "
+                "target, ? hit and miss).")
+
+
 def summary_table(derived: pd.DataFrame, agg: pd.DataFrame, census_date, months: int = 12,
                   threshold: int = disclosure.DEFAULT_THRESHOLD, equity: Published | None = None,
                   inequality: Published | None = None, found=None, release_: REL.Release | None = None) -> pd.DataFrame:
