@@ -314,6 +314,12 @@ def series_chart(found: FindingsResult, measure: str, dimension: str = "all", gr
         ax.text(0.0, 0.5, (title + "\n" if title else "") + note, fontsize=10, va="center", ha="left", wrap=True)
         fig.qi_alt_text = (title + ": " if title else "") + note
         return fig
+    if names and title:  # the title promises more series than are drawn: say which are
+        drawn = [g for g in (groups or []) if g not in too_few]
+        if drawn:
+            import textwrap
+
+            title = textwrap.fill(f"{title}: {'; '.join(V.group(dimension, g) for g in drawn)} only", 95)
     fig = res.plot(title=title, ylabel=ylabel, ncols=ncols)
     if note:
         fig.text(0.01, 0.005, note, fontsize=8, color="#555555", ha="left", va="bottom", wrap=True)

@@ -43,3 +43,11 @@ def test_series_too_small_to_chart_are_never_common_cause():
     assert change_status(res, "completed_median_wait", "all", "All") == "no change found"
     fig = series_chart(res, "dna_rate", "ethnic_group", ["Black"], reference="White", title="DNA gap")
     assert "Too few to tell" in fig.qi_alt_text and "common cause" not in fig.qi_alt_text
+
+
+def test_a_chart_says_which_of_the_groups_its_title_promises_it_draws():
+    res = _res()
+    fig = series_chart(res, "dna_rate", "ethnic_group", ["White", "Black"], title="DNA, White and Black patients")
+    title = fig.axes[0].get_title(loc="left").replace("\n", " ")
+    assert title == "DNA, White and Black patients: White patients only"
+    assert "Too few to tell" in fig.qi_alt_text and "Black or Black British patients" in fig.qi_alt_text
