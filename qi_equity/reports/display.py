@@ -43,7 +43,7 @@ def figure_html(fig, alt: str | None = None, caption: str | None = None, fmt: st
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure class="qi-figure"><img src="data:{mime};base64,{data}" alt="{html.escape(alt)}" '
-            f'style="max-width:100%">{cap}</figure>')
+            f'>{cap}</figure>')
 
 
 def show_figure(fig, alt: str | None = None, caption: str | None = None):

@@ -59,6 +59,11 @@ def test_no_horizontal_overflow_on_a_phone(browser, sample_run):
                          && !e.closest('.qi-scroll, figure.qi-figure'))
             .slice(0, 5).map(e => e.tagName + '.' + e.className)""")
         assert width <= PHONE["width"], (page.name, width, culprits)
+        # charts keep a legible size on a phone (at least the 8 pt text of an 8-inch chart: 10 px),
+        # scrolling sideways inside their own box instead
+        shrunk = pg.evaluate("""() => [...document.querySelectorAll('figure.qi-figure img')]
+            .filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width < 0.99 * i.naturalWidth).length""")
+        assert shrunk == 0, page.name
         pg.close()
 
 
