@@ -135,9 +135,13 @@ def published_series(found: FindingsResult, release: Release, s: pd.DataFrame, r
 
 
 def findings_html(findings: pd.DataFrame, summary: pd.DataFrame | None = None, link: bool = True,
-                  max_items: int | None = None) -> str:
+                  max_items: int | None = None, actions: pd.DataFrame | None = None) -> str:
     """The "What stands out" list: headline findings as sentences, strongest first, each with a
-    link to its chart; groups too small to tell; how the findings were found."""
+    link to its chart; groups too small to tell; how the findings were found. With ``actions``
+    (:func:`qi_equity.reports.actions.provider_actions`), each finding shows the actions recorded
+    against it or any of its related findings, or "No action recorded"."""
+    from qi_equity.reports.actions import action_line_html, cluster_actions
+
     f = findings
     heads = f[f["headline"].astype(bool) & (f["kind"] != "too_few")]
     if max_items:
@@ -147,8 +151,9 @@ def findings_html(findings: pd.DataFrame, summary: pd.DataFrame | None = None, l
         also = [x for x in str(r.also).split() if x]
         more = f" <span class='qi-also'>(and {len(also)} related finding{'s' if len(also) != 1 else ''})</span>" if also else ""
         a = (f" <a href='#{html.escape(r.chart_id)}'>See the chart</a>" if link and r.kind != "too_few" else "")
+        acts = "" if actions is None else action_line_html(r.finding_id, cluster_actions(actions, [r.finding_id] + also))
         items.append(f"<li class='qi-finding qi-kind-{html.escape(r.kind)}'><span class='qi-kind'>"
-                     f"{html.escape(V.kind(r.kind))}</span> {html.escape(str(r.sentence))}{more}{a}</li>")
+                     f"{html.escape(V.kind(r.kind))}</span> {html.escape(str(r.sentence))}{more}{a}{acts}</li>")
     n_tests = int(summary["tests"].iloc[0]) if summary is not None and len(summary) else None
     how = ("" if n_tests is None else
            f"<p class='qi-note'>Found by scanning {n_tests:,} comparisons and series (every equity group, "
@@ -177,20 +182,24 @@ def findings_html(findings: pd.DataFrame, summary: pd.DataFrame | None = None, l
     return body + how
 
 
-def show_findings(result: FindingsResult, release: Release, max_items: int | None = None):
+def show_findings(result: FindingsResult, release: Release, max_items: int | None = None,
+                  actions: pd.DataFrame | None = None):
     """Display "What stands out" (see :func:`findings_html`), as the release publishes it."""
     from IPython.display import display
 
     pub = _published(result, release)
     heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")]
     text = "\n".join(f"- {s}" for s in heads["sentence"]) or "Nothing stands out."
-    display({"text/html": findings_html(pub, result.summary, max_items=max_items), "text/plain": text}, raw=True)
+    display({"text/html": findings_html(pub, result.summary, max_items=max_items, actions=actions),
+             "text/plain": text}, raw=True)
 
 
-def finding_charts_html(result: FindingsResult, release: Release, max_charts: int = MAX_CHARTS) -> str:
+def finding_charts_html(result: FindingsResult, release: Release, max_charts: int = MAX_CHARTS,
+                        actions: pd.DataFrame | None = None) -> str:
     """One section per headline finding: its chart (under the anchor "What stands out" links to)
     and the related findings of its cluster. A chart draws only periods the release publishes."""
     from qi_equity.findings.build import series_frame
+    from qi_equity.reports.actions import action_line_html, cluster_actions
     from qi_equity.reports.display import figure_html
 
     pub = _published(result, release).set_index("finding_id", drop=False)
@@ -213,20 +222,32 @@ def finding_charts_html(result: FindingsResult, release: Release, max_charts: in
             chart = figure_html(fig, caption=str(r.evidence) + note)
         except (ValueError, KeyError) as exc:  # a finding with nothing to chart says so
             chart = f"<p class='qi-note'>No chart: {html.escape(str(exc))}</p>"
-        related = [pub.loc[x, "sentence"] for x in str(r.also).split() if x in pub.index]
+        related = [(x, pub.loc[x, "sentence"]) for x in str(r.also).split() if x in pub.index]
+
+        def named(fid):  # the actions naming this related finding itself, or that no action does
+            if actions is None:
+                return ""
+            ids = cluster_actions(actions, [fid])["action_id"].tolist() if len(actions) else []
+            return (f" <span class='qi-fid'>(action {html.escape(', '.join(ids))})</span>" if ids else
+                    f" <span class='qi-fid'>({html.escape(fid)}: no action recorded)</span>")
+
         rel = ("<details><summary>Also seen in " + str(len(related)) + " related finding"
                + ("s" if len(related) != 1 else "") + "</summary><ul>"
-               + "".join(f"<li>{html.escape(str(s))}</li>" for s in related) + "</ul></details>") if related else ""
+               + "".join(f"<li>{html.escape(str(s))}{named(x)}</li>" for x, s in related) + "</ul></details>"
+               ) if related else ""
+        acts = "" if actions is None else action_line_html(
+            r.finding_id, cluster_actions(actions, [r.finding_id] + [x for x, _ in related]))
         parts.append(f"<section class='qi-finding-detail' id='{html.escape(r.chart_id)}'><h3>"
                      f"{html.escape(V.kind(r.kind))}: {html.escape(V.sentence_case(V.group(r.dimension, r.group)))}</h3>"
-                     f"<p>{html.escape(str(r.sentence))}</p>{chart}{rel}</section>")
+                     f"<p>{html.escape(str(r.sentence))}</p>{acts}{chart}{rel}</section>")
     return "".join(parts) or "<p>No findings to chart.</p>"
 
 
-def show_finding_charts(result: FindingsResult, release: Release, max_charts: int = MAX_CHARTS):
+def show_finding_charts(result: FindingsResult, release: Release, max_charts: int = MAX_CHARTS,
+                        actions: pd.DataFrame | None = None):
     from IPython.display import display
 
-    display({"text/html": finding_charts_html(result, release, max_charts),
+    display({"text/html": finding_charts_html(result, release, max_charts, actions),
              "text/plain": f"[{len(result.headlines())} finding charts]"}, raw=True)
 
 
@@ -363,3 +384,11 @@ def change_status(found: FindingsResult, measure: str, dimension: str, group: st
     ref = _cell(found, specialty, dimension, reference) if reference else -1
     grain = _grain(found, "gap_change" if reference else "group_change", measure, cell, ref) if cell >= 0 else 0
     return "no change found" if grain else "too few to tell"
+
+
+def show_actions(result: FindingsResult, release: Release, actions: pd.DataFrame):
+    """Display "Actions on the findings" (:func:`qi_equity.reports.actions.actions_section_html`)
+    against the findings as the release publishes them."""
+    from qi_equity.reports.actions import show_actions as show
+
+    show(actions, _published(result, release))

@@ -61,3 +61,34 @@ def test_every_page_has_its_own_title(sample_run):
         assert titles[f"{prov['code']}.html"] == f"{prov['name']} ({prov['code']}): equity report"
     assert titles["collaborative.html"] == f"{cfg['title']}: collaborative equity report"
     assert "Notebook" not in titles.values()
+
+
+def test_every_finding_shows_its_actions_or_that_none_is_recorded(sample_run):
+    """Each headline finding ("What stands out" and its detail section) carries its actions or "No
+    action recorded"; each related finding its action ids or "no action recorded"; the sample's
+    action log shows up where it should, across the collaborative too."""
+    folder = sample_run[1]
+    seen = set()
+    for prov in yaml.safe_load((SAMPLE / "collaborative.yaml").read_text())["providers"]:
+        soup = _visible(folder / f"{prov['code']}.html")
+        items = soup.select("li.qi-finding")
+        for li in items:
+            line = li.select_one("div.qi-actions")
+            assert line is not None, (prov["code"], li.get_text()[:80])
+            seen.add(line.get_text(" ", strip=True).split(" ")[0])
+        for sec in soup.select("section.qi-finding-detail"):
+            assert sec.select_one("div.qi-actions") is not None, prov["code"]
+            for li in sec.select("details li"):
+                t = li.get_text(" ", strip=True)
+                assert "(action " in t or "no action recorded" in t, (prov["code"], t[:80])
+        text = soup.get_text(" ")
+        assert "Actions on the findings" in text
+        if prov["code"] == "XQB":
+            assert "XQB-A1" in text and "Co-design evening and weekend clinic slots" in text
+        if prov["code"] == "XQF":  # nothing planted, nothing found, no action
+            assert not items and "No action is recorded for this provider yet" in text
+    assert seen <= {"Actions", "No"} and "Actions" in seen and "No" in seen
+    collab = _visible(folder / "collaborative.html").get_text(" ")
+    assert "Actions across the collaborative" in collab and "Actions by provider and status" in collab
+    for action_id in ("XQA-A1", "XQA-A2", "XQB-A1", "XQC-A1", "XQD-A1", "XQD-A2"):
+        assert action_id in collab
