@@ -362,3 +362,41 @@ def show_knowledge_for(provider_code: str, lens_data: str, extracts: str, census
 def show_psychology_for(provider_code: str, lens_data: str, threshold: int = 5):
     show_psychology(lens_data, provider_code, threshold)
     show_self_assessment(lens_data, provider_code)
+
+
+def nasss_display(table: pd.DataFrame) -> pd.DataFrame:
+    """One project's NASSS assessment for the report: ``Domain, Question, Rating``, the rating at
+    the assessment before (headed with its date; left out when there is none), ``Why``."""
+    out = pd.DataFrame({"Domain": table["domain_label"], "Question": table["question"], "Rating": table["rating"]})
+    before = table["previous_assessed_on"].dropna()
+    if len(before):
+        out[f"Before ({pd.Timestamp(before.iloc[0]):%b %Y})"] = table["previous_rating"].fillna("")
+    out["Why"] = table["notes"].fillna("")
+    return out
+
+
+def show_nasss(lens_data: str, provider_code: str):
+    """The provider's change projects through NASSS (:mod:`qi_equity.assessment.nasss`): each
+    domain rated simple / complicated / complex, with the rating at the assessment before."""
+    from qi_equity.assessment.nasss import DOMAINS, load_nasss, nasss_table
+
+    p = _has(lens_data, "nasss.csv")
+    t = nasss_table(load_nasss(p, provider_code)) if p else pd.DataFrame()
+    if t.empty:
+        show_markdown("No NASSS assessment for this provider yet (see docs/lenses.md).")
+        return
+    for (project, when), one in t.groupby(["project", "assessed_on"], sort=False):
+        n = int((one["rating"] == "complex").sum())
+        show_table(nasss_display(one), caption=f"{project}: assessed {pd.Timestamp(when):%d %B %Y}".replace(" 0", " "),
+                   note=f"{n} of {len(DOMAINS)} domains rated complex. The more domains are complex, the more the "
+                        "change needs deliberate work on them to be adopted, spread and kept (Greenhalgh et al. 2017).")
+
+
+def nasss_collaborative(path: str) -> pd.DataFrame:
+    """Every provider's projects through NASSS, for the collaborative report (latest assessments)."""
+    from qi_equity.assessment.nasss import load_nasss, nasss_profile
+
+    prof = nasss_profile(load_nasss(path))
+    prof["assessed_on"] = prof["assessed_on"].map(lambda d: f"{pd.Timestamp(d):%b %Y}")
+    return prof.rename(columns={"provider_code": "Provider", "project": "Project", "assessed_on": "Assessed",
+                                "complex_domains": "Domains rated complex"})

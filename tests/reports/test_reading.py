@@ -92,3 +92,15 @@ def test_every_finding_shows_its_actions_or_that_none_is_recorded(sample_run):
     assert "Actions across the collaborative" in collab and "Actions by provider and status" in collab
     for action_id in ("XQA-A1", "XQA-A2", "XQB-A1", "XQC-A1", "XQD-A1", "XQD-A2"):
         assert action_id in collab
+
+
+def test_nasss_flows_into_the_reports(sample_run):
+    folder = sample_run[1]
+    xqb = _visible(folder / "XQB.html").get_text(" ")
+    assert "How complex is the change? (NASSS)" in xqb and "Evening and weekend clinics for working-age women" in xqb
+    assert "Before (Oct 2025)" in xqb and "2 of 7 domains rated complex" in xqb
+    assert "No NASSS assessment for this provider yet" in _visible(folder / "XQE.html").get_text(" ")
+    collab = _visible(folder / "collaborative.html")
+    assert "Change projects by NASSS domain" in collab.get_text(" ")
+    heads = [th.get_text(strip=True) for th in collab.find_all("th")]
+    assert "The adopters" in heads and "Domains rated complex" in heads
