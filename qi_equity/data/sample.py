@@ -283,6 +283,69 @@ def pdsa_log() -> pd.DataFrame:
     return pd.DataFrame(PDSA_CYCLES, columns=PDSA_COLUMNS)
 
 
+#: The sample action log (docs/lenses.md): actions against findings the scan makes on the sample
+#: (finding ids are stable hashes of what a finding is about).
+ACTIONS = [
+    ('XQA-A1', 'XQA', 'XQA-61f95623', 'Ask and record ethnicity at booking with a scripted explanation of why it is asked', 'Head of patient access', '2024-05-01', '2025-03-31', 'in progress', 'Ask ethnicity at booking with a scripted explanation', '1;2', '', ''),
+    ('XQA-A2', 'XQA', 'XQA-6d794668', 'Book an interpreter with the first orthopaedic appointment instead of after the first DNA', 'Trauma and orthopaedics service manager', '2025-10-01', '2026-06-30', 'planned', 'Interpreter booked with the appointment', '', 'completed_over_18', 'Yes'),
+    ('XQB-A1', 'XQB', 'XQB-434e1f9b;XQB-8ac34edb', "Co-design evening and weekend clinic slots with working-age women through the community partners' forum", 'Equity lead', '2025-11-01', '2026-09-30', 'in progress', 'Evening and weekend clinics', '', 'completed_over_18', 'Female 16-64'),
+    ('XQC-A1', 'XQC', 'XQC-e25c86b0', 'Review long waiters from the most deprived fifth of areas at the weekly access meeting', 'Deputy chief operating officer', '2025-09-01', '2026-03-31', 'in progress', 'Equity check of the waiting list every month', '', 'completed_over_18', 'Q1 most deprived'),
+    ('XQD-A1', 'XQD', 'XQD-afc399dc', 'Text reminders in the languages most spoken by patients who missed orthopaedic appointments', 'Outpatients manager', '2025-06-01', '2025-12-31', 'done', 'Plain-language and translated letters', '', 'dna_rate', 'Asian'),
+    ('XQD-A2', 'XQD', 'XQD-afc399dc', 'Offer a telephone first appointment where travel is the barrier', 'Outpatients manager', '2026-01-15', '', 'planned', 'Choice of video or face-to-face', '', 'dna_rate', 'Asian'),
+]
+#: NASSS assessments of the sample's change projects (XQB's assessed twice).
+NASSS_ROWS = [
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'condition', 'complicated', 'Recording matters most for groups with several conditions and language needs'),
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'technology', 'simple', 'A mandatory field in the booking system'),
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'value_proposition', 'complicated', 'Value clear to the equity team; less so to booking staff'),
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'adopters', 'complex', 'Booking staff uneasy asking; some patients decline'),
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'organisation', 'complicated', 'Training time competes with backlog work'),
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'wider_system', 'complicated', 'Supplier change needed for e-referral fields'),
+    ('XQA', 'Ethnicity recorded at booking', '2025-10-15', 'embedding', 'complicated', 'Audit monthly; adapt the script from feedback'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'condition', 'complicated', 'Orthopaedic needs vary; many have caring responsibilities'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'technology', 'complicated', 'Booking rules and staffing rotas must change'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'value_proposition', 'complicated', 'Fewer missed appointments and shorter waits; cost of premium-time sessions'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'adopters', 'complex', "Consultants' job plans; patients want predictable slots"),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'organisation', 'complex', 'Premium pay and estates opening hours'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'wider_system', 'complicated', 'Commissioner support for extended hours'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2026-02-20', 'embedding', 'complicated', 'Review after each quarter with the community partners'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'condition', 'complicated', 'Deprivation linked to several conditions'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'technology', 'simple', 'A standard report from the waiting list'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'value_proposition', 'simple', 'Clear: who waits longest, and why'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'adopters', 'complicated', 'Service managers must act on the list'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'organisation', 'complicated', 'Access meeting time'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'wider_system', 'simple', 'In line with national elective recovery guidance'),
+    ('XQC', 'Monthly equity check of the waiting list', '2025-12-01', 'embedding', 'simple', 'Part of the weekly access meeting'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'condition', 'complicated', 'Missed appointments have many causes besides language'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'technology', 'simple', 'An existing text service with translated templates'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'value_proposition', 'simple', 'Fewer missed appointments'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'adopters', 'complicated', 'Patients must consent to texts'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'organisation', 'simple', 'Small cost; one team'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'wider_system', 'complicated', 'Information governance review for new languages'),
+    ('XQD', 'Translated text reminders', '2025-07-01', 'embedding', 'simple', 'Templates reviewed yearly'),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'condition', 'complicated', ''),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'technology', 'complex', ''),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'value_proposition', 'complex', ''),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'adopters', 'complex', ''),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'organisation', 'complex', ''),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'wider_system', 'complex', ''),
+    ('XQB', 'Evening and weekend clinics for working-age women', '2025-10-01', 'embedding', 'complicated', ''),
+]
+
+
+def action_log() -> pd.DataFrame:
+    """The sample collaborative's action log (theory of knowledge: from data to action; the
+    columns of qi_equity.knowledge.actions' contract, which tests/data/test_sample.py checks)."""
+    return pd.DataFrame(ACTIONS, columns=["action_id", "provider_code", "finding_ids", "action", "owner_role",
+                                          "start_date", "due_date", "status", "change_idea", "pdsa_cycles", "measure",
+                                          "group"])
+
+
+def nasss() -> pd.DataFrame:
+    """The sample's NASSS assessments (the columns of qi_equity.assessment.nasss' contract)."""
+    return pd.DataFrame(NASSS_ROWS, columns=["provider_code", "project", "assessed_on", "domain", "rating", "notes"])
+
+
 SELDOM_PROVIDER, SELDOM_GROUP = "XQB", "Female 16-64"
 ENGAGEMENT_PLAN = [  # channel, format, mean participants, day of month
     ("online", "survey", 140, 3), ("offline", "workshop", 22, 10), ("offline", "drop-in", 30, 17),
@@ -553,6 +616,8 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         pops.append(population_table(spec))
     pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")
     pdsa_log().to_csv(out / "pdsa_log.csv", index=False, lineterminator="\n")
+    action_log().to_csv(out / "action_log.csv", index=False, lineterminator="\n")
+    nasss().to_csv(out / "nasss.csv", index=False, lineterminator="\n")
     for folder, make in (("driver_diagrams", driver_diagram), ("system_maps", system_map)):
         (out / folder).mkdir(exist_ok=True)
         for spec in PROVIDERS:

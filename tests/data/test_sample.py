@@ -63,3 +63,13 @@ def test_generator_plants_poor_ethnicity_recording_e():
         shares[code] = dq.loc["ethnicity_unrecorded", "percent"] / 100
     assert shares[PLANT["e"]["provider_code"]] == pytest.approx(PLANT["e"]["value"], abs=0.03)
     assert all(v < 0.07 for k, v in shares.items() if k != PLANT["e"]["provider_code"])
+
+
+def test_the_sample_lens_logs_meet_their_contracts():
+    from qi_equity.assessment.nasss import NASSS_COLUMNS, load_nasss
+    from qi_equity.knowledge.actions import ACTION_COLUMNS, load_actions
+
+    assert list(sample.action_log().columns) == ACTION_COLUMNS
+    assert list(sample.nasss().columns) == NASSS_COLUMNS
+    assert len(load_actions(SAMPLE / "action_log.csv")) == len(sample.ACTIONS)
+    assert len(load_nasss(SAMPLE / "nasss.csv")) == len(sample.NASSS_ROWS)
