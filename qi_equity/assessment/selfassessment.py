@@ -3,7 +3,10 @@
 Contract (CSV, one row per provider x item): ``provider_code, framework`` (canvas /
 intentional_equity), ``code`` (a theme or question code of ``themes.yaml``), ``now`` and
 ``target`` (0-4: 0 not started, 1 aware, 2 planning, 3 doing, 4 embedded; target >= now),
-``action`` ("how do we get there": required when target > now).
+``action`` ("how do we get there": required when target > now), and optionally ``assessed_on``
+(YYYY-MM-DD) for repeat assessments, one round per date: reports then use each provider's latest
+round and show the movement since its first (:func:`movement`); :func:`peer_matches` pairs a trust
+already doing a theme with one that wants to move on it.
 
 References
 ----------
@@ -50,12 +53,18 @@ def validate_assessment(df: pd.DataFrame, fw: dict | None = None, source: str = 
     add("target", "must not be below now", (tgt < now).fillna(False))
     no_action = (tgt > now).fillna(False) & (df["action"].isna() | (df["action"].astype(str).str.strip() == ""))
     add("action", "must say how we get there when target is above now", no_action)
-    add("code", "must be scored once per provider", df.duplicated(["provider_code", "framework", "code"], keep=False))
+    rounds = ["provider_code", "framework", "code"] + (["assessed_on"] if "assessed_on" in df.columns else [])
+    if "assessed_on" in df.columns:  # optional: repeat assessments, one round per date
+        on = pd.to_datetime(df["assessed_on"], format="%Y-%m-%d", errors="coerce")
+        add("assessed_on", "must be a date YYYY-MM-DD", on.isna())
+    add("code", "must be scored once per provider" + (" and date" if "assessed_on" in df.columns else ""),
+        df.duplicated(rounds, keep=False))
     return ValidationReport(source, n, f)
 
 
 def load_assessment(path: str | Path) -> pd.DataFrame:
-    df = pd.read_csv(path, dtype={"provider_code": str, "framework": str, "code": str, "action": str})
+    df = pd.read_csv(path, dtype={"provider_code": str, "framework": str, "code": str, "action": str,
+                                  "assessed_on": str})
     raise_if_invalid(validate_assessment(df, source=str(path)))
     return df
 
@@ -64,7 +73,8 @@ def heatmap_table(df: pd.DataFrame, framework: str = "canvas", value: str = "now
     """Rows providers, columns themes (labels), cells ``now``, ``target`` or ``gap`` (target - now)."""
     fw = frameworks()[framework]
     label = fw.set_index("code")[fw.columns[-1]]
-    d = df[df["framework"] == framework].assign(gap=lambda x: x["target"] - x["now"])
+    d = latest_assessment(df)
+    d = d[d["framework"] == framework].assign(gap=lambda x: x["target"] - x["now"])
     t = d.pivot(index="provider_code", columns="code", values=value).reindex(columns=list(fw["code"]))
     t.columns = [f"{c} {label[c]}" for c in t.columns]
     return t.reset_index()
@@ -94,12 +104,13 @@ def plot_heatmap(table: pd.DataFrame, title: str = "Self-assessment across the c
 
 
 def plot_provider(df: pd.DataFrame, provider_code: str, framework: str = "canvas"):
-    """Now against target for one provider, theme by theme."""
+    """Now against target for one provider, theme by theme (its latest round)."""
     from qi_equity.plotting.spc import fixed_margins, label_width, new_figure
 
     fw = frameworks()[framework]
     label = fw.set_index("code")[fw.columns[-1]]
-    d = df[(df["provider_code"] == provider_code) & (df["framework"] == framework)].set_index("code")
+    d = latest_assessment(df)
+    d = d[(d["provider_code"] == provider_code) & (d["framework"] == framework)].set_index("code")
     d = d.reindex([c for c in fw["code"] if c in d.index])
     fig, axes = new_figure(8, 0.4 * len(d) + 1.5, layout=None)
     ax = axes[0, 0]
@@ -118,3 +129,63 @@ def plot_provider(df: pd.DataFrame, provider_code: str, framework: str = "canvas
     fig.qi_alt_text = f"{provider_code} self-assessment: " + "; ".join(
         f"{label[c]} now {int(r['now'])}, target {int(r['target'])}" for c, r in d.iterrows()) + "."
     return fig
+
+
+def latest_assessment(df: pd.DataFrame) -> pd.DataFrame:
+    """Each provider's latest round (with an ``assessed_on`` column: repeat assessments; without
+    one, the file is a single round)."""
+    if "assessed_on" not in df.columns:
+        return df
+    when = pd.to_datetime(df["assessed_on"])
+    last = when.groupby(df["provider_code"]).transform("max")
+    return df[when == last]
+
+
+def movement(df: pd.DataFrame, framework: str = "canvas") -> pd.DataFrame:
+    """Movement between a provider's first and latest rounds (repeat assessments, ``assessed_on``).
+
+    Returns ``provider_code, code, label, first_on, first_now, latest_on, latest_now, moved``
+    (latest minus first; empty when no provider has two rounds)."""
+    cols = ["provider_code", "code", "label", "first_on", "first_now", "latest_on", "latest_now", "moved"]
+    if "assessed_on" not in df.columns:
+        return pd.DataFrame(columns=cols)
+    fw = frameworks()[framework]
+    label = fw.set_index("code")[fw.columns[-1]]
+    d = df[df["framework"] == framework].assign(on=pd.to_datetime(df["assessed_on"]))
+    d = d.sort_values("on")
+    g = d.groupby(["provider_code", "code"])
+    out = pd.DataFrame({"first_on": g["on"].first(), "first_now": g["now"].first(), "latest_on": g["on"].last(),
+                        "latest_now": g["now"].last()}).reset_index()
+    out = out[out["latest_on"] > out["first_on"]]
+    out["label"] = out["code"].map(label)
+    out["moved"] = out["latest_now"] - out["first_now"]
+    order = {c: i for i, c in enumerate(fw["code"])}
+    out = out.sort_values(["provider_code", "code"], key=lambda s: s.map(order) if s.name == "code" else s)
+    return out[cols].reset_index(drop=True)
+
+
+def peer_matches(df: pd.DataFrame, framework: str = "canvas", strong: int = 3, weak: int = 1) -> pd.DataFrame:
+    """Who can help whom: for each theme, the providers already doing it (``now`` >= ``strong``,
+    3 "doing" by default) matched with those that want to move on it from a low start (``now`` <=
+    ``weak`` and ``target`` above ``now``), from each provider's latest round. Collaborative
+    learning pairs a trust strong on a theme with one that wants to move on it.
+
+    Returns ``code, label, helper, helper_now, learner, learner_now, learner_target, learner_action``,
+    one row per pair, themes in the framework's order.
+    """
+    fw = frameworks()[framework]
+    label = fw.set_index("code")[fw.columns[-1]]
+    d = latest_assessment(df)
+    d = d[d["framework"] == framework]
+    helpers = d[d["now"] >= strong][["code", "provider_code", "now"]].rename(
+        columns={"provider_code": "helper", "now": "helper_now"})
+    learners = d[(d["now"] <= weak) & (d["target"] > d["now"])][["code", "provider_code", "now", "target", "action"]]
+    learners = learners.rename(columns={"provider_code": "learner", "now": "learner_now", "target": "learner_target",
+                                        "action": "learner_action"})
+    pairs = helpers.merge(learners, on="code")
+    pairs = pairs[pairs["helper"] != pairs["learner"]]
+    pairs["label"] = pairs["code"].map(label)
+    order = {c: i for i, c in enumerate(fw["code"])}
+    pairs = pairs.sort_values(["code", "learner", "helper"], key=lambda s: s.map(order) if s.name == "code" else s)
+    return pairs[["code", "label", "helper", "helper_now", "learner", "learner_now", "learner_target",
+                  "learner_action"]].reset_index(drop=True)

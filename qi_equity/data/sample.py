@@ -485,8 +485,12 @@ def readiness_survey(seed: int = SEED) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["provider_code", "respondent_id", "role", "item", "response"])
 
 
+FIRST_ROUND, SECOND_ROUND = "2025-04-01", "2026-01-15"
+
+
 def self_assessment(seed: int = SEED) -> pd.DataFrame:
-    """Canvas and intentional-equity scores (now, target, action) for every provider."""
+    """Canvas and intentional-equity scores (now, target, action) for every provider, assessed on
+    :data:`SECOND_ROUND`; XQA and XQB also scored the canvas on :data:`FIRST_ROUND`."""
     from qi_equity.assessment import frameworks
 
     rng = np.random.default_rng([seed, 55])
@@ -499,8 +503,16 @@ def self_assessment(seed: int = SEED) -> pd.DataFrame:
                     now = 0  # population data and recording: where XQA's ethnicity recording starts
                 target = int(min(4, now + rng.integers(0, 3)))
                 action = "" if target == now else f"Plan agreed at the {spec.code} equity steering group"
-                rows.append((spec.code, fw, code, now, target, action))
-    return pd.DataFrame(rows, columns=["provider_code", "framework", "code", "now", "target", "action"])
+                rows.append((spec.code, fw, code, now, target, action, SECOND_ROUND))
+    # an earlier round of the canvas for two trusts (repeat assessment: movement since then)
+    first = []
+    for code_, fw, code, now, target, action, _ in rows:
+        if code_ in ("XQA", "XQB") and fw == "canvas":
+            before = max(0, now - (1 if int(code[1:]) % 2 else 0))
+            first.append((code_, fw, code, before, target, "" if target == before else
+                          f"Plan agreed at the {code_} equity steering group", FIRST_ROUND))
+    return pd.DataFrame(first + rows, columns=["provider_code", "framework", "code", "now", "target", "action",
+                                               "assessed_on"])
 
 
 def ground_truth() -> dict:

@@ -276,7 +276,18 @@ def show_self_assessment(lens_data: str, provider_code: str):
     if not p:
         show_markdown("No self-assessment yet (`self_assessment.csv`).")
         return
-    df = load_assessment(p)
+    from qi_equity.assessment.selfassessment import latest_assessment, movement
+
+    every = load_assessment(p)
+    df = latest_assessment(every)
+    moved = movement(every[every["provider_code"] == provider_code])
+    if len(moved):
+        show_table(moved.assign(first_on=moved["first_on"].dt.strftime("%b %Y"),
+                                latest_on=moved["latest_on"].dt.strftime("%b %Y"))
+                   .rename(columns={"code": "Theme", "label": "Name", "first_on": "First round", "first_now": "Then",
+                                    "latest_on": "Latest round", "latest_now": "Now", "moved": "Moved"})
+                   .drop(columns=["provider_code"]),
+                   caption="Movement since the first self-assessment (0 not started ... 4 embedded)", decimals=0)
     if (df["provider_code"] == provider_code).any():
         show_figure(plot_provider(df, provider_code, "canvas"))
         q = frameworks()["intentional_equity"]
@@ -400,3 +411,22 @@ def nasss_collaborative(path: str) -> pd.DataFrame:
     prof["assessed_on"] = prof["assessed_on"].map(lambda d: f"{pd.Timestamp(d):%b %Y}")
     return prof.rename(columns={"provider_code": "Provider", "project": "Project", "assessed_on": "Assessed",
                                 "complex_domains": "Domains rated complex"})
+
+
+def peer_table(path: str) -> pd.DataFrame:
+    """Who can help whom across the collaborative (:func:`qi_equity.assessment.selfassessment.peer_matches`):
+    one row per theme and trust that wants to move: ``Theme, Wants to move (now to target), Can help
+    (the trusts already doing it), How they plan to get there``."""
+    from qi_equity.assessment import load_assessment
+    from qi_equity.assessment.selfassessment import SCALE, peer_matches
+
+    p = peer_matches(load_assessment(path))
+    p = p.assign(helper_text=p["helper"] + " (" + p["helper_now"].map(SCALE) + ")")
+    rows = []  # one row per theme and trust that wants to move, its possible helpers together
+    for (code, learner), g in p.groupby(["code", "learner"], sort=False):
+        r = g.iloc[0]
+        rows.append({"Theme": f"{code} {r['label']}",
+                     "Wants to move": f"{learner} ({SCALE[r['learner_now']]} to {SCALE[r['learner_target']]})",
+                     "Can help": ", ".join(g["helper_text"]),
+                     "How they plan to get there": r["learner_action"] if isinstance(r["learner_action"], str) else ""})
+    return pd.DataFrame(rows, columns=["Theme", "Wants to move", "Can help", "How they plan to get there"])

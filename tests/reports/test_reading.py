@@ -104,3 +104,12 @@ def test_nasss_flows_into_the_reports(sample_run):
     assert "Change projects by NASSS domain" in collab.get_text(" ")
     heads = [th.get_text(strip=True) for th in collab.find_all("th")]
     assert "The adopters" in heads and "Domains rated complex" in heads
+
+
+def test_two_rounds_of_the_canvas_and_who_can_help_whom(sample_run):
+    folder = sample_run[1]
+    xqa = _visible(folder / "XQA.html").get_text(" ")
+    assert "Movement since the first self-assessment" in xqa and "Apr 2025" in xqa and "Jan 2026" in xqa
+    assert "Movement since the first self-assessment" not in _visible(folder / "XQC.html").get_text(" ")
+    collab = _visible(folder / "collaborative.html").get_text(" ")
+    assert "Who can help whom" in collab and "Plan agreed at the" in collab
