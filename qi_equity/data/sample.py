@@ -273,14 +273,36 @@ PDSA_CYCLES = [  # provider, cycle, change idea, start, end, measure, prediction
      "Improvement sustained; general surgery waits fall too", "Sustained", "adopt"),
     ("XQE", 1, "Interpreter booked with the appointment letter", "2024-09-01", "2024-12-31", "dna_rate",
      "DNA among patients needing an interpreter halves", "Bookings made but letters unchanged", "adapt"),
+    ("XQB", 2, "Offer evening and weekend slots by text and gauge interest", "2025-11-01", "", "custom",
+     "At least 30% of working-age women offered a slot opt in by March 2026", "", ""),
 ]
+#: What the cycles aim at beyond a measure for all patients (the optional columns of the PDSA
+#: log): a group's series, the gap between two groups, or the team's own series.
+PDSA_TARGETS = {
+    ("XQC", 1): {"dimension": "imd_quintile", "group": "Q1 most deprived", "reference_group": "Q5 least deprived",
+                 "change_idea_id": "C1"},
+    ("XQB", 2): {"series_file": "pdsa_series/XQB_people_opting_in.csv", "predicted_value": "30",
+                 "predicted_by": "2026-03-31", "change_idea_id": "C1"},
+}
+#: XQB's own series for its running cycle: working-age women offered an evening or weekend slot
+#: each month and how many opted in (a user-supplied series, as a team would keep it).
+OPTING_IN = [("2025-05-01", 9, 62), ("2025-06-01", 11, 70), ("2025-07-01", 8, 58), ("2025-08-01", 10, 66),
+             ("2025-09-01", 12, 71), ("2025-10-01", 9, 64), ("2025-11-01", 17, 69), ("2025-12-01", 19, 66),
+             ("2026-01-01", 22, 72), ("2026-02-01", 23, 70), ("2026-03-01", 24, 73)]
 
 
 def pdsa_log() -> pd.DataFrame:
-    """The sample collaborative's PDSA log (theory of knowledge)."""
-    from qi_equity.knowledge.pdsa import PDSA_COLUMNS
+    """The sample collaborative's PDSA log (theory of knowledge), with the optional target columns."""
+    optional = ["dimension", "group", "reference_group", "series_file", "predicted_value", "predicted_by",
+                "change_idea_id"]
+    rows = [list(r) + [PDSA_TARGETS.get((r[0], r[1]), {}).get(c, "") for c in optional] for r in PDSA_CYCLES]
+    return pd.DataFrame(rows, columns=["provider_code", "cycle", "change_idea", "start_date", "end_date", "measure",
+                                       "prediction", "what_happened", "decision"] + optional)
 
-    return pd.DataFrame(PDSA_CYCLES, columns=PDSA_COLUMNS)
+
+def opting_in_series() -> pd.DataFrame:
+    """XQB's people-opting-in series (``date, numerator, denominator``)."""
+    return pd.DataFrame(OPTING_IN, columns=["date", "numerator", "denominator"])
 
 
 #: The sample action log (docs/lenses.md): actions against findings the scan makes on the sample
@@ -628,6 +650,8 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
         pops.append(population_table(spec))
     pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")
     pdsa_log().to_csv(out / "pdsa_log.csv", index=False, lineterminator="\n")
+    (out / "pdsa_series").mkdir(exist_ok=True)
+    opting_in_series().to_csv(out / "pdsa_series" / "XQB_people_opting_in.csv", index=False, lineterminator="\n")
     action_log().to_csv(out / "action_log.csv", index=False, lineterminator="\n")
     nasss().to_csv(out / "nasss.csv", index=False, lineterminator="\n")
     for folder, make in (("driver_diagrams", driver_diagram), ("system_maps", system_map)):

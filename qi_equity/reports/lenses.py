@@ -334,21 +334,71 @@ def show_stages(derived, census_date, threshold: int = 5, dimension: str = "sex_
                                                  or "no group is worse off at any stage."))
 
 
-def show_pdsa(lens_data: str, provider_code: str, agg: pd.DataFrame):
-    """Each measure's SPC chart with the provider's PDSA cycles, and predictions against outcomes."""
+def pdsa_series(cycle, agg: pd.DataFrame, lens_data: str = "") -> tuple[pd.DataFrame, str, str]:
+    """The series a PDSA cycle aims to move, from the published aggregate or the team's own file:
+    ``(frame of month, value; title; improvement direction)``.
+
+    A cycle with ``group`` aims at that group's series; with ``reference_group`` too, at the gap
+    between them (group minus reference, month by month; a gap of a measure where lower is better
+    improves as it falls); with ``measure`` "custom", at the series in ``series_file`` (``date,
+    numerator, denominator`` as a percentage, or ``date, value``; higher is taken as better, as
+    for people taking up an offer)."""
     from qi_equity import measures
+    from qi_equity.knowledge.pdsa import CUSTOM
+
+    if cycle.measure == CUSTOM:
+        raw = pd.read_csv(Path(lens_data) / str(cycle.series_file))
+        month = pd.to_datetime(raw["date"]).dt.to_period("M").dt.to_timestamp()
+        value = (100 * raw["numerator"] / raw["denominator"] if "numerator" in raw else raw["value"]).astype(float)
+        name = Path(str(cycle.series_file)).stem.replace("_", " ")
+        return pd.DataFrame({"month": month, "value": value}), f"{name[:1].upper()}{name[1:]}", "increase"
+    m = measures.MEASURES[cycle.measure]
+    base = agg[(agg["measure"] == cycle.measure) & (agg["specialty"] == "all")]
+    if pd.isna(cycle.group):
+        one = base[base["dimension"] == "all"]
+        return one[["month", "value"]].reset_index(drop=True), m.label, m.improvement
+    d = base[base["dimension"] == cycle.dimension]
+    g = d[d["group"] == cycle.group].set_index("month")["value"]
+    if pd.isna(cycle.reference_group):
+        return (g.rename("value").reset_index(), f"{m.label}: {C.DIMENSIONS[cycle.dimension].label}, {cycle.group}"
+                if cycle.dimension in C.DIMENSIONS else f"{m.label}: {cycle.group}", m.improvement)
+    r = d[d["group"] == cycle.reference_group].set_index("month")["value"]
+    gapped = (g - r).rename("value").reset_index()
+    return (gapped, f"{m.label}: gap, {cycle.group} minus {cycle.reference_group}",
+            "decrease" if m.improvement == "decrease" else "increase")
+
+
+def show_pdsa(lens_data: str, provider_code: str, agg: pd.DataFrame, census_date=None):
+    """Each series a provider's PDSA cycles aim at (a measure, a group's series, a gap between
+    groups, or the team's own series) charted with its cycles, predictions against outcomes, and
+    numeric predictions against what the series shows by their date."""
     from qi_equity.knowledge import load_pdsa, pdsa_spc, prediction_table
+    from qi_equity.knowledge.pdsa import numeric_predictions
 
     log = _has(lens_data, "pdsa_log.csv") if lens_data else None
     cycles = load_pdsa(log, provider_code) if log else None
     if cycles is None or cycles.empty:
         show_markdown("No PDSA cycles are logged for this provider yet.")
         return
-    for measure, group in cycles.groupby("measure"):
-        series = agg[(agg.measure == measure) & (agg.dimension == "all") & (agg.specialty == "all")]
-        tested = pdsa_spc(series, group, improvement=measures.MEASURES[measure].improvement)
-        show_figure(tested.plot(title=f"{measures.MEASURES[measure].label}, with PDSA cycles"))
-        show_table(prediction_table(group, tested), caption="Prediction against outcome")
+    target = ["measure", "dimension", "group", "reference_group", "series_file"]
+    keys = cycles[target].astype(object).where(cycles[target].notna(), "").astype(str).agg("|".join, axis=1)
+    for _, group in cycles.groupby(keys, sort=False):
+        series, title, improvement = pdsa_series(group.iloc[0], agg, lens_data)
+        tested = pdsa_spc(series, group, improvement=improvement)
+        show_figure(tested.plot(title=f"{title}, with PDSA cycles"))
+        show_table(prediction_table(group, tested).rename(
+            columns={"cycle": "Cycle", "change_idea": "Change idea", "start_date": "Started", "running": "Running",
+                     "prediction": "Prediction",
+                     "what_happened": "What happened", "decision": "Decision",
+                     "spc_after": "What the chart showed after"}), caption="Prediction against outcome")
+        num = numeric_predictions(group, series, improvement, census_date or series["month"].max())
+        if len(num):
+            show_table(pd.DataFrame({
+                "Cycle": num["cycle"], "Predicted": num["predicted_value"].round(1),
+                "By": num["predicted_by"].dt.strftime("%b %Y"),
+                "Observed": num["observed"].map(lambda v: "" if v is None or pd.isna(v) else f"{v:.1f}"),
+                "On": num["observed_on"].map(lambda d: "" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%b %Y}"),
+                "Prediction": num["met"]}), caption="Numeric predictions against the series")
 
 
 def show_system_for(provider_code: str, lens_data: str, extracts: str, census_date: str, threshold: int = 5):

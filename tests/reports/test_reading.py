@@ -113,3 +113,17 @@ def test_two_rounds_of_the_canvas_and_who_can_help_whom(sample_run):
     assert "Movement since the first self-assessment" not in _visible(folder / "XQC.html").get_text(" ")
     collab = _visible(folder / "collaborative.html").get_text(" ")
     assert "Who can help whom" in collab and "Plan agreed at the" in collab
+
+
+def test_pdsa_cycles_on_a_gap_and_on_a_teams_own_series(sample_run):
+    folder = sample_run[1]
+    xqc = _visible(folder / "XQC.html")
+    alts = [img.get("alt", "") for img in xqc.find_all("img")]
+    assert any("gap, Q1 most deprived minus Q5 least deprived, with PDSA cycles" in a for a in alts)
+    xqb = _visible(folder / "XQB.html")
+    assert any("XQB people opting in, with PDSA cycles" in img.get("alt", "") for img in xqb.find_all("img"))
+    text = xqb.get_text(" ")
+    assert "Numeric predictions against the series" in text and "running" in text
+    table = [t for t in xqb.find_all("table") if "Predicted" in t.get_text()][0]
+    cells = [td.get_text(strip=True) for td in table.find_all("td")]
+    assert cells == ["2", "30.0", "Mar 2026", "32.9", "Mar 2026", "met"]  # 24 of 73 opted in: 32.9%
