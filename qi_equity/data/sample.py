@@ -355,6 +355,49 @@ NASSS_ROWS = [
 ]
 
 
+#: Lens worksheet answers (docs/lenses.md): a few teams' words; XQB answered the intentional-equity
+#: questions twice (repeat assessment, with scores).
+WORKSHEET_ANSWERS = [
+    ("XQB", "Equity steering group", "2026-01-20", "system", "S1",
+     "Working-age women on the orthopaedic list, their employers and carers; the booking team; community partners. "
+     "Missing: women who never reach a referral.", ""),
+    ("XQB", "Equity steering group", "2026-01-20", "system", "S2",
+     "A belief that missed appointments are a patient choice rather than a sign the offer does not fit.", ""),
+    ("XQB", "Equity steering group", "2026-01-20", "system", "S3",
+     "Clinic templates set by consultant job plans; no evening sessions in the estates contract.", ""),
+    ("XQB", "Equity steering group", "2026-01-20", "system", "S4",
+     "The gap opens between the first appointment and treatment, at booking of the surgery date.", ""),
+    ("XQB", "Equity steering group", "2026-01-20", "knowledge", "K1",
+     "Working-age women in trauma and orthopaedics wait longer than working-age men; the findings show it.", ""),
+    ("XQB", "Equity steering group", "2026-01-20", "knowledge", "K3",
+     "If we offer evening and weekend slots, more working-age women will take the first date offered.", ""),
+    ("XQB", "Equity steering group", "2026-01-20", "knowledge", "K4",
+     "At least 30% of women offered a slot opt in by March 2026.", ""),
+    ("XQA", "Data quality group", "2025-11-10", "variation", "V1",
+     "Ethnicity is not recorded for four in ten pathways; recording varies by clinic.", ""),
+    ("XQA", "Data quality group", "2025-11-10", "variation", "V2",
+     "Booking staff differ in how comfortable they are asking; some see it as intrusive.", ""),
+    ("XQC", "Access board", "2026-02-02", "psychology", "P1",
+     "Service managers welcome the monthly equity check but ask for time to act on it.", ""),
+    ("XQC", "Access board", "2026-02-02", "psychology", "P3",
+     "Some fatigue after two years of recovery targets; hope that the check makes the work fairer.", ""),
+    ("XQB", "Equity steering group", "2025-06-30", "intentional_equity", "D2",
+     "The elective team, from the waiting-list report.", "1"),
+    ("XQB", "Equity steering group", "2026-01-20", "intentional_equity", "D2",
+     "The team with women from the community partners' forum, from what they told us and the findings.", "3"),
+    ("XQB", "Equity steering group", "2025-06-30", "intentional_equity", "O3",
+     "The performance team owns the data.", "1"),
+    ("XQB", "Equity steering group", "2026-01-20", "intentional_equity", "O3",
+     "Shared with the forum every quarter; partners help read the charts.", "2"),
+]
+
+
+def worksheets() -> pd.DataFrame:
+    """The sample's lens worksheet answers (the columns of qi_equity.assessment.worksheets)."""
+    return pd.DataFrame(WORKSHEET_ANSWERS, columns=["provider_code", "team", "answered_on", "lens", "code", "answer",
+                                                    "score"])
+
+
 def action_log() -> pd.DataFrame:
     """The sample collaborative's action log (theory of knowledge: from data to action; the
     columns of qi_equity.knowledge.actions' contract, which tests/data/test_sample.py checks)."""
@@ -654,6 +697,7 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
     opting_in_series().to_csv(out / "pdsa_series" / "XQB_people_opting_in.csv", index=False, lineterminator="\n")
     action_log().to_csv(out / "action_log.csv", index=False, lineterminator="\n")
     nasss().to_csv(out / "nasss.csv", index=False, lineterminator="\n")
+    worksheets().to_csv(out / "worksheets.csv", index=False, lineterminator="\n")
     for folder, make in (("driver_diagrams", driver_diagram), ("system_maps", system_map)):
         (out / folder).mkdir(exist_ok=True)
         for spec in PROVIDERS:

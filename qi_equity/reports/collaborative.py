@@ -58,6 +58,12 @@ def load(metrics_dir: str | Path) -> dict:
             "folder": Path(metrics_dir) if metrics_dir else sample_metrics()}
 
 
+#: The lens worksheets the collaborative report compares (lens -> title).
+WORKSHEET_LENSES = {"system": "Appreciation for a system", "psychology": "Psychology of change",
+                    "knowledge": "Theory of knowledge", "variation": "Understanding variation",
+                    "intentional_equity": "Intentional equity"}
+
+
 def headline_table(m: dict) -> pd.DataFrame:
     """One row per provider: the last-12-month 'All patients' row of each equity table."""
     e = m["equity"]

@@ -480,3 +480,41 @@ def peer_table(path: str) -> pd.DataFrame:
                      "Can help": ", ".join(g["helper_text"]),
                      "How they plan to get there": r["learner_action"] if isinstance(r["learner_action"], str) else ""})
     return pd.DataFrame(rows, columns=["Theme", "Wants to move", "Can help", "How they plan to get there"])
+
+
+def worksheet_display(answers: pd.DataFrame, scored: bool) -> pd.DataFrame:
+    """A team's latest answers to one lens for the report: ``Question, Topic, Team, Answered, Answer``
+    and, for the intentional-equity questions, ``Score`` and ``Before`` (the score at the answers
+    before)."""
+    from qi_equity.assessment.selfassessment import SCALE
+
+    out = pd.DataFrame({"Question": answers["question"], "Topic": answers["topic"], "Team": answers["team"],
+                        "Answered": answers["answered_on"].map(lambda d: f"{pd.Timestamp(d):%b %Y}"),
+                        "Answer": answers["answer"]})
+    if scored:
+        words = lambda v: "" if pd.isna(v) else f"{int(v)} {SCALE[int(v)]}"  # noqa: E731
+        out["Score"] = answers["score"].map(words)
+        out["Before"] = answers["previous_score"].map(words)
+    return out
+
+
+def show_worksheet(lens_data: str, provider_code: str, lens: str):
+    """The provider's teams' latest answers to a lens worksheet (:mod:`qi_equity.assessment.worksheets`)."""
+    from qi_equity.assessment.worksheets import latest_answers, load_worksheets, templates
+
+    p = _has(lens_data, "worksheets.csv")
+    t = templates()[lens]
+    a = latest_answers(load_worksheets(p, provider_code), lens) if p else pd.DataFrame()
+    if a.empty:
+        show_markdown(f"No {t['title'].lower()} worksheet answered for this provider yet "
+                      f"(the lens notebook has a form; docs/lenses.md).")
+        return
+    show_table(worksheet_display(a, t["scored"]), caption=f"{t['title']}: what the team said")
+
+
+def worksheet_comparison(path: str, lens: str) -> pd.DataFrame:
+    """One lens's worksheet across the collaborative: ``Question`` and a column per provider."""
+    from qi_equity.assessment.worksheets import compare_answers, load_worksheets
+
+    c = compare_answers(load_worksheets(path), lens)
+    return c.drop(columns=["code", "topic"]).rename(columns={"question": "Question"})

@@ -296,7 +296,8 @@ def run_dask(jobs: list[dict], scheduler, progress: bool = True, stop: StopFlag 
 
 def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: str, threshold: int,
                                self_assessment_path: str = "", warm: bool = True, compare_dir: str = "",
-                               left_out: str = "", action_log_path: str = "", nasss_path: str = "") -> dict:
+                               left_out: str = "", action_log_path: str = "", nasss_path: str = "",
+                               worksheets_path: str = "") -> dict:
     """Execute the collaborative notebook on the providers' metrics files and export it.
 
     ``compare_dir`` holds the metrics and findings of the providers to compare (default: the
@@ -313,7 +314,8 @@ def run_collaborative_notebook(title: str, census_date: str, out: str, kernel: s
                                    findings_dir=str((src / "findings").resolve()),
                                    collaborative_findings_path=str(tmp / "collaborative_findings.json"),
                                    suppression_threshold=threshold, self_assessment_path=self_assessment_path,
-                                   left_out=left_out, action_log_path=action_log_path, nasss_path=nasss_path),
+                                   left_out=left_out, action_log_path=action_log_path, nasss_path=nasss_path,
+                                   worksheets_path=worksheets_path),
                               kernel, str(nb_path.parent), warm=warm)
         files = {"collaborative.html": export_html(nb, f"{title}: collaborative equity report")}
         if (tmp / "collaborative_findings.json").exists():
@@ -474,9 +476,11 @@ def _collaborative_task(collab: Collaborative, out: Path, kernel: str, threshold
     sa = collab.lens_data / "self_assessment.csv" if collab.lens_data else None
     log = collab.lens_data / "action_log.csv" if collab.lens_data else None
     nasss = collab.lens_data / "nasss.csv" if collab.lens_data else None
+    sheets = collab.lens_data / "worksheets.csv" if collab.lens_data else None
     return {"kind": "collaborative",
             "args": dict(title=collab.title, census_date=collab.census_date, out=str(out), kernel=kernel,
                          threshold=threshold, self_assessment_path=str(sa) if sa and sa.exists() else "",
                          compare_dir=str(compare_dir), left_out="\n".join(notes),
                          action_log_path=str(log) if log and log.exists() else "",
-                         nasss_path=str(nasss) if nasss and nasss.exists() else "")}
+                         nasss_path=str(nasss) if nasss and nasss.exists() else "",
+                         worksheets_path=str(sheets) if sheets and sheets.exists() else "")}

@@ -127,3 +127,17 @@ def test_pdsa_cycles_on_a_gap_and_on_a_teams_own_series(sample_run):
     table = [t for t in xqb.find_all("table") if "Predicted" in t.get_text()][0]
     cells = [td.get_text(strip=True) for td in table.find_all("td")]
     assert cells == ["2", "30.0", "Mar 2026", "32.9", "Mar 2026", "met"]  # 24 of 73 opted in: 32.9%
+
+
+def test_lens_worksheets_flow_into_the_reports(sample_run):
+    folder = sample_run[1]
+    xqb = _visible(folder / "XQB.html")
+    text = xqb.get_text(" ")
+    for title in ("Appreciation for a system", "Theory of knowledge", "Intentional equity"):
+        assert f"{title}: what the team said" in text
+    assert "No psychology of change worksheet answered for this provider yet" in text
+    ie = [t for t in xqb.find_all("table") if "Intentional equity" in (t.find_previous("p") or xqb).get_text()][-1]
+    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in ie.find_all("tr")[1:]]
+    assert [r[-2:] for r in rows] == [["3 doing", "1 aware"], ["2 planning", "1 aware"]]  # D2 then O3
+    collab = _visible(folder / "collaborative.html").get_text(" ")
+    assert "Theory of knowledge: what the teams said" in collab and "Psychology of change: what the teams said" in collab
