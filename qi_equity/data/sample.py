@@ -485,11 +485,16 @@ ISSUES = {  # provider: (issue, aim measure, aim statement, target)
 }
 
 
+#: Aims that are a group's level or a gap between two groups (driver diagrams).
+AIM_GROUPS = {"XQB": {"dimension": "sex_age", "group": "Female 16-64", "reference_group": "Male 16-64"},
+              "XQC": {"dimension": "imd_quintile", "group": "Q1 most deprived"}}
+
+
 def driver_diagram(code: str) -> dict:
     issue, measure, aim, target = ISSUES[code]
     return {
         "provider_code": code,
-        "aim": {"statement": aim, "measure": measure, "target": target, "by": "2026-03-31"},
+        "aim": {"statement": aim, "measure": measure, "target": target, "by": "2026-03-31", **AIM_GROUPS.get(code, {})},
         "primary_drivers": [
             {"id": "P1", "statement": "Access that fits people's lives",
              "secondary_drivers": [

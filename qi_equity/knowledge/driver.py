@@ -3,7 +3,8 @@
 Contract (one YAML file per provider)::
 
     provider_code: XQD
-    aim: {statement: text, measure: <qi_equity measure>, target: number, by: YYYY-MM-DD}
+    aim: {statement: text, measure: <qi_equity measure>, target: number, by: YYYY-MM-DD,
+          dimension: <optional>, group: <optional>, reference_group: <optional>}
     primary_drivers:
       - id: P1
         statement: text
@@ -12,6 +13,10 @@ Contract (one YAML file per provider)::
             statement: text
             change_ideas:
               - {id: C1, statement: text, measure: <qi_equity measure>}
+
+An aim may be a group's level (``dimension`` and ``group``) or a gap between two groups (with
+``reference_group`` too: "halve the DNA gap between IMD Q1 and Q5"), the target then being the
+group's value or the gap; the report charts that series, with its SPC, as the aim's measure.
 
 Every error names its path in the file (e.g. ``primary_drivers[0].secondary_drivers[1].id``)
 and the rule.
@@ -57,6 +62,10 @@ def validate_driver_diagram(d: dict, source: str = "driver diagram") -> Validati
             err("aim.by", "must be a date YYYY-MM-DD", aim.get("by"))
         if "target" in aim and not isinstance(aim["target"], (int, float)):
             err("aim.target", "must be a number", aim.get("target"))
+        if aim.get("group") is not None and not aim.get("dimension"):
+            err("aim.group", "needs aim.dimension", aim.get("group"))
+        if aim.get("reference_group") is not None and aim.get("group") is None:
+            err("aim.reference_group", "needs aim.group", aim.get("reference_group"))
     ids = {}
     for i, p in enumerate(d.get("primary_drivers") or []):
         pp = f"primary_drivers[{i}]"

@@ -196,6 +196,11 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
             words.append(f"Assurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}")
     one_line = "   \u00b7   ".join(words)
     icon_text = one_line if label_width([one_line], 8.5) <= axes_width else "\n".join(words)
+    import textwrap
+
+    width_chars = max(30, int(axes_width * 72 / (0.6 * 10.5)))  # the title wraps to the axes' width
+    if len(title) > width_chars:
+        title = textwrap.fill(title, width_chars)
     ax.set_title(title, fontsize=10.5, loc="left", pad=(4 + 11 * (icon_text.count("\n") + 1)) if icons else 4)
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=9)

@@ -259,12 +259,28 @@ def show_psychology(lens_data: str, provider_code: str, threshold: int = 5, rule
             show_table(t["roles"], caption="Readiness by staff role (all items)")
 
 
-def show_knowledge_driver(lens_data: str, provider_code: str):
+def show_knowledge_driver(lens_data: str, provider_code: str, agg: pd.DataFrame | None = None):
+    """The provider's driver diagram and, with the published aggregate ``agg``, the SPC chart of its
+    aim's measure: for all patients, a group's series, or the gap between two groups (an aim such as
+    "halve the DNA gap between IMD Q1 and Q5"), with the aim's target drawn."""
     from qi_equity.knowledge.driver import load_driver_diagram, plot_driver_diagram
+    from qi_equity.measures import MEASURES
+    from qi_equity.variation import spc
 
     p = _has(lens_data, f"driver_diagrams/{provider_code}.yaml")
     if p:
-        show_figure(plot_driver_diagram(load_driver_diagram(p)))
+        d = load_driver_diagram(p)
+        show_figure(plot_driver_diagram(d))
+        aim = d["aim"]
+        if agg is not None and aim.get("measure") in MEASURES:
+            target = pd.Series({"measure": aim["measure"], "dimension": aim.get("dimension"), "group": aim.get("group"),
+                                "reference_group": aim.get("reference_group"), "series_file": None})
+            target = target.where(target.notna(), pd.NA)
+            series, title, improvement = pdsa_series(target, agg, lens_data)
+            if series["value"].notna().sum() >= 2:
+                res = spc(series, value="value", date="month", improvement=improvement, target=aim.get("target"))
+                show_figure(res.plot(title=f"The aim's measure: {title}"),
+                            caption=f"Aim: {aim['statement']} (target {aim.get('target')}, the red dotted line).")
     else:
         show_markdown("No driver diagram for this provider yet (`driver_diagrams/<code>.yaml`).")
 
@@ -414,10 +430,10 @@ def show_knowledge_for(provider_code: str, lens_data: str, extracts: str, census
     """The theory-of-knowledge lens for one provider: driver diagram, PDSA cycles against SPC."""
     from qi_equity.reports.provider import load_provider, monthly
 
-    show_knowledge_driver(lens_data, provider_code)
     agg = monthly(load_provider(Path(extracts) / f"{provider_code}.csv", census_date, validate=False), census_date,
                   by_specialty=False, threshold=threshold)  # published on its own
-    show_pdsa(lens_data, provider_code, agg)
+    show_knowledge_driver(lens_data, provider_code, agg)
+    show_pdsa(lens_data, provider_code, agg, census_date)
 
 
 def show_psychology_for(provider_code: str, lens_data: str, threshold: int = 5):

@@ -58,3 +58,19 @@ def test_driver_diagram_fits_in_its_figure():
     from _support import SAMPLE, assert_text_inside_figure
 
     assert_text_inside_figure(plot_driver_diagram(load_driver_diagram(SAMPLE / "driver_diagrams" / "XQB.yaml")))
+
+
+def test_an_aim_may_be_a_group_or_a_gap_and_says_what_it_needs():
+    from qi_equity.knowledge.driver import validate_driver_diagram
+
+    d = {"provider_code": "XQC", "aim": {"statement": "Halve the DNA gap between IMD Q1 and Q5", "measure": "dna_rate",
+                                         "target": 4, "by": "2027-03-31", "dimension": "imd_quintile",
+                                         "group": "Q1 most deprived", "reference_group": "Q5 least deprived"},
+         "primary_drivers": [{"id": "P1", "statement": "Access", "secondary_drivers": [
+             {"id": "S1", "statement": "Times", "change_ideas": [{"id": "C1", "statement": "Evening clinics",
+                                                                   "measure": "dna_rate"}]}]}]}
+    assert validate_driver_diagram(d).ok
+    no_dim = {**d, "aim": {k: v for k, v in d["aim"].items() if k != "dimension"}}
+    assert [(f.column, f.rule) for f in validate_driver_diagram(no_dim).failures] == [("aim.group", "needs aim.dimension")]
+    no_group = {**d, "aim": {k: v for k, v in d["aim"].items() if k != "group"}}
+    assert ("aim.reference_group", "needs aim.group") in [(f.column, f.rule) for f in validate_driver_diagram(no_group).failures]

@@ -141,3 +141,9 @@ def test_lens_worksheets_flow_into_the_reports(sample_run):
     assert [r[-2:] for r in rows] == [["3 doing", "1 aware"], ["2 planning", "1 aware"]]  # D2 then O3
     collab = _visible(folder / "collaborative.html").get_text(" ")
     assert "Theory of knowledge: what the teams said" in collab and "Psychology of change: what the teams said" in collab
+
+
+def test_a_driver_diagram_aim_that_is_a_gap_is_charted_as_one(sample_run):
+    alts = [img.get("alt", "") for img in _visible(sample_run[1] / "XQB.html").find_all("img")]
+    aim = [a for a in alts if "The aim's measure" in a]
+    assert aim and "gap, Female 16-64 minus Male 16-64" in aim[0].replace("\n", " ")
