@@ -37,7 +37,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
+from qi_equity.data.validation import (Failure, ValidationReport, blank, missing_columns, raise_if_invalid,
+                                       row_rules)
 
 #: The seven domains [1]_: code -> (label, the question the team answers). Written for this kit.
 DOMAINS = {
@@ -64,14 +65,11 @@ def validate_nasss(df: pd.DataFrame, source: str = "nasss.csv") -> ValidationRep
     """Check a NASSS file: every failure names the column, the rule and how many rows fail."""
     n = len(df)
     f: list[Failure] = []
-    missing = [c for c in NASSS_COLUMNS if c not in df.columns]
-    for c in missing:
-        f.append(Failure(c, "required column is missing", -1, n))
-    if missing:
-        return ValidationReport(source, n, f)
+    if (report := missing_columns(df, NASSS_COLUMNS, source)) is not None:
+        return report
     add = row_rules(df, f)
     for c in ("provider_code", "project", "assessed_on", "domain", "rating"):
-        add(c, "must not be empty", df[c].isna() | (df[c].astype(str).str.strip() == ""))
+        add(c, "must not be empty", blank(df[c]))
     date = pd.to_datetime(df["assessed_on"], format="%Y-%m-%d", errors="coerce")
     add("assessed_on", "must be a date YYYY-MM-DD", date.isna() & df["assessed_on"].notna())
     add("domain", "must be one of " + ", ".join(DOMAINS), df["domain"].notna() & ~df["domain"].isin(list(DOMAINS)))

@@ -32,7 +32,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
+from qi_equity.data.validation import (Failure, ValidationReport, blank, missing_columns, raise_if_invalid,
+                                       row_rules)
 
 WORKSHEET_COLUMNS = ["provider_code", "team", "answered_on", "lens", "code", "answer", "score"]
 STAGES = {"framing": "Framing and orientation", "design": "Project design", "operations": "Project operations"}
@@ -65,19 +66,15 @@ def blank_worksheet(lens: str, provider_code: str = "", team: str = "") -> pd.Da
 
 def validate_worksheets(df: pd.DataFrame, source: str = "worksheets.csv") -> ValidationReport:
     """Check recorded answers: every failure names the column, the rule and how many rows fail."""
-    n = len(df)
     f: list[Failure] = []
-    missing = [c for c in WORKSHEET_COLUMNS if c not in df.columns and c != "score"]
-    for c in missing:
-        f.append(Failure(c, "required column is missing", -1, n))
-    if missing:
-        return ValidationReport(source, n, f)
+    if (report := missing_columns(df, [c for c in WORKSHEET_COLUMNS if c != "score"], source)) is not None:
+        return report
     if "score" not in df.columns:
         df = df.assign(score=pd.NA)
     add = row_rules(df, f)
     t = templates()
     for c in ("provider_code", "team", "answered_on", "lens", "code", "answer"):
-        add(c, "must not be empty", df[c].isna() | (df[c].astype(str).str.strip() == ""))
+        add(c, "must not be empty", blank(df[c]))
     add("lens", "must be one of " + " / ".join(t), df["lens"].notna() & ~df["lens"].isin(list(t)))
     ok = [lens in t and code in set(t[lens]["questions"]["code"]) for lens, code in zip(df["lens"], df["code"])]
     add("code", "must be a question of its lens", df["lens"].isin(list(t)) & ~pd.Series(ok, index=df.index))
@@ -90,7 +87,7 @@ def validate_worksheets(df: pd.DataFrame, source: str = "worksheets.csv") -> Val
     add("score", "is only for the intentional-equity questions", has & ~scored)
     add("code", "must be answered once per team and date",
         df.duplicated(["provider_code", "team", "answered_on", "lens", "code"], keep=False))
-    return ValidationReport(source, n, f)
+    return ValidationReport(source, len(df), f)
 
 
 def load_worksheets(path: str | Path, provider_code: str | None = None) -> pd.DataFrame:

@@ -416,6 +416,20 @@ def row_rules(df: pd.DataFrame, failures: list[Failure], prefix: str = ""):
     return add
 
 
+def missing_columns(df: pd.DataFrame, columns, source: str) -> ValidationReport | None:
+    """A report naming every required column ``df`` lacks (None when it has them all): the first
+    check of every lens file's contract, before its row rules run."""
+    missing = [c for c in columns if c not in df.columns]
+    if not missing:
+        return None
+    return ValidationReport(source, len(df), [Failure(c, "required column is missing", -1, len(df)) for c in missing])
+
+
+def blank(values: pd.Series) -> pd.Series:
+    """True where a cell is missing or only spaces (the "must not be empty" rules)."""
+    return values.isna() | (values.astype(str).str.strip() == "")
+
+
 def raise_if_invalid(report: ValidationReport):
     """Raise :class:`ContractError` carrying the report when any rule fails."""
     if not report.ok:

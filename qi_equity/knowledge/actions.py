@@ -38,7 +38,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
+from qi_equity.data.validation import (Failure, ValidationReport, blank, missing_columns, raise_if_invalid,
+                                       row_rules)
 from qi_equity.measures import MEASURES
 
 ACTION_COLUMNS = ["action_id", "provider_code", "finding_ids", "action", "owner_role", "start_date", "due_date",
@@ -59,13 +60,10 @@ def validate_actions(df: pd.DataFrame, source: str = "action log") -> Validation
     """Check an action log: every failure names the column, the rule and how many rows fail."""
     n = len(df)
     f: list[Failure] = []
-    missing = [c for c in ACTION_COLUMNS if c not in df.columns]
-    for c in missing:
-        f.append(Failure(c, "required column is missing", -1, n))
-    if missing:
-        return ValidationReport(source, n, f)
+    if (report := missing_columns(df, ACTION_COLUMNS, source)) is not None:
+        return report
     add = row_rules(df, f)
-    empty = {c: df[c].isna() | (df[c].astype(str).str.strip() == "") for c in df.columns}
+    empty = {c: blank(df[c]) for c in df.columns}
     for c in ("action_id", "provider_code", "finding_ids", "action", "owner_role", "start_date", "status"):
         add(c, "must not be empty", empty[c])
     add("action_id", "must be unique in the file", df["action_id"].notna() & df.duplicated("action_id", keep=False))

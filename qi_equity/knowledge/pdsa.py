@@ -43,7 +43,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from qi_equity.data.validation import Failure, ValidationReport, raise_if_invalid, row_rules
+from qi_equity.data.validation import (Failure, ValidationReport, blank, missing_columns, raise_if_invalid,
+                                       row_rules)
 from qi_equity.measures import MEASURES
 from qi_equity.variation import spc
 
@@ -62,17 +63,14 @@ def validate_pdsa(df: pd.DataFrame, source: str = "pdsa log") -> ValidationRepor
     """Check a PDSA log: every failure names the column, the rule and the failing rows."""
     n = len(df)
     f: list[Failure] = []
-    missing = [c for c in PDSA_COLUMNS if c not in df.columns]
-    for c in missing:
-        f.append(Failure(c, "required column is missing", -1, n))
-    if missing:
-        return ValidationReport(source, n, f)
+    if (report := missing_columns(df, PDSA_COLUMNS, source)) is not None:
+        return report
 
     for c in PDSA_OPTIONAL:
         if c not in df.columns:
             df = df.assign(**{c: pd.NA})
     add = row_rules(df, f)
-    empty = {c: df[c].isna() | (df[c].astype(str).str.strip() == "") for c in PDSA_COLUMNS + PDSA_OPTIONAL}
+    empty = {c: blank(df[c]) for c in PDSA_COLUMNS + PDSA_OPTIONAL}
     for c in ("provider_code", "change_idea", "prediction", "start_date", "measure"):
         add(c, "must not be empty", empty[c])
     cyc = pd.to_numeric(df["cycle"], errors="coerce")
