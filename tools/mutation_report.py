@@ -1,10 +1,14 @@
 """Write the result of a mutation run (mutmut's ``mutants/**/*.meta``) into docs/testing.md.
 
 Usage: ``python tools/mutation_report.py MUTANTS_DIR DOCS_FILE`` (``./kit mutate`` calls it).
-The section between the ``<!-- mutation:begin -->`` and ``<!-- mutation:end -->`` markers is
-replaced: the date and machine, the kill rate per file and overall, and every surviving mutant
-by name with the explanation recorded for it in ``tools/mutation_survivors.yaml`` (equivalent,
-or the test that answers it) -- a survivor without one is listed as "not yet explained".
+Each run's results are merged into ``tools/mutation_record.json``, per file: the files a run
+checked are replaced, the others kept with the date they were last measured. A run over a few
+files (``./kit mutate 'qi_equity.variation.rules*'``) therefore adds to the record instead of
+replacing it. The section between the ``<!-- mutation:begin -->`` and ``<!-- mutation:end -->``
+markers is then rewritten from the whole record: the kill rate per file (with the date it was
+measured) and overall, and every surviving mutant by name with the explanation recorded for it in
+``tools/mutation_survivors.yaml`` (equivalent, or the test that answers it). A survivor without
+one is listed as "not yet explained".
 """
 
 from __future__ import annotations
@@ -54,29 +58,45 @@ def explanations() -> dict:
     return yaml.safe_load(p.read_text()) or {}
 
 
-def render(rows, notes: dict) -> str:
-    from collections import Counter
+RECORD = Path(__file__).with_name("mutation_record.json")
 
-    by_file: dict[str, Counter] = {}
-    for f, _, s in rows:
-        by_file.setdefault(f, Counter())[s] += 1
-    total = Counter(s for _, _, s in rows)
+
+def merge(record: dict, rows, when: str) -> dict:
+    """``record`` (file -> ``{"measured", "killed", "timeout", "survived": [names], "no tests": [names]}``)
+    with the files of this run's ``rows`` replaced by what it found."""
+    out = dict(record)
+    fresh: dict = {}
+    for f, name, s in rows:
+        e = fresh.setdefault(f, {"measured": when, "killed": 0, "timeout": 0, "survived": [], "no tests": []})
+        if s in ("killed", "timeout"):
+            e[s] += 1
+        elif s in ("survived", "no tests"):
+            e[s].append(name)
+    out.update(fresh)
+    return dict(sorted(out.items()))
+
+
+def render(record: dict, notes: dict) -> str:
+    killed = sum(e["killed"] for e in record.values())
+    timeout = sum(e["timeout"] for e in record.values())
+    survived = sum(len(e["survived"]) for e in record.values())
+    no_tests = sum(len(e["no tests"]) for e in record.values())
+    n = killed + timeout + survived + no_tests
     # a timeout is a kill (the mutant made the tests hang); "no tests" counts against the rate
-    caught = total["killed"] + total["timeout"]
-    n = sum(total.values())
-    out = [f"Last run: {dt.datetime.now():%Y-%m-%d %H:%M} on {platform.node()} ({platform.machine()}, "
-           f"Python {platform.python_version()}). Mutants checked: {n:,}; killed {total['killed']:,}, "
-           f"timed out {total['timeout']:,}, survived {total['survived']:,}, with no test {total['no tests']:,}. "
-           f"**Kill rate {100 * caught / n:.1f}%**." if n else "No mutants were checked.", "",
-           "| file | mutants | killed | survived | no test | kill rate |", "|---|---:|---:|---:|---:|---:|"]
-    for f, c in sorted(by_file.items()):
-        m = sum(c.values())
-        out.append(f"| `{f}` | {m} | {c['killed'] + c['timeout']} | {c['survived']} | {c['no tests']} | "
-                   f"{100 * (c['killed'] + c['timeout']) / m:.0f}% |")
-    surv = [(f, name) for f, name, s in rows if s in ("survived", "no tests")]
+    out = [f"Record as of {dt.datetime.now():%Y-%m-%d %H:%M} on {platform.node()} ({platform.machine()}, "
+           f"Python {platform.python_version()}); each file as last measured. Mutants checked: {n:,}; "
+           f"killed {killed:,}, timed out {timeout:,}, survived {survived:,}, with no test {no_tests:,}. "
+           f"**Kill rate {100 * (killed + timeout) / n:.1f}%**." if n else "No mutants were checked.", "",
+           "| file | measured | mutants | killed | survived | no test | kill rate |",
+           "|---|---|---:|---:|---:|---:|---:|"]
+    for f, e in record.items():
+        m = e["killed"] + e["timeout"] + len(e["survived"]) + len(e["no tests"])
+        out.append(f"| `{f}` | {e['measured']} | {m} | {e['killed'] + e['timeout']} | {len(e['survived'])} | "
+                   f"{len(e['no tests'])} | {100 * (e['killed'] + e['timeout']) / m:.0f}% |")
+    surv = [name for e in record.values() for name in e["survived"] + e["no tests"]]
     out += ["", f"Survivors ({len(surv)}), with their explanation (`tools/mutation_survivors.yaml`; "
                 "`mutmut show NAME` prints the mutation):", ""]
-    for f, name in surv:
+    for name in surv:
         out.append(f"- `{name}`: {notes.get(name, 'not yet explained')}")
     return "\n".join(out)
 
@@ -85,13 +105,16 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     mutants, docs = Path(argv[0]), Path(argv[1])
     rows = collect(mutants)
+    record = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    record = merge(record, rows, f"{dt.date.today():%Y-%m-%d}")
+    RECORD.write_text(json.dumps(record, indent=1) + "\n")
     text = docs.read_text() if docs.exists() else f"# Testing\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text:
         text += f"\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    docs.write_text(f"{head}{BEGIN}\n{render(rows, explanations())}\n{END}{tail}")
-    print(f"[kit] mutation results written to {docs} ({len(rows):,} mutants)")
+    docs.write_text(f"{head}{BEGIN}\n{render(record, explanations())}\n{END}{tail}")
+    print(f"[kit] mutation results of {len(rows):,} mutants merged into {RECORD.name} and written to {docs}")
     return 0
 
 

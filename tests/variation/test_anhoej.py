@@ -44,3 +44,44 @@ def test_points_on_the_centre_are_not_useful_and_do_not_break_a_run():
     v = np.insert(v, 2, 0.0)  # a point on the line inside the first run
     r = _analyse(v)
     assert r["n_useful"][0] == 8 and r["longest_run"][0] == 4 and r["crossings"][0] == 1
+
+
+def test_boundary_no_useful_points_gives_no_limits_and_no_statistics():
+    """n = 0 is the edge of both limits (qicharts2 gives NA): not 3 for the longest run, not 0 crossings."""
+    assert np.isnan(longest_run_max(np.array([0]))).all() and np.isnan(crossings_min(np.array([0]))).all()
+    out = runs_analysis(np.array([0.0, 0.0, np.nan]), np.zeros(3), np.ones(3, bool), np.zeros(3, np.int64), 1)
+    assert out["n_useful"].tolist() == [0] and np.isnan(out["longest_run"][0]) and np.isnan(out["crossings"][0])
+    assert not out["runs_signal"][0]
+
+
+def test_boundary_one_and_two_useful_points():
+    """One useful point is a run of 1 with no crossing; two on one side are one run of 2 (by hand)."""
+    one = runs_analysis(np.array([1.0, 0.0]), np.zeros(2), np.ones(2, bool), np.zeros(2, np.int64), 1)
+    assert (one["n_useful"][0], one["longest_run"][0], one["crossings"][0]) == (1, 1, 0)
+    two = _analyse(np.array([1.0, 2.0]))
+    assert (two["longest_run"][0], two["crossings"][0]) == (2, 0)
+    apart = _analyse(np.array([1.0, -2.0]))
+    assert (apart["longest_run"][0], apart["crossings"][0]) == (1, 1)
+
+
+def test_boundary_a_single_run_has_no_crossing():
+    out = _analyse(np.full(12, 3.0))
+    assert out["crossings"][0] == 0 and out["longest_run"][0] == 12
+    assert out["longest_run_max"][0] == 7 and out["runs_signal"][0]  # round(log2 12) + 3 = 7 < 12
+
+
+def test_n_obs_counts_included_points_per_segment_even_past_the_last_one_used():
+    """Excluded points are left out of n_obs, and every segment has its entry (one with no points: 0)."""
+    v = np.array([1.0, -1.0, 1.0, 2.0])
+    out = runs_analysis(v, np.zeros(4), np.array([True, False, True, True]), np.array([0, 0, 1, 1]), 3)
+    assert out["n_obs"].tolist() == [1, 2, 0] and len(out["longest_run"]) == 3
+    assert out["n_useful"].tolist() == [1, 2, 0] and np.isnan(out["longest_run"][2])
+
+
+def test_boundary_limits_for_a_mix_of_empty_and_useful_segments():
+    """Segments with no, one and ten useful points side by side: NaN for the empty one, the limits
+    by the formulas for one point, the published limits for ten (longest run 6, crossings 2;
+    Anhøj and Olesen 2014, table 1)."""
+    lmax, cmin = longest_run_max(np.array([0, 1, 10])), crossings_min(np.array([0, 1, 10]))
+    assert np.isnan(lmax[0]) and lmax[1:].tolist() == [3, 6]  # n = 1: round(log2 1) + 3 = 3
+    assert np.isnan(cmin[0]) and cmin[1:].tolist() == [0, 2]  # n = 1: Binomial(0, 0.5) has only 0

@@ -93,3 +93,32 @@ def test_assurance_at_its_boundaries():
     t = np.array([30.0, np.nextafter(30.0, 99), 10.0, np.nextafter(10.0, -99)])
     assert rules.assurance_icon(t, lo, hi, up).tolist() == ["inconsistent", "fail", "inconsistent", "pass"]
     assert rules.assurance_icon(t, lo, hi, -up).tolist() == ["inconsistent", "pass", "inconsistent", "fail"]
+
+
+def test_boundary_close_to_limits_is_strictly_beyond_the_two_sigma_lines():
+    """At a 2-sigma line is not close to the limit; just beyond it is (values by hand)."""
+    lo, hi = np.full(6, 4.0), np.full(6, 6.0)
+    v = np.array([6.0, 5.999, 6.001, 4.0, 4.001, 3.999])
+    assert rules.close_to_limits(v, lo, hi, np.zeros(6, bool)).tolist() == [False, False, True, False, False, True]
+
+
+def test_boundary_two_of_three_in_a_series_of_exactly_three_points():
+    close, rel = np.array([True, True, False]), np.array([1, 1, 1])
+    assert rules.two_of_three(close, rel, np.zeros(3, np.int64)).tolist() == [True, True, False]
+    assert rules.two_of_three(close[:2], rel[:2], np.zeros(2, np.int64)).tolist() == [False, False]  # no window
+
+
+def test_boundary_assurance_with_one_limit_missing_still_judges_the_other():
+    """A chart with one limit missing (NaN) is judged on the other (a target above the upper limit of an
+    increasing measure fails, one below the lower limit passes); only when both
+    limits are missing is there no assurance."""
+    t, up = np.array([12.0, 12.0, 12.0]), np.array([1, 1, 1])
+    lo, hi = np.array([np.nan, 14.0, np.nan]), np.array([10.0, np.nan, np.nan])
+    assert rules.assurance_icon(t, lo, hi, up).tolist() == ["fail", "pass", None]  # 12 < 14: the range passes
+
+
+def test_boundary_a_trend_does_not_run_across_a_new_period():
+    """Seven rising points split 4 + 3 by a rebase are two short runs, not a 7-point trend."""
+    v = np.arange(1.0, 8.0)
+    assert (rules.trend_direction(v, np.zeros(7, np.int64)) == 1).all()
+    assert (rules.trend_direction(v, np.array([0, 0, 0, 0, 1, 1, 1])) == 0).all()

@@ -1,0 +1,27 @@
+"""tools/mutation_report.py: a run over some files adds to the record instead of replacing it."""
+
+import importlib.util
+
+from _support import ROOT
+
+spec = importlib.util.spec_from_file_location("mutation_report", ROOT / "tools" / "mutation_report.py")
+report = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report)
+
+
+def test_a_partial_run_replaces_only_its_files():
+    record = {"a.py": {"measured": "2026-12-01", "killed": 9, "timeout": 0, "survived": ["a.x_f__mutmut_1"],
+                       "no tests": []},
+              "b.py": {"measured": "2026-12-01", "killed": 5, "timeout": 0, "survived": [], "no tests": []}}
+    rows = [("b.py", "b.x_g__mutmut_1", "killed"), ("b.py", "b.x_g__mutmut_2", "survived"),
+            ("c.py", "c.x_h__mutmut_1", "timeout")]
+    out = report.merge(record, rows, "2026-12-03")
+    assert out["a.py"] == record["a.py"]  # not in this run: kept as last measured
+    assert out["b.py"] == {"measured": "2026-12-03", "killed": 1, "timeout": 0, "survived": ["b.x_g__mutmut_2"],
+                           "no tests": []}
+    assert out["c.py"]["timeout"] == 1 and list(out) == ["a.py", "b.py", "c.py"]
+    text = report.render(out, {"b.x_g__mutmut_2": "equivalent: because"})
+    # 9 + 1 killed, 1 timeout (a kill) of 13 mutants in the whole record
+    assert "Mutants checked: 13" in text and "**Kill rate 84.6%**" in text
+    assert "| `a.py` | 2026-12-01 | 10 | 9 | 1 | 0 | 90% |" in text
+    assert "- `b.x_g__mutmut_2`: equivalent: because" in text and "- `a.x_f__mutmut_1`: not yet explained" in text
