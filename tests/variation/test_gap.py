@@ -28,6 +28,8 @@ def test_gap_values_and_orientation():
     np.testing.assert_allclose(ratio, g / ref)
     flipped = gap(d, reference="ref", higher_is_worse=False)
     np.testing.assert_allclose(flipped.points["value"], ref - g)
+    assert (r.options["gap_reference"], r.options["higher_is_worse"]) == ("ref", True)  # recorded for readers
+    assert flipped.options["higher_is_worse"] is False
 
 
 def test_widening_gap_is_special_cause_concern():
@@ -63,3 +65,46 @@ def test_variation_matrix_and_figure():
     assert "g / wait: concern (higher)" in fig.qi_alt_text
     with pytest.raises(SPCInputError):
         variation_matrix(res, "group", "nope")
+
+
+def test_boundary_ratio_at_a_zero_value_and_flipped():
+    """A ratio is not drawn when its denominator is 0 (the reference, or the group when lower is
+    worse): NaN, a missing point; by hand otherwise."""
+    d = pd.DataFrame({"month": list(MONTHS[:3]) * 2, "group": ["ref"] * 3 + ["g"] * 3,
+                      "value": [0.0, 4.0, 5.0, 2.0, 0.0, 10.0]})
+    worse = gap(d, reference="ref", statistic="ratio").points["value"].to_numpy()
+    assert np.isnan(worse[0]) and worse[1:].tolist() == [0.0, 2.0]  # 0/4, 10/5
+    better = gap(d, reference="ref", statistic="ratio", higher_is_worse=False).points["value"].to_numpy()
+    assert better[0] == 0.0 and np.isnan(better[1]) and better[2] == 0.5  # 0/2, 4/0, 5/10
+
+
+def test_groups_by_and_input_errors():
+    d = pd.concat([_data(widen=False).assign(g2=lambda x: x["group"].replace({"g": "h"})).drop(columns="group")
+                   .rename(columns={"g2": "group"}), _data(widen=False)]).drop_duplicates()
+    only = gap(d, reference="ref", groups=["h"])
+    assert set(only.points["group"]) == {"h"}
+    two = pd.concat([_data(widen=False).assign(provider=p) for p in ("A", "B")])
+    two.loc[(two["provider"] == "B") & (two["group"] == "g"), "value"] += 1.0
+    res = gap(two, reference="ref", by="provider")
+    means = res.points.groupby("provider")["value"].mean()
+    assert means["B"] - means["A"] == pytest.approx(1.0)  # each provider against its own reference
+    with pytest.raises(SPCInputError, match=r"column\(s\) \['rate'\] not found"):
+        gap(_data(), reference="ref", value="rate")
+    with pytest.raises(SPCInputError, match="statistic must be"):
+        gap(_data(), reference="ref", statistic="share")
+
+
+def test_variation_matrix_names_what_is_wrong():
+    d = pd.concat([_data().assign(measure=m, provider=p) for m in ("wait", "dna") for p in ("A", "B")])
+    res = spc(d, value="value", date="month", by=["group", "measure", "provider"], improvement="decrease")
+    with pytest.raises(SPCInputError, match="'specialty' is not one of the result's by columns"):
+        variation_matrix(res, "group", "specialty")
+    with pytest.raises(SPCInputError, match=r"by columns \['provider'\] vary"):
+        variation_matrix(res, "group", "measure")
+
+
+def test_boundary_ratio_with_a_value_between_zero_and_one():
+    """Rates below 1 (e.g. 0.5 per cent) still give ratios: only a zero denominator does not."""
+    d = pd.DataFrame({"month": list(MONTHS[:2]) * 2, "group": ["ref"] * 2 + ["g"] * 2, "value": [0.5, 0.8, 1.0, 0.4]})
+    assert gap(d, reference="ref", statistic="ratio").points["value"].tolist() == [2.0, 0.5]
+    assert gap(d, reference="ref", statistic="ratio", higher_is_worse=False).points["value"].tolist() == [0.5, 2.0]
