@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
@@ -102,7 +103,7 @@ def column(name) -> str:
 
 def value(v):
     """A table cell: a code the vocabulary knows ("intentional_equity", True) in words, else as given."""
-    if isinstance(v, (bool,)) or type(v).__name__ == "bool_":
+    if isinstance(v, (bool, np.bool_)):
         v = str(bool(v))
     if isinstance(v, str):
         return vocabulary()["values"].get(v, dimension(v) if v in vocabulary()["dimensions"] else v)

@@ -15,6 +15,7 @@ References
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,14 @@ def _icon_words(kind: str, field: str = "short") -> dict:
 # the icons' words, from the display vocabulary (qi_equity/data/vocabulary.yaml)
 VARIATION_TEXT = _icon_words("variation")
 ASSURANCE_TEXT = _icon_words("assurance")
-LATEST_POINT_NOTE = ("The words above describe the latest point only (Making Data Count); "
-                     "earlier special causes are marked in colour.")
+def _rule_words(name: str) -> str:
+    from qi_equity.data import vocabulary as V
+
+    return V.vocabulary()["rules"][name]
+
+
+#: Under a chart that shows earlier special causes while its latest point is common cause.
+LATEST_POINT_NOTE = _rule_words("latest_point")
 
 
 def new_figure(width: float = 8.0, height: float = 4.0, nrows: int = 1, ncols: int = 1,
@@ -196,8 +203,6 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
             words.append(f"Assurance: {ASSURANCE_TEXT.get(last['assurance'], last['assurance'])}")
     one_line = "   \u00b7   ".join(words)
     icon_text = one_line if label_width([one_line], 8.5) <= axes_width else "\n".join(words)
-    import textwrap
-
     width_chars = max(30, int(axes_width * 72 / (0.6 * 10.5)))  # the title wraps to the axes' width
     if len(title) > width_chars:
         title = textwrap.fill(title, width_chars)
@@ -215,11 +220,10 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
                     fontsize=8.5, color="#333333", ha="left", va="bottom")
         earlier = pts["point_type"].astype(str).str.startswith("special_cause").any()
         if earlier and str(last["variation"]) == "common_cause":
-            wide = ax.get_position().width * ax.figure.get_figwidth() > 5
-            notes.append(LATEST_POINT_NOTE if wide else "Words above: the latest point only")
+            notes.append(LATEST_POINT_NOTE if axes_width > 5 else "Words above: the latest point only")
     if bool(last.get("autocorrelated")):
         note = f"Limits may be unreliable: lag-1 autocorrelation {last['autocorrelation']:.2f}"
-        if ax.get_position().width * ax.figure.get_figwidth() > 5:  # room for the reason
+        if axes_width > 5:  # room for the reason
             note += " (expected for month-end snapshots; a real shift raises it too)"
         notes.append(note)
     warning = str(summ["warning"].iloc[-1]) if "warning" in summ else (
@@ -227,9 +231,7 @@ def _draw_one(ax, pts, summ, title, ylabel, show_legend, icons=True, xrange=None
     if warning:  # degenerate or short periods, in the words of the result's summary
         notes.append(warning[:1].upper() + warning[1:])
     # notes go under the chart (below the legend when there is one), never over the data
-    import textwrap
-
-    chars = max(24, int(ax.get_position().width * ax.figure.get_figwidth() * 72 / (0.6 * 8)))  # the axes' width
+    chars = max(24, int(axes_width * 72 / (0.6 * 8)))  # the notes wrap to the axes' width
     y = -47 if show_legend else -31
     lines = 0
     for note in notes:

@@ -13,8 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from qi_equity.data import vocabulary as V
-from qi_equity.knowledge.actions import (ACTION_COLUMNS, actions_without_findings, load_actions, split_list,
-                                         status_summary)
+from qi_equity.knowledge.actions import ACTION_COLUMNS, actions_without_findings, load_actions, status_summary
 
 ACTION_LOG = "action_log.csv"
 
@@ -129,4 +128,4 @@ def collaborative_actions(path: str, census_date) -> tuple[pd.DataFrame, pd.Data
 
 
 __all__ = ["provider_actions", "action_line_html", "actions_table", "actions_section_html", "show_actions",
-           "collaborative_actions", "cluster_actions", "split_list"]
+           "collaborative_actions", "cluster_actions"]

@@ -275,7 +275,6 @@ def show_knowledge_driver(lens_data: str, provider_code: str, agg: pd.DataFrame 
         if agg is not None and aim.get("measure") in MEASURES:
             target = pd.Series({"measure": aim["measure"], "dimension": aim.get("dimension"), "group": aim.get("group"),
                                 "reference_group": aim.get("reference_group"), "series_file": None})
-            target = target.where(target.notna(), pd.NA)
             series, title, improvement = pdsa_series(target, agg, lens_data)
             if series["value"].notna().sum() >= 2:
                 res = spc(series, value="value", date="month", improvement=improvement, target=aim.get("target"))

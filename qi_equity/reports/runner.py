@@ -471,16 +471,18 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
             "interrupted": interrupted, "left_out": notes}
 
 
+def _lens_file(collab: Collaborative, name: str) -> str:
+    """The path of a lens file in the collaborative's lens data folder, or "" when there is none."""
+    path = collab.lens_data / name if collab.lens_data else None
+    return str(path) if path is not None and path.exists() else ""
+
+
 def _collaborative_task(collab: Collaborative, out: Path, kernel: str, threshold: int, compare_dir: Path,
                         notes: list[str]) -> dict:
-    sa = collab.lens_data / "self_assessment.csv" if collab.lens_data else None
-    log = collab.lens_data / "action_log.csv" if collab.lens_data else None
-    nasss = collab.lens_data / "nasss.csv" if collab.lens_data else None
-    sheets = collab.lens_data / "worksheets.csv" if collab.lens_data else None
     return {"kind": "collaborative",
             "args": dict(title=collab.title, census_date=collab.census_date, out=str(out), kernel=kernel,
-                         threshold=threshold, self_assessment_path=str(sa) if sa and sa.exists() else "",
+                         threshold=threshold, self_assessment_path=_lens_file(collab, "self_assessment.csv"),
                          compare_dir=str(compare_dir), left_out="\n".join(notes),
-                         action_log_path=str(log) if log and log.exists() else "",
-                         nasss_path=str(nasss) if nasss and nasss.exists() else "",
-                         worksheets_path=str(sheets) if sheets and sheets.exists() else "")}
+                         action_log_path=_lens_file(collab, "action_log.csv"),
+                         nasss_path=_lens_file(collab, "nasss.csv"),
+                         worksheets_path=_lens_file(collab, "worksheets.csv"))}
