@@ -255,8 +255,12 @@ def _complete(res: pd.DataFrame, months_idx, dimensions) -> pd.DataFrame:
 
 
 def equity_table(derived: pd.DataFrame, census_date, months: int = 12,
-                 dimensions=("all", "sex_age", "ethnic_group", "imd_quintile", "core20")) -> pd.DataFrame:
+                 dimensions=("all", "sex_age", "ethnic_group", "imd_quintile", "core20"),
+                 flags: dict | None = None) -> pd.DataFrame:
     """Waits and DNA by equity group, pooled over the last ``months`` months.
+
+    ``dimensions`` may name local PLUS flags declared in ``flags`` (``{column: label}``, see
+    :func:`qi_equity.data.contract.get_dimension`).
 
     Returns
     -------
@@ -275,8 +279,8 @@ def equity_table(derived: pd.DataFrame, census_date, months: int = 12,
     in_win_first = derived["first_appointment_month"].isin(win)
     waiting = derived["outcome"].eq("waiting") & (derived["referral_date"] <= census)
     for dim in dimensions:
-        g = C.dimension_values(derived, dim)
-        d = C.DIMENSIONS[dim]
+        g = C.dimension_values(derived, dim, flags)
+        d = C.get_dimension(dim, flags)
         for group in d.groups:
             m = (g == group).to_numpy()
             if not m.any() and group in ("Not known 0-15", "Not known 16-64", "Not known 65+", "Unmatched"):

@@ -34,6 +34,15 @@ SPECIALTIES = [  # code, name, share of referrals, mean wait in weeks
     ("100", "General Surgery", 0.20, 12.5),
     ("502", "Gynaecology", 0.15, 11.0),
 ]
+#: Treatment functions of Core20PLUS5 clinical areas (qi_equity.data.core20plus5): a share of the
+#: "100" referrals is moved to them, adults and children apart, by a random stream of its own, so
+#: every other column of the extract is what it was. Waits and DNA stay those of the pathway.
+AREA_SPECIALTIES = {  # code: (name, share of the adults' / children's "100" referrals)
+    "320": ("Cardiology", 0.30, 0.0),
+    "340": ("Respiratory Medicine", 0.25, 0.0),
+    "258": ("Paediatric Respiratory Medicine", 0.0, 0.40),
+    "142": ("Paediatric Dentistry", 0.0, 0.30),
+}
 
 AGE_RANGES = {"0-15": (0, 15), "16-29": (16, 29), "30-44": (30, 44), "45-64": (45, 64),
               "65-74": (65, 74), "75+": (75, 94)}
@@ -136,7 +145,28 @@ def population_table(spec: ProviderSpec) -> pd.DataFrame:
     return df
 
 
-def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataFrame:
+def _area_specialties(spec_code: np.ndarray, spec_name: np.ndarray, age: np.ndarray,
+                      rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    """Move a share of the General Surgery pathways to the Core20PLUS5 areas' treatment functions
+    (:data:`AREA_SPECIALTIES`), adults (16+) and children (0-15) apart; ``rng=None`` moves none."""
+    if rng is None:
+        return spec_code, spec_name
+    code, name = spec_code.astype(object).copy(), spec_name.astype(object).copy()
+    u = rng.random(len(code))
+    gs = spec_code == "100"
+    for child in (False, True):
+        who = gs & ((age < 16) if child else (age >= 16))
+        lo = 0.0
+        for c, (n, adult_share, child_share) in AREA_SPECIALTIES.items():
+            share = child_share if child else adult_share
+            m = who & (u >= lo) & (u < lo + share)
+            code[m], name[m] = c, n
+            lo += share
+    return code.astype(str), name.astype(str)
+
+
+def _generate_provider(spec: ProviderSpec, rng: np.random.Generator,
+                       area_rng: np.random.Generator | None = None) -> pd.DataFrame:
     pop = population_table(spec)
     months = pd.date_range(START - pd.DateOffset(months=BURN_IN_MONTHS), CENSUS, freq="MS")
     n_per_month = rng.poisson(spec.referrals_per_month, size=len(months))
@@ -228,6 +258,7 @@ def _generate_provider(spec: ProviderSpec, rng: np.random.Generator) -> pd.DataF
 
     ld = rng.random(n) < 0.02
 
+    spec_code, spec_name = _area_specialties(spec_code, spec_name, age, area_rng)
     df = pd.DataFrame({
         "pathway_id": [f"{spec.code}-{i:06d}" for i in range(1, n + 1)],
         "provider_code": spec.code,
@@ -693,7 +724,7 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
     pops = []
     for i, spec in enumerate(PROVIDERS):
         rng = np.random.default_rng([seed, i])
-        df = _generate_provider(spec, rng)
+        df = _generate_provider(spec, rng, np.random.default_rng([seed, i, 5]))
         df.to_csv(out / "providers" / f"{spec.code}.csv", index=False, lineterminator="\n")
         pops.append(population_table(spec))
     pd.concat(pops).to_csv(out / "population.csv", index=False, lineterminator="\n")

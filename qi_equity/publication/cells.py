@@ -28,6 +28,10 @@ protected like cells:
   ``g``) is the sum of the other recorded groups;
 - **specialty** -- the all-specialties cell is the sum of the specialties' cells (plus a
   remainder for specialties not in the table);
+- **area** -- a Core20PLUS5 clinical area's cell (specialty ``c20p5:<area>:<code>+<code>``, see
+  :mod:`qi_equity.data.core20plus5`) is the sum of its treatment functions' cells, which are
+  added as unpublished totals where no artefact shows them (they count in the specialty
+  relation like any specialty; an area is never a specialty of its own there);
 - **time** -- a run of months is the sum of the shortest periods inside it (plus a remainder for
   months they do not cover); month-end snapshots are not additive and have no time relation;
 - **subset** -- a count and the count it is part of (``over_18`` of ``completed``, ``dna`` of
@@ -54,6 +58,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 
 from qi_equity.data import contract as C
+from qi_equity.data.core20plus5 import parse_area_key
 
 KEY = ["measure", "period", "specialty", "dimension", "group"]
 
@@ -144,7 +149,7 @@ class System:
         Relations x variables; ``A @ true_values == 0``.
     kinds : numpy.ndarray
         The kind of each relation (``partition``, ``link:<family>``, ``everyone_else``,
-        ``specialty``, ``time``, ``subset``).
+        ``specialty``, ``area``, ``time``, ``subset``).
     n_input : int
         Number of input cells (the first rows of ``vars``).
     """
@@ -161,7 +166,7 @@ class System:
 
 
 class _Builder:
-    def __init__(self, cells: pd.DataFrame, lookup: dict | None = None):
+    def __init__(self, cells: pd.DataFrame, lookup: dict | None = None, support: list | None = None):
         self.lookup = lookup or {}
         t = cells.reset_index(drop=True).copy()
         for c in KEY:
@@ -170,6 +175,11 @@ class _Builder:
             t["shown"] = True
         t["role"] = "cell"
         self.n_input = len(t)
+        if support:
+            # counts the relations need as members, added after the input cells (as totals)
+            s = pd.DataFrame(support, columns=KEY).assign(role="total", shown=False)
+            s["value"] = [self.lookup.get(k, np.nan) for k in support]
+            t = pd.concat([t, s], ignore_index=True)
         self.frames = [t[KEY + ["role", "shown", "value"]]]
         self.extra = []
         self.n = len(t)
@@ -237,6 +247,24 @@ def _link_maps(family: str):
     raise ValueError(f"unknown link family {family!r}; known: {', '.join(LINK_FAMILIES)}")
 
 
+def _area_support(cells: pd.DataFrame) -> list[tuple]:
+    """Keys of the treatment-function cells that the area cells among ``cells`` are sums of and
+    that ``cells`` lacks, in a fixed order."""
+    spec = cells["specialty"].astype(str)
+    sel = spec.str.startswith("c20p5:").to_numpy()
+    if not sel.any():
+        return []
+    have = set(zip(*(cells[c].astype(str).to_numpy() for c in KEY)))
+    out: dict = {}
+    for m, p, s, d, g in zip(*(cells.loc[sel, c].astype(str).to_numpy() for c in KEY)):
+        parsed = parse_area_key(s)
+        for code in parsed[1]:
+            k = (m, p, code, d, g)
+            if k not in have:
+                out[k] = None
+    return list(out)
+
+
 def relations(cells: pd.DataFrame, links=LINK_FAMILIES, lookup: dict | None = None) -> System:
     """Every relation between ``cells`` (see the module docstring).
 
@@ -251,7 +279,7 @@ def relations(cells: pd.DataFrame, links=LINK_FAMILIES, lookup: dict | None = No
         Key -> value of counts that are not in ``cells`` (the suppression knows the full data):
         the values of the totals the relations add. The audit has none.
     """
-    b = _Builder(cells, lookup)
+    b = _Builder(cells, lookup, _area_support(cells))
     t = b.frames[0]
     parents = cells["parent"].to_numpy(object) if "parent" in cells else None
     is_cell = np.ones(len(t), dtype=bool)
@@ -312,8 +340,13 @@ def relations(cells: pd.DataFrame, links=LINK_FAMILIES, lookup: dict | None = No
         if len(idx) != sum(j is not None for j in idx):
             minus.append(b.new_var((meas[i], per[i], spec[i], dim[i], f"~remainder:unrecorded:~{target}"), "remainder"))
         b.relation("everyone_else", [total], minus)
+    # --- a Core20PLUS5 area is the sum of its treatment functions
+    area = pd.Series(spec).str.startswith("c20p5:").to_numpy()
+    for i in np.flatnonzero(area):
+        members = [b.index[(meas[i], per[i], code, dim[i], grp[i])] for code in parse_area_key(spec[i])[1]]
+        b.relation("area", [int(i)], members)
     # --- specialties add up to all specialties
-    notall = (spec != "all")
+    notall = (spec != "all") & ~area
     if notall.any():
         keys = pd.DataFrame({"m": meas, "p": per, "d": dim, "g": grp, "s": spec, "i": np.arange(len(t))})[notall]
         for (m, p, d, g), k in keys.groupby(["m", "p", "d", "g"], sort=False):
@@ -351,7 +384,7 @@ def relations(cells: pd.DataFrame, links=LINK_FAMILIES, lookup: dict | None = No
                 b.relation("time", [int(I[j])], minus)
     # --- subsets: parent = part + complement
     for i in range(len(t)):
-        parent = SUBSETS.get(meas[i]) or (parents[i] if parents is not None else None)
+        parent = SUBSETS.get(meas[i]) or (parents[i] if parents is not None and i < len(parents) else None)
         if not isinstance(parent, str) or not parent:
             continue
         j = b.index.get((parent, per[i], spec[i], dim[i], grp[i]))

@@ -2,8 +2,8 @@
 
 :func:`provider_release` gathers, from the full data, every count cell that any artefact of the
 provider report shows -- the monthly aggregate (metrics file, SPC charts), the 12-month equity
-and inequality tables, recording quality, pathway stages, IMD deciles, the findings and the
-series their charts draw -- with the unshown cells their relations need (complete partitions,
+and inequality tables, recording quality, pathway stages, IMD deciles, the Core20PLUS5 areas'
+tables, the findings and the series their charts draw -- with the unshown cells their relations need (complete partitions,
 all-patient totals), and protects them together (:func:`qi_equity.publication.protect.protect`).
 Every table, chart and file is then a *view* of the release: a value is shown only when the
 release publishes the cells it rests on, and a median only when it rests on at least the rule's
@@ -97,6 +97,47 @@ def window_cells(derived: pd.DataFrame, census_date, months: int = 12, dimension
                                    "value": t[col].to_numpy(float)}))
     parts.append(decile_cells(derived, census_date, months))
     parts.append(referral_cells(derived, census_date, months, tuple(dimensions)))
+    return pd.concat(parts, ignore_index=True)
+
+
+#: Counts of a Core20PLUS5 area's table (equity-table column -> count).
+AREA_BASES = {"completed": "completed", "over_18": "over_18", "dna_denominator": "first_appts", "dna": "dna"}
+
+
+def area_cells(derived: pd.DataFrame, census_date, areas: pd.DataFrame, dimensions=("all", "core20"),
+               months: int = 12, flags: dict | None = None) -> pd.DataFrame:
+    """Window counts of each Core20PLUS5 area by group (shown), and the same counts of each of its
+    treatment functions (unshown: the area is their sum, a relation the disclosure check holds).
+
+    Parameters
+    ----------
+    derived : pathways with derived fields (full data).
+    areas : :func:`qi_equity.data.core20plus5.areas_present` output (its ``key`` and ``codes``).
+    dimensions : ``all``, ``core20`` and the PLUS flags the collaborative declares.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KEY`, ``value``, ``shown``; an area's specialty is its ``key``.
+    """
+    win = M.window(census_date, months)
+    period = run_label(win[0], win[-1])
+    spec = derived["specialty"].astype(str)
+    parts = []
+
+    def counts(sub, specialty, shown):
+        t = M.equity_table(sub, census_date, months, dimensions=tuple(dimensions), flags=flags)
+        for col, base in AREA_BASES.items():
+            parts.append(pd.DataFrame({"measure": base, "period": period, "specialty": specialty,
+                                       "dimension": t["dimension"].to_numpy(), "group": t["group"].to_numpy(),
+                                       "value": t[col].to_numpy(float), "shown": shown}))
+
+    for a in areas.itertuples(index=False):
+        counts(derived[spec.isin(a.codes).to_numpy()], a.key, True)
+        for code in a.codes:
+            counts(derived[(spec == code).to_numpy()], code, False)
+    if not parts:
+        return pd.DataFrame(columns=KEY + ["value", "shown"])
     return pd.concat(parts, ignore_index=True)
 
 
@@ -373,7 +414,9 @@ class Release:
 
 def provider_release(derived: pd.DataFrame, census_date, agg: pd.DataFrame | None = None, found=None,
                      rule: Rule | None = None, months: int = 12, charts: list[SeriesRequest] = (),
-                     stage_dimension: str | None = "sex_age", extra: pd.DataFrame | None = None) -> Release:
+                     stage_dimension: str | None = "sex_age", extra: pd.DataFrame | None = None,
+                     areas: pd.DataFrame | None = None, area_dimensions=("all", "core20"),
+                     flags: dict | None = None) -> Release:
     """Everything a provider report publishes, protected together.
 
     Parameters
@@ -387,6 +430,9 @@ def provider_release(derived: pd.DataFrame, census_date, agg: pd.DataFrame | Non
     charts : the series the report charts from the scan's cells.
     stage_dimension : the dimension of the pathway-stage table (None: no stage table).
     extra : further cells (``KEY, value``, optional ``shown``, ``parent``).
+    areas : the Core20PLUS5 areas the report shows (:func:`qi_equity.data.core20plus5.areas_present`),
+        by ``area_dimensions`` (``all``, ``core20`` and the PLUS flags; local ones declared in
+        ``flags``): see :func:`area_cells`.
     """
     rule = rule or Rule()
     parts = []
@@ -398,6 +444,8 @@ def provider_release(derived: pd.DataFrame, census_date, agg: pd.DataFrame | Non
         parts.append(stage_cells(derived, census_date, stage_dimension, months).assign(shown=True))
     if found is not None:
         parts.append(findings_cells(found, charts))
+    if areas is not None and len(areas):
+        parts.append(area_cells(derived, census_date, areas, area_dimensions, months, flags))
     if extra is not None and len(extra):
         parts.append(extra if "shown" in extra else extra.assign(shown=True))
     cells = pd.concat(parts, ignore_index=True)
@@ -423,4 +471,5 @@ def aggregate_release(agg: pd.DataFrame, rule: Rule | None = None) -> Release:
 
 
 __all__ = ["Release", "SeriesRequest", "provider_release", "aggregate_release", "aggregate_cells", "window_cells",
+           "area_cells",
            "quality_cells", "stage_cells", "findings_cells", "month_label"]

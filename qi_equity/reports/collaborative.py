@@ -113,6 +113,49 @@ def recording_quality(m: dict) -> pd.DataFrame:
         columns={"provider_code": "Provider"})
 
 
+def core20plus5_comparison(m: dict) -> pd.DataFrame:
+    """The Core20PLUS5 areas across providers, from the counts each provider published: for each
+    provider and area, the share of completed pathways over 18 weeks and the DNA rate for the
+    Core20 and for everyone else (last 12 months). A rate is shown only where both its counts
+    were published (NaN otherwise: hidden by the provider's suppression, or no pathways).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Provider, Area, Services`` (treatment function codes), ``Completed (Core20)``,
+        ``% over 18 wk (Core20)``, ``% over 18 wk (rest)``, ``DNA % (Core20)``, ``DNA % (rest)``.
+    """
+    from qi_equity.data.core20plus5 import areas, parse_area_key
+
+    names = dict(zip(areas()["area_id"], areas()["cohort_label"] + ": " + areas()["name"]))
+    order = {a: i for i, a in enumerate(areas()["area_id"])}
+    rows = []
+    for f in m["files"]:
+        c = table(f["cells"]) if "cells" in f else pd.DataFrame(columns=["specialty"])
+        c = c[c["specialty"].astype(str).str.startswith("c20p5:") & (c["dimension"] == "core20")]
+        for spec, g in c.groupby("specialty", sort=False):
+            area_id, codes = parse_area_key(spec)
+            v = {(r.measure, r.group): (np.nan if r.value is None else float(r.value)) for r in g.itertuples()}
+
+            def pct(num, den, grp):
+                x, n = v.get((num, grp), np.nan), v.get((den, grp), np.nan)
+                return round(100 * x / n, 1) if n == n and x == x and n > 0 else np.nan
+
+            rows.append({"Provider": f["provider_code"], "Area": names.get(area_id, area_id),
+                         "Services": ", ".join(codes), "Completed (Core20)": v.get(("completed", "Core20"), np.nan),
+                         "% over 18 wk (Core20)": pct("over_18", "completed", "Core20"),
+                         "% over 18 wk (rest)": pct("over_18", "completed", "Not Core20"),
+                         "DNA % (Core20)": pct("dna", "first_appts", "Core20"),
+                         "DNA % (rest)": pct("dna", "first_appts", "Not Core20"), "_o": order.get(area_id, 99)})
+    cols = ["Provider", "Area", "Services", "Completed (Core20)", "% over 18 wk (Core20)", "% over 18 wk (rest)",
+            "DNA % (Core20)", "DNA % (rest)"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(rows).sort_values(["_o", "Provider"], kind="stable")[cols].reset_index(drop=True)
+    out["Completed (Core20)"] = out["Completed (Core20)"].astype("Float64").round().astype("Int64")
+    return out
+
+
 FUNNEL_MEASURES = {  # name: (label, count column, denominator column in the equity table)
     "dna_rate": ("Pathways with a DNA (%), last 12 months", "dna", "dna_denominator"),
     "completed_over_18": ("Completed pathways over 18 weeks (%), last 12 months", "over_18", "completed"),

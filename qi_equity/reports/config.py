@@ -20,13 +20,16 @@ class Collaborative:
     population: str | None
     root: Path
     lens_data: Path | None = None
+    core20plus5_mapping: str | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> "Collaborative":
         """Read a collaborative's YAML. Raises ``ValueError`` naming the file and key for a
         missing file or key, YAML that does not parse, a census date not in ``YYYY-MM-DD`` form, a
         collaborative ``name`` that is not a plain folder name (it names the output folder), a
-        provider code that does not match the contract's pattern, or a code given twice."""
+        provider code that does not match the contract's pattern, or a code given twice; and,
+        for an optional ``core20plus5_mapping`` (a treatment function -> Core20PLUS5 area CSV,
+        :mod:`qi_equity.data.core20plus5`), a missing or invalid file."""
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"config {path}: no such file")
@@ -59,9 +62,18 @@ class Collaborative:
             seen.add(code)
             providers.append({"code": code, "name": str(p.get("name", p["code"])),
                               "extract": str((root / p["extract"]).resolve())})
-        pop, lens = cfg.get("population"), cfg.get("lens_data")
+        pop, lens, c5 = cfg.get("population"), cfg.get("lens_data"), cfg.get("core20plus5_mapping")
+        if c5:
+            from qi_equity.data.core20plus5 import load_mapping
+
+            c5 = str((root / str(c5)).resolve())
+            try:
+                load_mapping(c5)
+            except ValueError as exc:
+                raise ValueError(f"config {path.name}: core20plus5_mapping: {exc}") from None
         return cls(str(cfg["name"]), str(cfg.get("title", cfg["name"])), census, providers,
-                   str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None)
+                   str((root / pop).resolve()) if pop else None, root, (root / lens).resolve() if lens else None,
+                   c5 or None)
 
 
 _ABS_PATH = re.compile(r"(?:[A-Za-z]:)?(?:/|\\)(?:[^\s'\"<>:|]+(?:/|\\))+([^\s'\"<>:|/\\]*)")

@@ -59,14 +59,18 @@ _NUMERIC = re.compile(r"^[-+\u2212]?[\d.,]+\s*(%|wk|pp)?(\s*\(.*\))?$")
 
 def _numeric_columns(df: pd.DataFrame, texts: list[list[str]]) -> list[bool]:
     """Which columns read as numbers (aligned right): a numeric dtype, or every non-empty,
-    non-suppressed cell a number (with its interval, unit or thousands separators)."""
+    non-suppressed cell a number (with its interval, unit or thousands separators), or every
+    cell hidden (only numbers are suppressed)."""
     out = []
     for j, c in enumerate(df.columns):
         if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
             out.append(True)
             continue
         vals = [row[j] for row in texts if row[j] not in ("", SUPPRESSED)]
-        out.append(bool(vals) and all(_NUMERIC.match(v) for v in vals))
+        if vals:
+            out.append(all(_NUMERIC.match(v) for v in vals))
+        else:
+            out.append(any(row[j] == SUPPRESSED for row in texts))
     return out
 
 

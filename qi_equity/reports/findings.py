@@ -40,7 +40,8 @@ def provider_findings(derived: pd.DataFrame, census_date, lens_data: str = "", p
     return scan(derived, census_date, engagement=engagement, population=population, flags=flags, settings=settings)
 
 
-def _published(result: FindingsResult, release: Release) -> pd.DataFrame:
+def published_findings(result: FindingsResult, release: Release) -> pd.DataFrame:
+    """The findings as the release publishes them (the columns of ``findings.json``)."""
     p = publish_findings(result, release)["findings"]
     return pd.DataFrame(p["data"], columns=p["columns"])
 
@@ -187,7 +188,7 @@ def show_findings(result: FindingsResult, release: Release, max_items: int | Non
     """Display "What stands out" (see :func:`findings_html`), as the release publishes it."""
     from IPython.display import display
 
-    pub = _published(result, release)
+    pub = published_findings(result, release)
     heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")]
     text = "\n".join(f"- {s}" for s in heads["sentence"]) or "Nothing stands out."
     display({"text/html": findings_html(pub, result.summary, max_items=max_items, actions=actions),
@@ -202,7 +203,7 @@ def finding_charts_html(result: FindingsResult, release: Release, max_charts: in
     from qi_equity.reports.actions import action_line_html, cluster_actions
     from qi_equity.reports.display import figure_html
 
-    pub = _published(result, release).set_index("finding_id", drop=False)
+    pub = published_findings(result, release).set_index("finding_id", drop=False)
     heads = pub[pub["headline"].astype(bool) & (pub["kind"] != "too_few")].head(max_charts)
     parts = []
     for r in heads.itertuples():
@@ -391,4 +392,4 @@ def show_actions(result: FindingsResult, release: Release, actions: pd.DataFrame
     against the findings as the release publishes them."""
     from qi_equity.reports.actions import show_actions as show
 
-    show(actions, _published(result, release))
+    show(actions, published_findings(result, release))

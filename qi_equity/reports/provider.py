@@ -48,16 +48,22 @@ def disclosure_rule(threshold: int = disclosure.DEFAULT_THRESHOLD, min_median: i
 
 def release(derived: pd.DataFrame, agg: pd.DataFrame | None, census_date, found=None,
             threshold: int = disclosure.DEFAULT_THRESHOLD, months: int = 12, rule: Rule | None = None,
-            charts=None) -> REL.Release:
+            charts=None, areas: pd.DataFrame | None = None) -> REL.Release:
     """The provider's release: every count the report publishes (its tables, the monthly
-    aggregate and its charts, the findings and their charts), protected together. ``charts``:
-    the series the report draws from the scan's cells (default: :func:`report_series`)."""
+    aggregate and its charts, the findings and their charts, the Core20PLUS5 areas' tables),
+    protected together. ``charts``: the series the report draws from the scan's cells (default:
+    :func:`report_series`); ``areas``: :func:`qi_equity.reports.core20plus5.areas_in`."""
     rule = rule or Rule(threshold=threshold)
     if charts is None:
         from qi_equity.reports.findings import report_series
 
         charts = report_series(found) if found is not None else []
-    return REL.provider_release(derived, census_date, agg, found, rule, months, charts)
+    kw = {}
+    if areas is not None and len(areas):
+        from qi_equity.reports.core20plus5 import area_dimensions, plus_flags
+
+        kw = dict(areas=areas, area_dimensions=area_dimensions(found, derived), flags=plus_flags(found))
+    return REL.provider_release(derived, census_date, agg, found, rule, months, charts, **kw)
 
 
 def _own_release(derived, census_date, months, threshold, release_):

@@ -125,7 +125,7 @@ def run_provider(job: dict) -> dict:
                       census_date=job["census_date"], suppression_threshold=rule["threshold"],
                       min_median=rule["min_median"], hes_rule=rule["hes"],
                       validate=False, metrics_path=str(tmp / "metrics.json"), findings_path=str(tmp / "findings.json"),
-                      lens_data=job.get("lens_data") or "")
+                      lens_data=job.get("lens_data") or "", core20plus5_mapping=job.get("core20plus5_mapping") or "")
         t_nb = time.time()
         nb = failure = None
         try:
@@ -387,7 +387,8 @@ def run(config: str | Path, out_dir: str | Path = "reports", workers: int | None
             print(f"  (a run that ended without finishing held {out}: PID {lock.took_over.get('pid')}, started "
                   f"{lock.took_over.get('started')}; its lock is taken over)", flush=True)
         jobs = [dict(p, census_date=collab.census_date, out_dir=str(out), notebook=notebook, kernel=kernel,
-                     lens_data=str(collab.lens_data or ""), **rule) for p in selected]
+                     lens_data=str(collab.lens_data or ""), core20plus5_mapping=collab.core20plus5_mapping or "",
+                     **rule) for p in selected]
         entries = dict(previous)
         for job in jobs:  # recorded before anything runs: a run killed outright still leaves a record
             entries[job["code"]] = _carry(_state(job, "not run", "not started", "this run has not reached it yet"),

@@ -90,3 +90,33 @@ def test_relations_do_not_depend_on_string_hashing():
         assert r.returncode == 0, r.stderr[-2000:]
         out.append(r.stdout.strip().splitlines()[-1])
     assert out[0] == out[1]
+
+
+def test_an_area_is_the_sum_of_its_treatment_functions():
+    # a Core20PLUS5 area's key names its treatment functions: the area's cell is their sum, and
+    # the treatment functions no artefact shows are added as totals (so they count among the
+    # specialties too, and an area is never a specialty of its own)
+    area = "c20p5:chronic_respiratory_disease:340+341"
+    rows = [("completed", "P", area, "core20", "Core20", 12), ("completed", "P", "340", "core20", "Core20", 10),
+            ("completed", "P", "all", "core20", "Core20", 50)]
+    lookup = {("completed", "P", "341", "core20", "Core20"): 2.0}
+    s = relations(pd.DataFrame(rows, columns=KEY + ["value"]), lookup=lookup)
+    k = _kinds(s)
+    assert k["area"] == 1 and k["specialty"] == 1
+    added = s.vars.iloc[s.n_input:]
+    assert ("341", "total") in set(zip(added["specialty"], added["role"]))
+    spec_row = s.A[int(np.flatnonzero(s.kinds == "specialty")[0])]
+    assert 0 not in spec_row.indices                      # the area (input row 0) is not a specialty
+    v = fill_values(s)
+    by = dict(zip(zip(s.vars["specialty"], s.vars["group"]), v))
+    assert by[("341", "Core20")] == 2                      # 12 - 10: what an attacker would work out
+    assert by[("~other specialties", "Core20")] == 50 - 10 - 2   # the area is not counted again
+    known = np.asarray(abs(s.A) @ np.isnan(v).astype(float)).ravel() == 0
+    assert known.sum() >= 2 and np.allclose((s.A @ np.nan_to_num(v))[known], 0)
+
+
+def test_an_area_of_one_treatment_function_is_that_function():
+    rows = [("dna", "P", "c20p5:hypertension:320", "all", "All", 7), ("dna", "P", "320", "all", "All", 7)]
+    s = relations(pd.DataFrame(rows, columns=KEY + ["value"]))
+    assert _kinds(s) == {"area": 1}
+    assert s.A.toarray().tolist() == [[1.0, -1.0]]

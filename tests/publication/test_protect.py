@@ -250,3 +250,21 @@ def test_propagation_bounds_contain_every_lp_range():
             mn = linprog(c, A_eq=M, b_eq=b, bounds=[(1, 100)] * n, method="highs").fun
             mx = -linprog(-c, A_eq=M, b_eq=b, bounds=[(1, 100)] * n, method="highs").fun
             assert lo[j] <= mn + 1e-7 and hi[j] >= mx - 1e-7
+
+
+def test_an_area_and_one_of_its_services_do_not_give_the_other_away():
+    # area (340 + 341) = 12 and 340 = 10 are both fine to show alone, but together they give
+    # 341 = 2: the area relation makes the suppression hide one of them (a differencing attack
+    # across the Core20PLUS5 table and the specialty's own cells)
+    area = "c20p5:chronic_respiratory_disease:340+341"
+    cells = pd.DataFrame([("completed", "P", area, "core20", "Core20", 12, True),
+                          ("completed", "P", "340", "core20", "Core20", 10, True),
+                          ("completed", "P", "341", "core20", "Core20", 2, False)],
+                         columns=KEY + ["value", "shown"])
+    p = protect(cells, Rule(threshold=5))
+    shown = p.cells[p.cells["shown"]]
+    assert shown["hidden"].sum() == 1
+    assert set(shown["reason"]) == {"", "secondary"}
+    # without the area key the same two counts are unrelated and both published
+    plain = cells.assign(specialty=["other", "340", "341"])
+    assert not protect(plain[plain["shown"]], Rule(threshold=5)).cells["hidden"].any()

@@ -25,6 +25,13 @@ def test_text_left_numbers_right_counts_whole():
     assert h.startswith('<div class="qi-scroll">')  # a wide table scrolls in its own box
 
 
+def test_a_column_of_hidden_numbers_is_still_aligned_as_numbers():
+    # every DNA rate of a small table suppressed: "*" and blanks only, still a number column
+    df = pd.DataFrame({"Group": ["Core20", "Not Core20"], "DNA % (95% CI)": ["*", ""], "Note": ["", ""]})
+    cells = _cells(table_html(df))
+    assert [("qi-num" in a) for a, _ in cells[:3]] == [False, True, False]
+
+
 def test_every_text_is_escaped():
     h = table_html(pd.DataFrame({"<b>col</b>": ["<script>x</script>"]}), caption="<i>c</i>", note="a & b")
     assert "<script>" not in h and "&lt;script&gt;" in h and "&lt;b&gt;col" in h and "&lt;i&gt;" in h

@@ -147,3 +147,26 @@ def test_a_driver_diagram_aim_that_is_a_gap_is_charted_as_one(sample_run):
     alts = [img.get("alt", "") for img in _visible(sample_run[1] / "XQB.html").find_all("img")]
     aim = [a for a in alts if "The aim's measure" in a]
     assert aim and "gap, Female 16-64 minus Male 16-64" in aim[0].replace("\n", " ")
+
+
+def test_core20plus5_areas_flow_into_the_reports(sample_run):
+    # the areas come from the extracts' treatment functions (nobody names them), each with its table
+    folder = sample_run[1]
+    for code in ("XQC", "XQF"):
+        page = _visible(folder / f"{code}.html")
+        heads = [h.get_text(" ", strip=True).rstrip(" ¶") for h in page.find_all("h3")]
+        assert [h for h in heads if h.startswith(("Adults:", "Children and young people:"))] == [
+            "Adults: Chronic respiratory disease", "Adults: Hypertension case-finding",
+            "Children and young people: Asthma", "Children and young people: Oral health"]
+        text = page.get_text(" ")
+        assert "Core20PLUS5: the clinical areas" in text and "Deprivation (Core20)" in text
+        cells = [td.get("data-cell", "") for td in page.find_all("td")]
+        assert any("|c20p5:hypertension:320|core20|Core20" in c for c in cells)
+    xqf = _visible(folder / "XQF.html").get_text(" ")
+    assert xqf.count("found no gap and no change in these services") == 4
+    assert "Across all services together" not in xqf          # the quiet trust stays quiet
+    assert "Across all services together" in _visible(folder / "XQC.html").get_text(" ")
+    collab = _visible(folder / "collaborative.html")
+    assert "Core20 against the rest, by clinical area and provider" in collab.get_text(" ")
+    heads = [th.get_text(strip=True) for th in collab.find_all("th")]
+    assert "DNA % (Core20)" in heads and "% over 18 wk (rest)" in heads
