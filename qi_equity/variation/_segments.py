@@ -11,7 +11,31 @@ from __future__ import annotations
 import numpy as np
 
 
+#: Fewest segments for the matrix path: its loops run over the points of a segment, vectorised
+#: over segments, which pays only with many segments.
+MATRIX_MIN_SEGMENTS = 64
+
+
+def regular(seg: np.ndarray, nseg: int) -> int:
+    """``L`` when the points form ``nseg`` contiguous segments of ``L`` points each (``seg`` =
+    0, 0, ..., 1, 1, ..., as complete monthly series of equal length give), else 0. The matrix
+    path then reshapes to ``(nseg, L)`` instead of grouping: same results, less memory."""
+    n = len(seg)
+    if nseg < MATRIX_MIN_SEGMENTS or n == 0 or n % nseg:
+        return 0
+    L = n // nseg
+    ids = np.arange(nseg)
+    if not (np.array_equal(seg[::L], ids) and np.array_equal(seg[L - 1::L], ids)):
+        return 0
+    if L > 2 and np.any(seg[1:] < seg[:-1]):
+        return 0
+    return L
+
+
 def counts(mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    L = regular(seg, nseg)
+    if L:
+        return mask.reshape(nseg, L).sum(axis=1, dtype=float)
     return np.bincount(seg, weights=mask.astype(float), minlength=nseg)
 
 
@@ -26,6 +50,9 @@ def _sums_long(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> n
     out = np.zeros(nseg, dtype=LONG)
     if not len(x):
         return out
+    L = regular(seg, nseg)
+    if L:
+        return np.where(mask, x, 0.0).reshape(nseg, L).astype(LONG).sum(axis=1)
     if np.any(seg[1:] < seg[:-1]):  # not sorted by segment: sort (stably) first
         order = np.argsort(seg, kind="stable")
         x, mask, seg = x[order], mask[order], seg[order]
@@ -53,6 +80,9 @@ def means(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.nda
     R Core Team. R: ``mean.default`` -> ``.Internal(mean(x))``, ``summary.c`` (``LDOUBLE s``;
     ``s /= n; t = sum(x - s); s += t / n``).
     """
+    L = regular(seg, nseg)
+    if L:  # the same two passes, row-wise (no long-double copy of every point)
+        return means_matrix(x.reshape(nseg, L), mask.reshape(nseg, L))
     k = counts(mask, seg, nseg)
     kl = np.where(k > 0, k, 1).astype(LONG)
     s = _sums_long(x, mask, seg, nseg) / kl
@@ -62,6 +92,19 @@ def means(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.nda
             fin = np.isfinite(s)
             t = _sums_long(resid, mask, seg, nseg)
             s = np.where(fin, s + t / kl, s)
+    return np.where(k > 0, s.astype(float), np.nan)
+
+
+def means_matrix(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
+    """:func:`means` of each row of ``xm`` over ``mm`` (a ``(segments, points)`` layout)."""
+    k = mm.sum(axis=1)
+    kl = np.where(k > 0, k, 1).astype(LONG)
+    xl = np.where(mm, xm, 0.0).astype(LONG)
+    s = xl.sum(axis=1) / kl
+    with np.errstate(invalid="ignore", over="ignore"):
+        xl -= s[:, None]
+        t = np.where(mm, xl, 0.0).sum(axis=1)
+        s = np.where(np.isfinite(s), s + t / kl, s)
     return np.where(k > 0, s.astype(float), np.nan)
 
 
@@ -96,6 +139,9 @@ def position(seg: np.ndarray) -> np.ndarray:
     n = len(seg)
     if n == 0:
         return np.zeros(0, dtype=int)
+    L = regular(seg, int(seg[-1]) + 1)
+    if L:
+        return np.tile(np.arange(L), n // L)
     starts = np.ones(n, dtype=bool)
     starts[1:] = seg[1:] != seg[:-1]
     idx = np.arange(n)
@@ -105,9 +151,12 @@ def position(seg: np.ndarray) -> np.ndarray:
 
 def run_lengths(breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run id and run length of each point, where ``breaks`` is True at the first point of a run."""
-    run_id = np.cumsum(breaks) - 1
-    lengths = np.bincount(run_id) if len(run_id) else np.zeros(0, dtype=int)
-    return run_id, lengths[run_id] if len(run_id) else np.zeros(0, dtype=int)
+    run_id = np.cumsum(breaks, dtype=np.intp) - 1
+    if not len(run_id):
+        return run_id, np.zeros(0, dtype=int)
+    starts = np.flatnonzero(breaks)
+    lengths = np.diff(np.append(starts, len(breaks)))
+    return run_id, lengths[run_id]
 
 
 def consecutive_pairs(idx: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +178,13 @@ def last_index(seg: np.ndarray, nseg: int, mask: np.ndarray | None = None) -> np
     ``seg`` is non-decreasing, so the last point of a segment is where the next one starts.
     """
     out = np.full(nseg, -1, dtype=int)
+    L = regular(seg, nseg)
+    if L:
+        if mask is None:
+            return np.arange(nseg) * L + (L - 1)
+        mm = mask.reshape(nseg, L)
+        back = mm[:, ::-1].argmax(axis=1)
+        return np.where(mm.any(axis=1), np.arange(nseg) * L + (L - 1 - back), -1)
     idx = np.arange(len(seg)) if mask is None else np.flatnonzero(mask)
     if len(idx) == 0:
         return out

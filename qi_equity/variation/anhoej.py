@@ -32,8 +32,9 @@ def crossings_min(n_useful: np.ndarray) -> np.ndarray:
     ok = n > 0
     if ok.any():
         # R's qbinom applies a small fuzz (p * (1 + 64 * DBL_EPSILON)); 0.05 is far from any
-        # CDF step here, so scipy's ppf gives the same integers.
-        out[ok] = binom.ppf(0.05, np.maximum(n[ok] - 1, 0), 0.5)
+        # CDF step here, so scipy's ppf gives the same integers. Once per distinct n.
+        uniq, inv = np.unique(n[ok], return_inverse=True)
+        out[ok] = binom.ppf(0.05, np.maximum(uniq - 1, 0), 0.5)[inv]
     return out
 
 
@@ -48,6 +49,11 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
     with np.errstate(invalid="ignore"):
         sign = np.sign(value - centre)
     useful = include & np.isfinite(sign) & (sign != 0)
+    L = S.regular(seg, nseg)
+    if L:
+        n_useful, longest, crossings = _runs_matrix(sign.reshape(nseg, L), useful.reshape(nseg, L))
+        n_obs = include.reshape(nseg, L).sum(axis=1, dtype=float)
+        return _runs_result(n_obs, n_useful, longest, crossings)
     idx = np.flatnonzero(useful)
     useg, usign = seg[idx], sign[idx]
     breaks = np.ones(len(idx), dtype=bool)
@@ -58,6 +64,29 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
     longest = S.group_max(run_len.astype(float), useg, nseg, fill=0.0)
     n_runs = np.bincount(useg[breaks], minlength=nseg).astype(float)
     crossings = np.maximum(n_runs - 1, 0)
+    return _runs_result(np.bincount(seg, weights=include.astype(float), minlength=nseg), n_useful, longest, crossings)
+
+
+def _runs_matrix(sign: np.ndarray, useful: np.ndarray):
+    """``n_useful, longest_run, crossings`` of each row of a ``(segments, points)`` layout: the
+    useful points of a row in order, a run ending where the sign changes (points that are not
+    useful are skipped, as in the flat path)."""
+    nseg, L = sign.shape
+    pos = np.arange(L, dtype=np.int32)
+    # the last useful point up to each position (-1 before the first)
+    last = np.maximum.accumulate(np.where(useful, pos, -1), axis=1)
+    prev = np.full((nseg, L), -1, dtype=np.int32)
+    prev[:, 1:] = last[:, :-1]
+    prev_sign = np.take_along_axis(sign, np.maximum(prev, 0), axis=1)
+    cross = useful & (prev >= 0) & (sign != prev_sign)
+    start = useful & ((prev < 0) | cross)
+    count = np.cumsum(useful, axis=1, dtype=np.int32)          # useful points so far
+    run_from = np.maximum.accumulate(np.where(start, count, 0), axis=1)
+    longest = np.where(useful, count - run_from + 1, 0).max(axis=1).astype(float)
+    return count[:, -1].astype(float), longest, cross.sum(axis=1).astype(float)
+
+
+def _runs_result(n_obs, n_useful, longest, crossings) -> dict:
     lmax = longest_run_max(n_useful)
     cmin = crossings_min(n_useful)
     has = n_useful > 0
@@ -66,7 +95,7 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
     with np.errstate(invalid="ignore"):
         signal = has & ((longest > lmax) | (crossings < cmin))
     return {
-        "n_obs": np.bincount(seg, weights=include.astype(float), minlength=nseg),
+        "n_obs": n_obs,
         "n_useful": n_useful,
         "longest_run": longest,
         "longest_run_max": lmax,

@@ -74,24 +74,28 @@ def trend_direction(value: np.ndarray, seg: np.ndarray, length: int = 7) -> np.n
     """
     n = len(value)
     prev_same = S.same_as_previous(seg)
-    d = np.zeros(n, dtype=int)  # sign(value[i] - value[i-1]) within segment, 0 at segment start
-    with np.errstate(invalid="ignore"):
-        diff = np.sign(value[1:] - value[:-1])
-    d[1:] = np.where(prev_same[1:], np.nan_to_num(diff), 0).astype(int)
+    d = np.zeros(n, dtype=np.int8)  # sign(value[i] - value[i-1]) within segment, 0 at segment start
+    if n > 1:  # comparisons with NaN are False: a missing value gives 0 (no step)
+        d[1:] = (value[1:] > value[:-1]).view(np.int8) - (value[1:] < value[:-1]).view(np.int8)
+        d[1:] *= prev_same[1:]
     # runs of equal non-zero diffs; a run of k diffs covers k + 1 points
-    prev_d = np.concatenate([[0], d[:-1]])
-    breaks = (d != prev_d) | (d == 0)
+    breaks = d == 0
+    breaks[:1] = True
+    breaks[1:] |= d[1:] != d[:-1]
     _, run_len = S.run_lengths(breaks)
     in_trend_diff = (d != 0) & (run_len >= length - 1)
     # point i is in the trend if diff i is (i is the later point) or diff i+1 is (i is the first point)
-    next_in = np.concatenate([in_trend_diff[1:], [False]])
-    part = in_trend_diff | next_in
+    part = in_trend_diff.copy()
+    part[:-1] |= in_trend_diff[1:]
     # direction: the step to the right when the next point is in a trend too, else the step to the left
-    next_same = np.concatenate([prev_same[1:], [False]])
-    next_part = np.concatenate([part[1:], [False]]) & next_same
-    next_d = np.concatenate([d[1:], [0]])
-    step = np.where(part & next_part, next_d, d)
-    return np.where(part, np.where(step == 1, 1, -1), 0)
+    next_part = np.zeros(n, dtype=bool)
+    next_part[:-1] = part[1:] & prev_same[1:]
+    step = d.copy()
+    take = part & next_part
+    step[:-1][take[:-1]] = d[1:][take[:-1]]
+    out = np.zeros(n, dtype=np.int8)
+    out[part] = np.where(step[part] == 1, 1, -1)
+    return out
 
 
 def two_of_three(close: np.ndarray, rel: np.ndarray, seg: np.ndarray) -> np.ndarray:

@@ -151,7 +151,8 @@ def _require(data: pd.DataFrame, cols: list[str]):
 
 
 def _month_index(d: pd.Series) -> np.ndarray:
-    return (d.dt.year.to_numpy() * 12 + d.dt.month.to_numpy() - 1).astype(np.int64)
+    """Months as ``year * 12 + month - 1`` (one calendar conversion of the whole column)."""
+    return d.to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12
 
 
 def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols) -> pd.DataFrame:
@@ -172,8 +173,10 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
                 raise SPCInputError(f"column '{c}': {int(bad.sum())} row(s) are not numbers, e.g. "
                                     f"{data.loc[bad.values, c].head(3).tolist()}")
             df[c] = v.astype(float)
+    month = _month_index(df[date]) if freq == "MS" else None
     if freq == "MS":
-        off = df[date].dt.day != 1
+        first_day = (month - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
+        off = df[date].to_numpy().astype("datetime64[ns]") != first_day
         if off.any():
             raise SPCInputError(f"column '{date}': {int(off.sum())} row(s) are not the first day of a month "
                                 "(freq='MS'); aggregate to months first or pass freq=None")
@@ -190,9 +193,15 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
         key = key * (len(uniq) + 1) + (codes + 1)
         span *= len(uniq) + 1
     when = df[date].to_numpy().astype("datetime64[ns]").view(np.int64)
-    order = np.lexsort((when, key))
-    df = df.iloc[order].reset_index(drop=True)
-    key, when = key[order], when[order]
+    step = key[1:] - key[:-1]
+    if n > 1 and not ((step > 0) | ((step == 0) & (when[1:] >= when[:-1]))).all():  # sort only if needed
+        order = np.lexsort((when, key))
+        df = df.iloc[order].reset_index(drop=True)
+        key, when = key[order], when[order]
+        if month is not None:
+            month = month[order]
+    else:
+        df = df.reset_index(drop=True)
     dup = np.zeros(n, dtype=bool)
     if n > 1:
         dup[1:] = (key[1:] == key[:-1]) & (when[1:] == when[:-1])
@@ -203,7 +212,7 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     df["_sid"] = sid
     df["missing"] = False
     if freq == "MS" and len(df):
-        m = _month_index(df[date])
+        m = month
         nser = int(sid.max()) + 1
         # rows are sorted by series then date: first and last month of each series
         first_row, last_row = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]), \
@@ -327,8 +336,24 @@ def _periods(df: pd.DataFrame, date: str, by: list[str], rebase) -> np.ndarray:
     return np.searchsorted(r, d, side="right")
 
 
+def _screened_mean_mr_matrix(ym: np.ndarray, screen: bool) -> np.ndarray:
+    """:func:`_mean_moving_range` of each row of a ``(segments, points)`` layout whose every
+    point is in the baseline (complete series of equal length): the moving ranges are the
+    differences of neighbours in the row."""
+    mr = np.abs(ym[:, 1:] - ym[:, :-1])
+    ok = np.isfinite(mr)
+    amr = S.means_matrix(mr, ok)
+    if screen:
+        a = amr[:, None]
+        amr = S.means_matrix(mr, ok & ((mr < MR_UPPER * a) | (a == 0)))
+    return amr
+
+
 def _mean_moving_range(y, base, seg, nseg, screen: bool):
     """Mean moving range of consecutive baseline points per segment, screened once [2]_ [3]_."""
+    L = S.regular(seg, nseg)
+    if L > 1 and base.all():
+        return _screened_mean_mr_matrix(y.reshape(nseg, L), screen)
     idx = np.flatnonzero(base)
     prev, cur = S.consecutive_pairs(idx, seg)
     mr = np.abs(y[cur] - y[prev])
@@ -358,8 +383,10 @@ def _limits(chart, y, num, den, base, seg, nseg, screen, mr_base=None):
     nan = np.full(n, np.nan)
     valid = base & np.isfinite(y)
     if chart in ("xmr", "i"):
-        centre = S.means(y, valid, seg, nseg)[seg]
-        amr = _mean_moving_range(y, mr_base, seg, nseg, screen)[seg]
+        L = S.regular(seg, nseg)
+        spread = (lambda a: np.repeat(a, L)) if L else (lambda a: a[seg])
+        centre = spread(S.means(y, valid, seg, nseg))
+        amr = spread(_mean_moving_range(y, mr_base, seg, nseg, screen))
         if chart == "xmr":
             half3, half2 = MDC_LIMIT * amr, 2 * (MDC_LIMIT / 3) * amr
         else:
@@ -406,6 +433,16 @@ def _autocorrelation(y, missing, seg, nseg):
     The kit's own note (no R package computes it), so plain double sums: the long-double
     arithmetic that puts centre lines where R puts them is not needed here."""
     ok = ~missing & np.isfinite(y)
+    L = S.regular(seg, nseg)
+    if L:  # complete series of equal length: row-wise
+        okm = ok.reshape(nseg, L)
+        ym = np.where(okm, y.reshape(nseg, L), 0.0)
+        k = okm.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = np.where(okm, ym - (ym.sum(axis=1) / k)[:, None], 0.0)
+            num = (dev[:, 1:] * dev[:, :-1]).sum(axis=1)  # a pair with a missing month has a zero
+            den = (dev * dev).sum(axis=1)
+            return np.where(den > 0, num / den, np.nan)
     yv = np.where(ok, y, 0.0)
     k = np.bincount(seg, weights=ok.astype(float), minlength=nseg)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -516,9 +553,11 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     sid = df["_sid"].to_numpy()
     period = _periods(df, date, by, rebase)
     key = sid.astype(np.int64) * (int(period.max()) + 1 if n else 1) + period
-    _, seg = np.unique(key, return_inverse=True)
-    seg = seg.astype(np.int64)
-    nseg = int(seg.max()) + 1 if n else 0
+    # rows are sorted by series, then date, and periods follow dates: segments are contiguous
+    new_seg = np.ones(n, dtype=bool)
+    new_seg[1:] = key[1:] != key[:-1]
+    seg = np.cumsum(new_seg, dtype=np.int64) - 1
+    nseg = int(seg[-1]) + 1 if n else 0
 
     if chart == "mr":
         prev_same = S.same_as_previous(seg)
@@ -539,8 +578,9 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     baseline = mr_base & ~missing
 
     centre, lower, upper, lower2, upper2 = _limits(chart, y, num, den, baseline, seg, nseg, screen_outliers, mr_base)
-    y = y * multiply
-    centre, lower, upper, lower2, upper2 = (a * multiply for a in (centre, lower, upper, lower2, upper2))
+    if multiply != 1:
+        y = y * multiply
+        centre, lower, upper, lower2, upper2 = (a * multiply for a in (centre, lower, upper, lower2, upper2))
     lower, upper, lower2, upper2 = (np.where(np.isfinite(a), a, np.nan) for a in (lower, upper, lower2, upper2))
 
     direction = _directions(df, improvement, n)
@@ -619,10 +659,16 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     cols["runs_signal"] = runs["runs_signal"]
     # degenerate periods, in words: a period whose baseline values are all equal has no variation
     fin = baseline & np.isfinite(y)
-    vmin = np.full(nseg, np.inf)
-    vmax = np.full(nseg, -np.inf)
-    np.minimum.at(vmin, seg[fin], y[fin])
-    np.maximum.at(vmax, seg[fin], y[fin])
+    L = S.regular(seg, nseg)
+    if L:
+        fm = fin.reshape(nseg, L)
+        vmin = np.where(fm, y.reshape(nseg, L), np.inf).min(axis=1)
+        vmax = np.where(fm, y.reshape(nseg, L), -np.inf).max(axis=1)
+    else:
+        vmin = np.full(nseg, np.inf)
+        vmax = np.full(nseg, -np.inf)
+        np.minimum.at(vmin, seg[fin], y[fin])
+        np.maximum.at(vmax, seg[fin], y[fin])
     flat = (n_points >= 2) & (vmin == vmax)
     # months given with a zero or missing denominator (months absent from the data are not counted)
     no_den = (S.counts(~(den > 0) & (np.isfinite(num) | np.isfinite(den)), seg, nseg)
@@ -643,10 +689,11 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     cols.update(period=period, missing=missing_v, excluded=excluded, baseline=baseline, centre=centre, lower=lower,
                 upper=upper, lower_2sigma=lower2, upper_2sigma=upper2, outside_limits=outside,
                 close_to_limits=close, relative_to_centre=np.where(missing_v, 0, rel),
-                rule=pd.Categorical.from_codes(rule_code, rules.RULES), special_cause=rule_code != 0,
-                point_type=pd.Categorical.from_codes(ptype, rules.POINT_TYPES),
-                improvement=pd.Categorical.from_codes(np.select([direction > 0, direction < 0], [0, 1], 2),
-                                                      ["increase", "decrease", "neutral"]),
+                rule=pd.Categorical.from_codes(rule_code, rules.RULES, validate=False), special_cause=rule_code != 0,
+                point_type=pd.Categorical.from_codes(ptype, rules.POINT_TYPES, validate=False),
+                # direction -1 / 0 / +1 -> decrease / neutral / increase
+                improvement=pd.Categorical.from_codes(np.array([1, 2, 0], dtype=np.int8)[np.sign(direction) + 1],
+                                                      ["increase", "decrease", "neutral"], validate=False),
                 target=tgt, short_period=short[seg])
     pts = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
     options = dict(chart=chart, value=value, date=date, numerator=numerator, denominator=denominator, by=by,
