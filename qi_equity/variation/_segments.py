@@ -8,6 +8,8 @@ each point. These helpers do grouped sums, means, medians and run lengths with n
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 
@@ -16,19 +18,29 @@ import numpy as np
 MATRIX_MIN_SEGMENTS = 64
 
 
+_REGULAR: dict = {}  # id(seg) -> (weak reference to seg, nseg, L): one check per segment array
+
+
 def regular(seg: np.ndarray, nseg: int) -> int:
     """``L`` when the points form ``nseg`` contiguous segments of ``L`` points each (``seg`` =
     0, 0, ..., 1, 1, ..., as complete monthly series of equal length give), else 0. The matrix
-    path then reshapes to ``(nseg, L)`` instead of grouping: same results, less memory."""
+    path then reshapes to ``(nseg, L)`` instead of grouping: same results, less memory. The
+    answer is remembered while ``seg`` lives (callers do not change a segment array in place)."""
     n = len(seg)
     if nseg < MATRIX_MIN_SEGMENTS or n == 0 or n % nseg:
         return 0
+    hit = _REGULAR.get(id(seg))
+    if hit is not None and hit[0]() is seg and hit[1] == nseg:
+        return hit[2]
     L = n // nseg
     ids = np.arange(nseg)
-    if not (np.array_equal(seg[::L], ids) and np.array_equal(seg[L - 1::L], ids)):
-        return 0
-    if L > 2 and np.any(seg[1:] < seg[:-1]):
-        return 0
+    ok = np.array_equal(seg[::L], ids) and np.array_equal(seg[L - 1::L], ids)
+    if ok and L > 2:
+        ok = not np.any(seg[1:] < seg[:-1])
+    L = L if ok else 0
+    if len(_REGULAR) > 64:
+        _REGULAR.clear()
+    _REGULAR[id(seg)] = (weakref.ref(seg), nseg, L)
     return L
 
 
@@ -98,12 +110,13 @@ def means(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.nda
 def means_matrix(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
     """:func:`means` of each row of ``xm`` over ``mm`` (a ``(segments, points)`` layout)."""
     k = mm.sum(axis=1)
+    full = bool(k.min(initial=mm.shape[1]) == mm.shape[1]) if len(k) else True  # no point masked out
     kl = np.where(k > 0, k, 1).astype(LONG)
-    xl = np.where(mm, xm, 0.0).astype(LONG)
+    xl = (xm if full else np.where(mm, xm, 0.0)).astype(LONG)
     s = xl.sum(axis=1) / kl
     with np.errstate(invalid="ignore", over="ignore"):
         xl -= s[:, None]
-        t = np.where(mm, xl, 0.0).sum(axis=1)
+        t = (xl if full else np.where(mm, xl, 0.0)).sum(axis=1)
         s = np.where(np.isfinite(s), s + t / kl, s)
     return np.where(k > 0, s.astype(float), np.nan)
 

@@ -313,7 +313,7 @@ def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
         return values
     if improvement not in DIRECTIONS:
         raise SPCInputError(f"improvement must be one of {list(DIRECTIONS)} or a column name, not {improvement!r}")
-    return np.full(n, DIRECTIONS[improvement], dtype=int)
+    return np.full(n, DIRECTIONS[improvement], dtype=np.int8)
 
 
 def _periods(df: pd.DataFrame, date: str, by: list[str], rebase) -> np.ndarray:
@@ -571,10 +571,9 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     excluded = np.zeros(n, dtype=bool)
     if exclude is not None:
         excluded = df[date].isin(pd.to_datetime(_as_list(exclude))).to_numpy()
-    pos = S.position(seg)
     mr_base = ~excluded
     if fix_after is not None:
-        mr_base &= pos < int(fix_after)
+        mr_base &= S.position(seg) < int(fix_after)
     baseline = mr_base & ~missing
 
     centre, lower, upper, lower2, upper2 = _limits(chart, y, num, den, baseline, seg, nseg, screen_outliers, mr_base)
