@@ -1,4 +1,5 @@
-"""The ``qi-equity`` command line: validate, report, aggregate, audit, sample and national data.
+"""The ``qi-equity`` command line: validate, report, aggregate, audit, sample and national data,
+engagement forms.
 
 Exit codes (documented in ``docs/running.md``):
 
@@ -34,6 +35,17 @@ def _iso(option: str):
 
 def _say(*lines, err=False):
     print(*lines, sep="\n", file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def _engagement_forms(args) -> int:
+    from qi_equity.psychology.forms import write_forms
+    from qi_equity.psychology.questionnaire import load_questionnaire
+
+    q = load_questionnaire(args.questionnaire)  # a bad file: every problem listed (exit 2), nothing written
+    paths = write_forms(q, args.out)
+    _say(f"{q.title} ({len(q.questions)} questions): wrote to {args.out}",
+         *(f"  {p.name}" for p in paths.values()))
+    return EXIT_OK
 
 
 def _validate(args) -> int:
@@ -270,6 +282,21 @@ def parser() -> argparse.ArgumentParser:
                     help="providers audited at once (default: the machine's cores)")
     au.add_argument("--csv", default=None, help="also write the issues to this CSV file")
     au.set_defaults(func=_audit)
+    e = sub.add_parser("engagement", help="engagement tools: paper forms, tally sheets, data-entry workbooks",
+                       description="Tools for hearing from the people a trust serves (docs/engagement.md).",
+                       formatter_class=_Help)
+    esub = e.add_subparsers(dest="engagement_command", required=True, metavar="TOOL")
+    ef = _sub(esub, "forms", "write the offline tools of a questionnaire",
+              "A printable A4 paper form (and a large-print one), a tally sheet for community events, and a "
+              "data-entry workbook (.xlsx with drop-down validation, plus a CSV twin and the answer codes) for "
+              "typing paper answers in. QUESTIONNAIRE is a YAML file (docs/engagement.md) or 'default' / "
+              "'easy_read' for the kit's own.",
+              ["qi-equity engagement forms default --out forms/",
+               "qi-equity engagement forms easy_read --out forms_easy_read/",
+               "qi-equity engagement forms my_questionnaire.yaml --out forms/"])
+    ef.add_argument("questionnaire", help="a questionnaire YAML file, or 'default' or 'easy_read'")
+    ef.add_argument("--out", required=True, help="folder to write the forms into")
+    ef.set_defaults(func=_engagement_forms)
     return p
 
 
