@@ -48,6 +48,26 @@ def _engagement_forms(args) -> int:
     return EXIT_OK
 
 
+def _engagement_merge(args) -> int:
+    from pathlib import Path
+
+    from qi_equity.psychology.questionnaire import load_questionnaire
+    from qi_equity.psychology.responses import Source, merge_responses
+
+    q = load_questionnaire(args.questionnaire)
+    sources = [Source(f) for f in args.sources] + [Source(f, m) for f, m in (args.survey or [])]
+    if not sources:
+        raise ValueError("give at least one source: data-entry files, or --survey EXPORT MAPPING")
+    result = merge_responses(sources, q)  # a failing source: every rule it fails (exit 1), nothing written
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    result.responses.to_csv(tmp, index=False, lineterminator="\n")
+    tmp.replace(out)
+    _say(result.summary.to_string(index=False), f"{len(result.responses)} respondent(s) written to {out}")
+    return EXIT_OK
+
+
 def _validate(args) -> int:
     from pathlib import Path
 
@@ -297,6 +317,18 @@ def parser() -> argparse.ArgumentParser:
     ef.add_argument("questionnaire", help="a questionnaire YAML file, or 'default' or 'easy_read'")
     ef.add_argument("--out", required=True, help="folder to write the forms into")
     ef.set_defaults(func=_engagement_forms)
+    em = _sub(esub, "merge", "check and merge questionnaire responses from every channel into one table",
+              "Each source is checked against the questionnaire first (file, column, rule and rows named; nothing "
+              "is written when one fails). Rows without consent are set aside, rows sharing a respondent reference "
+              "are merged, and every row is accounted for in the summary (docs/engagement.md).",
+              ["qi-equity engagement merge default paper.xlsx online.csv --out responses.csv",
+               "qi-equity engagement merge default paper.xlsx --survey forms_export.xlsx msforms.yaml --out responses.csv"])
+    em.add_argument("questionnaire", help="a questionnaire YAML file, or 'default' or 'easy_read'")
+    em.add_argument("sources", nargs="*", help="data-entry files (.xlsx or .csv) and online responses")
+    em.add_argument("--survey", nargs=2, action="append", metavar=("EXPORT", "MAPPING"),
+                    help="a survey tool's export and its column mapping (repeatable)")
+    em.add_argument("--out", required=True, help="the merged responses (CSV)")
+    em.set_defaults(func=_engagement_merge)
     return p
 
 
