@@ -320,6 +320,36 @@ def merge_responses(sources: list[Source], q: Questionnaire) -> MergeResult:
     return MergeResult(out.reset_index(drop=True), summary)
 
 
+def response_row(q: Questionnaire, answers: dict, respondent_ref: str = "", consent: bool = False,
+                 channel: str = "online", response_date: str = "") -> pd.DataFrame:
+    """One person's answers (``{question id: code, a list of codes for a tick-all question, a
+    number or text}``) as a row of the data-entry layout (empty where not answered)."""
+    row = {"respondent_ref": respondent_ref or None, "channel": channel, "response_date": response_date or None,
+           "consent": "Yes" if consent else "No"}
+    for name, x, code in entry_columns(q)[len(FIXED_COLUMNS):]:
+        v = answers.get(x.id)
+        if x.type == "multiple":
+            row[name] = TICKED if v and code in v else None
+        else:
+            row[name] = None if v is None or (isinstance(v, str) and not v.strip()) else str(v).strip()
+    return pd.DataFrame([row], columns=[c for c, _, _ in entry_columns(q)])
+
+
+def append_response(path: str | Path, row: pd.DataFrame, q: Questionnaire) -> int:
+    """Add rows (the data-entry layout) to a responses file (CSV; created if missing) after
+    checking the whole file with them (:func:`check_source`); nothing is written when a rule
+    fails (``ContractError``). Returns the file's number of rows."""
+    p = Path(path)
+    old = read_table(p) if p.is_file() else pd.DataFrame(columns=row.columns)
+    both = pd.concat([old.astype(object), row.astype(object)], ignore_index=True)
+    raise_if_invalid(check_source(both, q, p.name))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    both.to_csv(tmp, index=False, lineterminator="\n")
+    tmp.replace(p)
+    return len(both)
+
+
 _AGE3 = {"0-15": "0-15", "16-29": "16-64", "30-44": "16-64", "45-64": "16-64", "65-74": "65+", "75+": "65+"}
 _SEX = {"F": "Female", "M": "Male"}
 
@@ -373,5 +403,5 @@ def to_engagement_log(responses: pd.DataFrame, q: Questionnaire, provider_code: 
             "barriers": pd.DataFrame(barriers, columns=["activity_id", "dimension", "group", "theme", "mentions"])}
 
 
-__all__ = ["respondent_groups", "to_engagement_log", "Source", "SurveyMapping", "MergeResult", "merge_responses", "check_source", "normalise",
+__all__ = ["response_row", "append_response", "respondent_groups", "to_engagement_log", "Source", "SurveyMapping", "MergeResult", "merge_responses", "check_source", "normalise",
            "read_table", "load_survey_mapping", "from_survey_export"]
