@@ -458,6 +458,91 @@ BARRIERS_BY_GROUP = {
 }
 
 
+#: Free text for the sample questionnaire responses, written for the kit (what helps, what works).
+HELP_TEXTS = ["Evening or Saturday clinics so I do not lose a day's pay", "A text the week before, not a letter",
+              "Let me change the date online without phoning", "Somewhere to leave the children, or a later slot",
+              "An interpreter booked before I arrive", "Appointments near the bus station", "Telephone first, then visit",
+              "Help with parking costs", "Fewer changes to my date", "Being able to bring someone with me"]
+WORKS_TEXTS = ["The reminder text worked", "The nurse explained everything", "Video call for the follow-up",
+               "Staff were kind when I was late", "The volunteer at the door showed me the way", ""]
+PLANTED_PII = {3: "Please call me on 07700 900123 about evening slots",
+               11: "My name is Grace Okafor, email grace.okafor@example.com"}
+
+
+def questionnaire_samples(seed: int = SEED) -> dict:
+    """Sample responses to the kit's default questionnaire at XQB, in three channels: paper forms
+    typed into the data-entry layout (``paper.csv``; wordings as the drop-downs give them),
+    answers from the online form (``online.csv``; five people also filled in a paper form and gave
+    its reference), and a survey tool's export (``forms_export.csv``, column headings as
+    Microsoft Forms writes them, ``;`` between ticked answers) with its column mapping. Two free
+    texts carry planted identifiers (a phone number in the drama range and an example.com
+    address) for the scrubber. Returns file name -> text."""
+    from qi_equity.psychology.forms import entry_columns
+    from qi_equity.psychology.questionnaire import load_questionnaire
+
+    rng = np.random.default_rng([seed, 41])
+    q = load_questionnaire("default")
+    cols = [c for c, _, _ in entry_columns(q)]
+    # working-age women are under-represented on paper (daytime events), as in the engagement log
+    people = {"paper": 40, "online": 25, "export": 30}
+
+    def person(k, channel):
+        woman = rng.random() < (0.08 if channel == "paper" else 0.2)   # a working-age woman
+        older_woman = not woman and rng.random() < 0.2
+        sex = "F" if woman or older_woman else "M"
+        age = (rng.choice(["16-29", "30-44", "45-64"]) if woman else rng.choice(["65-74", "75+"]) if older_woman
+               else rng.choice(["16-29", "30-44", "45-64", "65-74", "75+"]))
+        ticks = [c for c in q.question("barriers").codes[:-1] if rng.random() < (0.45 if (woman and c in (
+            "working_hours", "caring_responsibilities")) else 0.15)]
+        return {"missed": rng.choice(q.question("missed").codes, p=[0.4, 0.5, 0.1]), "barriers": ticks or ["none"],
+                "easy_to_rebook": rng.choice(q.question("easy_to_rebook").codes), "travel_minutes": int(rng.integers(10, 90)),
+                "what_would_help": HELP_TEXTS[int(rng.integers(len(HELP_TEXTS)))], "what_works":
+                WORKS_TEXTS[int(rng.integers(len(WORKS_TEXTS)))], "age_band": age, "sex": sex,
+                "ethnic_category": rng.choice(["A", "A", "A", "C", "H", "J", "N"]), "disability": rng.choice(["yes", "no", "no"])}
+
+    def label(qid, code):
+        return dict(q.question(qid).options).get(code, code)
+
+    out = {}
+    for channel in ("paper", "online"):
+        rows = []
+        for k in range(people[channel]):
+            a = person(k, channel)
+            ref = f"XQB-P{k + 1:03d}" if channel == "paper" or k < 5 else f"XQB-W{k + 1:03d}"
+            r = dict.fromkeys(cols, "")
+            r.update(respondent_ref=ref, channel="offline" if channel == "paper" else "online",
+                     response_date=f"2026-02-{1 + k % 27:02d}", consent="No" if channel == "paper" and k in (7, 19) else "Yes")
+            for qid in ("missed", "easy_to_rebook", "age_band", "sex", "ethnic_category", "disability"):
+                r[qid] = label(qid, a[qid]) if channel == "paper" else a[qid]
+            for c in a["barriers"]:
+                r[f"barriers:{c}"] = "Yes"
+            r["travel_minutes"] = str(a["travel_minutes"])
+            r["what_would_help"] = PLANTED_PII.get(k, a["what_would_help"]) if channel == "paper" else a["what_would_help"]
+            r["what_works"] = a["what_works"]
+            rows.append(r)
+        out[f"{channel}.csv"] = pd.DataFrame(rows, columns=cols).to_csv(index=False, lineterminator="\n")
+    heads = {"missed": q.question("missed").text, "barriers": q.question("barriers").text,
+             "what_would_help": q.question("what_would_help").text, "age_band": q.question("age_band").text,
+             "sex": q.question("sex").text}
+    rows = []
+    for k in range(people["export"]):
+        a = person(k, "export")
+        rows.append({"ID": k + 1, "Start time": f"2/{1 + k % 27}/26 09:00:00", "Completion time": f"2/{1 + k % 27}/26 09:06:00",
+                     "Email": "anonymous", "Name": "", heads["missed"]: label("missed", a["missed"]),
+                     heads["barriers"]: ";".join(label("barriers", c) for c in a["barriers"]) + ";",
+                     heads["what_would_help"]: a["what_would_help"], heads["age_band"]: label("age_band", a["age_band"]),
+                     heads["sex"]: label("sex", a["sex"]), q.consent_question: "Yes"})
+    out["forms_export.csv"] = pd.DataFrame(rows).to_csv(index=False, lineterminator="\n")
+    mapping = {"columns": {v: k for k, v in heads.items()}, "separator": ";", "channel": "online",
+               "consent": q.consent_question, "response_date": "Completion time", "date_format": "%m/%d/%y %H:%M:%S"}
+    import yaml
+
+    out["forms_export_mapping.yaml"] = ("# Column mapping of forms_export.csv (a Microsoft Forms export) onto the default "
+                                        "questionnaire (docs/engagement.md)\n" + yaml.safe_dump(mapping, sort_keys=False,
+                                                                                                 width=200))
+    return out
+
+
 def engagement_log(seed: int = SEED) -> dict:
     """Sample hybrid engagement (psychology of change) for every provider: activities, reach
     by sex x working age, and barrier themes. At XQB working-age women are seldom heard:
@@ -743,6 +828,9 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
     (out / "engagement").mkdir(exist_ok=True)
     for name, table in engagement_log(seed).items():
         table.to_csv(out / "engagement" / f"{name}.csv", index=False, lineterminator="\n")
+    (out / "engagement_responses").mkdir(exist_ok=True)
+    for name, text in questionnaire_samples(seed).items():
+        (out / "engagement_responses" / name).write_text(text, encoding="utf-8")
     gt = ground_truth()
     (out / "ground_truth.json").write_text(json.dumps(gt, indent=2) + "\n")
     (out / "GROUND_TRUTH.md").write_text(_ground_truth_md(gt))

@@ -253,6 +253,17 @@ def parse_questionnaire(spec, source: str = "questionnaire") -> Questionnaire:
                          str(consent["question"]).strip(), questions, bool(spec.get("easy_read", False)), source)
 
 
+def questionnaire_table(q: Questionnaire) -> "pd.DataFrame":
+    """The questionnaire as a table to read: ``number, section, id, type, question, answers``
+    (the answers' wordings joined by " / ")."""
+    import pandas as pd
+
+    rows = [{"number": i, "section": "About you" if x.section == "demographics" else "Questions", "id": x.id,
+             "type": x.type, "question": x.text, "answers": " / ".join(x.labels)}
+            for i, x in enumerate(q.questions, 1)]
+    return pd.DataFrame(rows, columns=["number", "section", "id", "type", "question", "answers"])
+
+
 def load_questionnaire(path: str | Path = "default") -> Questionnaire:
     """Read and check a questionnaire: a YAML file, or ``default`` / ``easy_read`` for the kit's.
 
@@ -275,4 +286,5 @@ def load_questionnaire(path: str | Path = "default") -> Questionnaire:
 
 
 __all__ = ["Question", "Questionnaire", "QuestionnaireError", "load_questionnaire", "parse_questionnaire",
+           "questionnaire_table",
            "built_in_demographics", "SCALES", "TYPES"]

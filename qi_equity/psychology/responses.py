@@ -403,5 +403,27 @@ def to_engagement_log(responses: pd.DataFrame, q: Questionnaire, provider_code: 
             "barriers": pd.DataFrame(barriers, columns=["activity_id", "dimension", "group", "theme", "mentions"])}
 
 
-__all__ = ["response_row", "append_response", "respondent_groups", "to_engagement_log", "Source", "SurveyMapping", "MergeResult", "merge_responses", "check_source", "normalise",
+def reach_of_responses(responses: pd.DataFrame, q: Questionnaire, population: pd.DataFrame, provider_code: str,
+                       dimension: str = "sex_age") -> pd.DataFrame:
+    """Who the merged responses reached against the catchment population, by ``dimension``
+    (``sex_age`` or ``ethnic_group``): the columns of
+    :func:`qi_equity.psychology.engagement.reach_vs_population` (shares with Wilson intervals,
+    representation, under-represented), full data."""
+    from qi_equity.psychology.engagement import reach_vs_population
+
+    log = to_engagement_log(responses, q, provider_code, f"{provider_code}-Q", "2000-01-01")
+    pop = population[population["provider_code"] == provider_code]
+    return reach_vs_population(log, pop, dimension)
+
+
+def reach_percent(reach: pd.DataFrame) -> pd.DataFrame:
+    """:func:`reach_of_responses` to read: ``group, share, share_lower, share_upper,
+    population_share`` in percent (one decimal) and ``under_represented``; no counts."""
+    out = reach[["group", "share", "share_lower", "share_upper", "population_share", "under_represented"]].copy()
+    for c in ("share", "share_lower", "share_upper", "population_share"):
+        out[c] = (100 * out[c]).round(1)
+    return out.reset_index(drop=True)
+
+
+__all__ = ["reach_percent", "reach_of_responses", "response_row", "append_response", "respondent_groups", "to_engagement_log", "Source", "SurveyMapping", "MergeResult", "merge_responses", "check_source", "normalise",
            "read_table", "load_survey_mapping", "from_survey_export"]

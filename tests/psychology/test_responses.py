@@ -134,3 +134,42 @@ def test_merged_responses_become_the_engagement_log_the_reports_read(sources):
     b = log["barriers"]
     assert b[(b["dimension"] == "sex_age") & (b["group"] == "Male 65+")]["theme"].tolist() == ["transport"]
     assert "none" not in set(b["theme"])
+
+
+def test_the_online_form_adds_checked_answers_and_says_why_not(tmp_path):
+    import ipywidgets as W
+
+    from qi_equity.reports.questionnaire_form import questionnaire_form
+
+    path = tmp_path / "online.csv"
+    ui = questionnaire_form(Q, str(path))
+    kids = list(ui.children)
+    button, message = kids[-2], kids[-1]
+    consent = next(w for w in kids if isinstance(w, W.Checkbox))
+    radios = [w for w in kids if isinstance(w, W.RadioButtons)]
+    texts = [w for w in kids if isinstance(w, W.Text) and "number" in (w.placeholder or "")]
+    ticks = [w for w in kids if isinstance(w, W.VBox)]
+    radios[0].value = "yes"                     # missed an appointment
+    ticks[0].children[2].value = True           # appointments in my working hours
+    texts[0].value = "900"                      # out of range: refused, nothing saved
+    consent.value = True
+    button.click()
+    assert "travel_minutes: must be from 0 to 600" in message.value and "Nothing was saved" in message.value
+    assert not path.exists()
+    texts[0].value = "40"
+    button.click()
+    assert "saved (1 response(s)" in message.value and 'download' in message.value
+    r = merge_responses([Source(path)], Q).responses
+    assert r.loc[0, "missed"] == "yes" and r.loc[0, "barriers"] == "working_hours" and r.loc[0, "travel_minutes"] == 40
+    assert r.loc[0, "channel"] == "online"
+
+
+def test_the_sample_sources_merge_into_the_documented_counts():
+    # docs/engagement.md: 95 rows read, 2 without consent, 5 merged (paper + online), 88 respondents
+    from _support import SAMPLE
+
+    src = SAMPLE / "engagement_responses"
+    r = merge_responses([Source(src / "paper.csv"), Source(src / "online.csv"),
+                         Source(src / "forms_export.csv", src / "forms_export_mapping.yaml")], Q)
+    assert r.summary.set_index("source").loc["total"].tolist() == [95, 2, 5, 88]
+    assert len(r.responses) == 88
