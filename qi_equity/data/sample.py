@@ -540,7 +540,67 @@ def questionnaire_samples(seed: int = SEED) -> dict:
     out["forms_export_mapping.yaml"] = ("# Column mapping of forms_export.csv (a Microsoft Forms export) onto the default "
                                         "questionnaire (docs/engagement.md)\n" + yaml.safe_dump(mapping, sort_keys=False,
                                                                                                  width=200))
+    out.update(_coding_samples(out, rng))
     return out
+
+
+#: How the sample's first coder codes each (scrubbed) free text (the kit's coding frame).
+TEXT_CODES = {
+    "Evening or Saturday clinics so I do not lose a day's pay": "flexible_times;working_hours;cost",
+    "A text the week before, not a letter": "letters_and_booking", "Let me change the date online without phoning":
+    "easier_rebooking", "Somewhere to leave the children, or a later slot": "caring_responsibilities;support_on_the_day",
+    "An interpreter booked before I arrive": "language;support_on_the_day",
+    "Appointments near the bus station": "transport;closer_to_home", "Telephone first, then visit": "remote_options",
+    "Help with parking costs": "transport;cost", "Fewer changes to my date": "letters_and_booking",
+    "Being able to bring someone with me": "support_on_the_day", "Please call me on [phone] about evening slots":
+    "flexible_times", "My name is [name], email [e-mail]": "", "The reminder text worked": "reminders_work",
+    "The nurse explained everything": "kind_staff", "Video call for the follow-up": "remote_options",
+    "Staff were kind when I was late": "kind_staff", "The volunteer at the door showed me the way": "community_help"}
+WORKSHOP_IDEAS = [  # idea, votes, themes, status, change idea of XQB's driver diagram
+    ("Saturday morning and weekday evening clinics for orthopaedics", 17, "flexible_times;working_hours",
+     "taken forward", "C1"),
+    ("Choose a video first appointment when booking", 11, "remote_options;working_hours", "taken forward", "C2"),
+    ("A creche or a later slot on school days", 9, "caring_responsibilities;flexible_times", "proposed", ""),
+    ("Change the date by text without phoning", 8, "easier_rebooking;letters_and_booking", "proposed", ""),
+    ("Parking refunds for long appointments", 3, "cost;transport", "not taken forward", ""),
+]
+
+
+def _coding_samples(sources: dict, rng: np.random.Generator) -> dict:
+    """The sample's coding sheet, coded by the equity lead (every item) and a patient partner (the
+    first 50, disagreeing now and then), and one co-design workshop at XQB."""
+    import io
+    import tempfile
+
+    from qi_equity.psychology.coding import coding_sheet
+    from qi_equity.psychology.questionnaire import load_questionnaire
+    from qi_equity.psychology.responses import Source, merge_responses
+
+    q = load_questionnaire("default")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in sources.items():
+            Path(tmp, name).write_text(text, encoding="utf-8")
+        merged = merge_responses([Source(Path(tmp, "paper.csv")), Source(Path(tmp, "online.csv")),
+                                  Source(Path(tmp, "forms_export.csv"), Path(tmp, "forms_export_mapping.yaml"))], q)
+    sheet = coding_sheet(merged.responses, q)
+    first = sheet.assign(codes=sheet["text"].map(TEXT_CODES).fillna(""), coder="Equity lead")
+    second = first.head(50).copy()
+    second["coder"] = "Patient partner"
+    for i in second.index:
+        codes = [c for c in second.at[i, "codes"].split(";") if c]
+        u = rng.random()
+        if u < 0.15 and len(codes) > 1:
+            codes = codes[:-1]
+        elif u < 0.2:
+            codes = codes + ["awareness"]
+        second.at[i, "codes"] = ";".join(codes)
+    buf = io.StringIO()
+    pd.concat([first, second], ignore_index=True).to_csv(buf, index=False, lineterminator="\n")
+    workshop = pd.DataFrame([("XQB", "XQB-W1", "2026-03-05", f"XQB-I{k}", idea, votes, themes, status, ci)
+                             for k, (idea, votes, themes, status, ci) in enumerate(WORKSHOP_IDEAS, 1)],
+                            columns=["provider_code", "workshop_id", "date", "idea_id", "idea", "votes", "themes", "status",
+                                     "change_idea_id"])
+    return {"coded_sheet.csv": buf.getvalue(), "workshop.csv": workshop.to_csv(index=False, lineterminator="\n")}
 
 
 def engagement_log(seed: int = SEED) -> dict:
@@ -828,9 +888,9 @@ def generate(out_dir: str | Path = "data_samples", seed: int = SEED) -> Path:
     (out / "engagement").mkdir(exist_ok=True)
     for name, table in engagement_log(seed).items():
         table.to_csv(out / "engagement" / f"{name}.csv", index=False, lineterminator="\n")
-    (out / "engagement_responses").mkdir(exist_ok=True)
+    (out / "engagement_responses" / "XQB").mkdir(parents=True, exist_ok=True)
     for name, text in questionnaire_samples(seed).items():
-        (out / "engagement_responses" / name).write_text(text, encoding="utf-8")
+        (out / "engagement_responses" / "XQB" / name).write_text(text, encoding="utf-8")
     gt = ground_truth()
     (out / "ground_truth.json").write_text(json.dumps(gt, indent=2) + "\n")
     (out / "GROUND_TRUTH.md").write_text(_ground_truth_md(gt))

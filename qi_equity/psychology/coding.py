@@ -79,7 +79,10 @@ def load_coding_frame(path: str | Path = "default") -> pd.DataFrame:
 
 
 def _respondent_keys(responses: pd.DataFrame) -> pd.Series:
-    """A stable key per respondent: the reference, or ``row<k>`` for a row without one."""
+    """A stable key per respondent: the merged table's ``respondent_id`` (the reference, or the
+    source file and row), else the reference or ``row<k>``."""
+    if "respondent_id" in responses:
+        return responses["respondent_id"].astype(str)
     ref = responses["respondent_ref"].fillna("").astype(str)
     return pd.Series(np.where(ref != "", ref, [f"row{k + 1}" for k in range(len(ref))]), index=responses.index)
 
@@ -218,7 +221,7 @@ def quotes(coded: pd.DataFrame, sheet: pd.DataFrame, frame: pd.DataFrame, thresh
         hits = c[c["codes"].map(lambda s, code=r.code: code in s) & c[dimension].isin(big)]
         for h in hits.itertuples():
             text = scrub(h.text, names)
-            if has_identifier(text) or not text.strip():
+            if has_identifier(text) or not text.strip() or any(x["quote"] == text for x in rows):
                 continue
             rows.append({"code": r.code, "label": r.label, "group": getattr(h, dimension), "quote": text})
             if sum(1 for x in rows if x["code"] == r.code) >= per_theme:

@@ -19,7 +19,9 @@ the same person online), keeping the first source's answers and filling its gaps
 ones. Every row read is accounted for in the summary: kept, merged into another, or set aside for
 want of consent.
 
-Merged table (one row per respondent): ``respondent_ref`` (``""`` when none was given),
+Merged table (one row per respondent): ``respondent_id`` (the reference, or ``<file>#<row>`` for a
+row without one: stable whatever order the sources are merged in), ``respondent_ref`` (``""`` when
+none was given),
 ``channel`` (online / offline / event; ``;``-joined when one person answered through several),
 ``response_date`` (YYYY-MM-DD or empty), ``sources`` (file names), then one column per question
 id holding its code (a tick-all-that-apply question: its ticked codes joined by ``;``; a number
@@ -225,8 +227,10 @@ def check_source(df: pd.DataFrame, q: Questionnaire, source: str) -> ValidationR
 
 def normalise(df: pd.DataFrame, q: Questionnaire, source: str) -> pd.DataFrame:
     """A checked source in the merged layout (see the module docstring), consent still in."""
+    ref = df["respondent_ref"].fillna("").astype(str) if "respondent_ref" in df else pd.Series("", index=df.index)
     out = pd.DataFrame({
-        "respondent_ref": (df["respondent_ref"].fillna("").astype(str) if "respondent_ref" in df else ""),
+        "respondent_id": np.where(ref != "", ref, [f"{source}#{k + 1}" for k in range(len(df))]),
+        "respondent_ref": ref,
         "channel": df["channel"].astype(str).str.lower(),
         "response_date": (df["response_date"].fillna("").astype(str).str[:10] if "response_date" in df else ""),
         "sources": source, "consent": df["consent"].astype(str).str.lower() == "yes"}, index=df.index)
@@ -315,7 +319,7 @@ def merge_responses(sources: list[Source], q: Questionnaire) -> MergeResult:
     summary = pd.DataFrame(rows, columns=["source", "rows", "no_consent", "merged", "kept"])
     if len(summary):
         summary.loc[len(summary)] = ["total", *summary[["rows", "no_consent", "merged", "kept"]].sum()]
-    cols = ["respondent_ref", "channel", "response_date", "sources"] + ids
+    cols = ["respondent_id", "respondent_ref", "channel", "response_date", "sources"] + ids
     out = merged.drop(columns=["consent"], errors="ignore").reindex(columns=cols)
     return MergeResult(out.reset_index(drop=True), summary)
 

@@ -90,3 +90,24 @@ def test_themes_by_group_co_occurrence_and_quotes_only_from_big_enough_groups():
     qs = quotes(coded, sheet, FRAME, threshold=5)
     assert set(qs["group"]) == {"Female 16-64"}       # the men's group (2 people) is never quoted
     assert not qs["quote"].map(has_identifier).any() and len(qs[qs["code"] == "flexible_times"]) == 2
+
+
+def test_the_reports_tables_protect_small_groups_and_their_themes():
+    from qi_equity.publication.protect import Rule
+    from qi_equity.reports.voices import voices_tables
+
+    women = _responses([f"text {k}" for k in range(8)])
+    men = _responses(["a", "b"], sex="M", age="45-64")
+    men["respondent_ref"] = ["M0", "M1"]
+    r = pd.concat([women, men], ignore_index=True)
+    sheet = coding_sheet(r, Q)
+    coded = sheet.assign(codes=[["working_hours"]] * 8 + [["transport"], ["transport"]], coder="EL")
+    t = voices_tables(r, Q, None, "XQB", Rule(threshold=5), coded, sheet, FRAME)
+    reach = t["reach"].data.set_index("group")
+    assert np.isnan(reach.loc["Male 16-64", "respondents"])      # 2 people: hidden, and its share too
+    assert np.isnan(reach.loc["Male 16-64", "share"])
+    # the total (10) is published, so one more group is hidden: 10 - 8 would give the 2 back
+    assert np.isnan(reach.loc["Female 16-64", "respondents"])
+    assert (reach.drop(index=["Male 16-64", "Female 16-64"])["respondents"] == 0).all()   # zeros are published
+    themes = t["themes"].data.set_index(["group", "code"])
+    assert np.isnan(themes.loc[("Male 16-64", "transport"), "raised"])

@@ -168,7 +168,7 @@ def test_the_sample_sources_merge_into_the_documented_counts():
     # docs/engagement.md: 95 rows read, 2 without consent, 5 merged (paper + online), 88 respondents
     from _support import SAMPLE
 
-    src = SAMPLE / "engagement_responses"
+    src = SAMPLE / "engagement_responses" / "XQB"
     r = merge_responses([Source(src / "paper.csv"), Source(src / "online.csv"),
                          Source(src / "forms_export.csv", src / "forms_export_mapping.yaml")], Q)
     assert r.summary.set_index("source").loc["total"].tolist() == [95, 2, 5, 88]

@@ -170,3 +170,24 @@ def test_core20plus5_areas_flow_into_the_reports(sample_run):
     assert "Core20 against the rest, by clinical area and provider" in collab.get_text(" ")
     heads = [th.get_text(strip=True) for th in collab.find_all("th")]
     assert "DNA % (Core20)" in heads and "% over 18 wk (rest)" in heads
+
+
+def test_what_people_told_us_flows_into_the_report_with_no_identifier_anywhere(sample_run):
+    # the sample's questionnaire answers at XQB (docs/engagement.md): who answered, themes by group,
+    # coder agreement, quotes and the co-design workshop; two free texts carry planted identifiers
+    from qi_equity.psychology.scrub import has_identifier
+
+    folder = sample_run[1]
+    xqb = _visible(folder / "XQB.html")
+    text = xqb.get_text(" ")
+    for words in ("What people told us", "88 people answered", "Who answered, by sex and working age",
+                  "What each group told us most", "Cohen's kappa", "In their words",
+                  "Co-design workshop", "Evening and weekend clinics"):
+        assert words in text, words
+    quotes = [li.get_text() for li in xqb.find_all("li") if li.get_text().startswith('"')]
+    assert quotes and not any(has_identifier(q) for q in quotes)
+    assert "No questionnaire responses for this provider yet" in _visible(folder / "XQA.html").get_text(" ")
+    for f in folder.rglob("*"):
+        if f.is_file() and f.suffix in (".html", ".json"):
+            body = f.read_text(encoding="utf-8", errors="replace")
+            assert "07700 900123" not in body and "grace.okafor@example.com" not in body and "Grace Okafor" not in body
