@@ -156,6 +156,26 @@ def core20plus5_comparison(m: dict) -> pd.DataFrame:
     return out
 
 
+def questionnaire_comparison(m: dict) -> pd.DataFrame:
+    """Questionnaire reach and themes across providers, from what each provider published (its
+    metrics file's ``questionnaire``): ``Provider, Questionnaire, Respondents, Under-represented``
+    (the groups below their share of the catchment) and ``Themes raised most`` (published counts
+    only, most first). Providers without responses are left out."""
+    rows = []
+    for f in m["files"]:
+        qn = f.get("questionnaire")
+        if not qn:
+            continue
+        reach = table(qn["reach"])
+        under = reach.loc[reach.get("under_represented", pd.Series("", index=reach.index)).fillna("") != "", "group"]
+        themes = table(qn["themes"]) if qn.get("themes") else pd.DataFrame(columns=["theme", "raised"])
+        top = (themes.dropna(subset=["raised"]).groupby("theme")["raised"].sum().sort_values(ascending=False).head(3))
+        rows.append({"Provider": f["provider_code"], "Questionnaire": qn["title"], "Respondents": qn["respondents"],
+                     "Under-represented": ", ".join(under), "Themes raised most": "; ".join(top.index)})
+    return pd.DataFrame(rows, columns=["Provider", "Questionnaire", "Respondents", "Under-represented",
+                                       "Themes raised most"])
+
+
 FUNNEL_MEASURES = {  # name: (label, count column, denominator column in the equity table)
     "dna_rate": ("Pathways with a DNA (%), last 12 months", "dna", "dna_denominator"),
     "completed_over_18": ("Completed pathways over 18 weeks (%), last 12 months", "over_18", "completed"),

@@ -109,24 +109,21 @@ def voices_tables(responses: pd.DataFrame, q, population: pd.DataFrame | None, p
     return out
 
 
-def show_voices(lens_data: str, provider_code: str, rule: Rule | None = None, questionnaire: str = "default",
-                names=()):
-    """Display the part (see the module docstring); says so when the provider has no responses."""
-    from qi_equity.psychology.codesign import change_ideas_of, ideas_table, load_workshop
-    from qi_equity.psychology.coding import agreement, coding_sheet, load_coded, load_coding_frame, quotes
+def voices_data(lens_data: str, provider_code: str, rule: Rule, questionnaire: str = "default", names=()) -> dict | None:
+    """Everything the part shows, or None when the provider has no responses. A provider's folder
+    may hold its own ``questionnaire.yaml`` and ``coding_frame.yaml`` (else the kit's defaults,
+    or ``questionnaire``)."""
+    from qi_equity.psychology.coding import coding_sheet, load_coded, load_coding_frame
     from qi_equity.psychology.questionnaire import load_questionnaire
     from qi_equity.psychology.responses import merge_responses
-    from qi_equity.reports.display import show_markdown, show_table
 
-    rule = rule or Rule()
     folder = responses_folder(lens_data, provider_code)
-    show_markdown("### What people told us")
     if folder is None or not sources_in(folder):
-        show_markdown("No questionnaire responses for this provider yet (docs/engagement.md).")
-        return
-    q = load_questionnaire(questionnaire)
+        return None
+    own_q, own_f = folder / "questionnaire.yaml", folder / "coding_frame.yaml"
+    q = load_questionnaire(own_q if own_q.is_file() else questionnaire)
     merged = merge_responses(sources_in(folder), q)
-    frame = load_coding_frame()
+    frame = load_coding_frame(own_f if own_f.is_file() else "default")
     sheet = coding_sheet(merged.responses, q, names)
     coded = load_coded(folder / "coded_sheet.csv", frame, sheet) if (folder / "coded_sheet.csv").is_file() else None
     if coded is not None:  # the texts and groups as the coders saw them
@@ -135,6 +132,40 @@ def show_voices(lens_data: str, provider_code: str, rule: Rule | None = None, qu
     pop_path = Path(lens_data) / "population.csv"
     population = pd.read_csv(pop_path, dtype={"provider_code": str}) if pop_path.is_file() else None
     t = voices_tables(merged.responses, q, population, provider_code, rule, coded, sheet, frame)
+    return {"questionnaire": q, "merged": merged, "frame": frame, "sheet": sheet, "coded": coded, "tables": t,
+            "folder": folder}
+
+
+def voices_metrics(lens_data: str, provider_code: str, rule: Rule | None = None) -> dict | None:
+    """What the provider's metrics file carries for the collaborative report: the published reach
+    and themes tables (hidden values as null) and the number of respondents."""
+    from qi_equity.publication.metrics import records
+
+    d = voices_data(lens_data, provider_code, rule or Rule())
+    if d is None:
+        return None
+    out = {"title": d["questionnaire"].title, "respondents": int(len(d["merged"].responses)),
+           "reach": records(d["tables"]["reach"].data)}
+    if "themes" in d["tables"]:
+        out["themes"] = records(d["tables"]["themes"].data.drop(columns=["respondents"]))
+    return out
+
+
+def show_voices(lens_data: str, provider_code: str, rule: Rule | None = None, questionnaire: str = "default",
+                names=()):
+    """Display the part (see the module docstring); says so when the provider has no responses."""
+    from qi_equity.psychology.codesign import change_ideas_of, ideas_table, load_workshop
+    from qi_equity.psychology.coding import agreement, quotes
+    from qi_equity.reports.display import show_markdown, show_table
+
+    rule = rule or Rule()
+    show_markdown("### What people told us")
+    d = voices_data(lens_data, provider_code, rule, questionnaire, names)
+    if d is None:
+        show_markdown("No questionnaire responses for this provider yet (docs/engagement.md).")
+        return
+    q, merged, frame, sheet, coded, t, folder = (d[k] for k in ("questionnaire", "merged", "frame", "sheet", "coded",
+                                                                  "tables", "folder"))
     s = merged.summary.set_index("source").loc["total"]
     show_markdown(f"{q.title}: {int(s['kept']):,} people answered on paper, at events or online "
                   f"({int(s['rows']):,} forms; {int(s['no_consent'])} without consent set aside, "
@@ -182,4 +213,4 @@ def _relabel(pub, names: dict, drop=()):
     return Published(data, mask, pub.threshold, keys, pub.min_median)
 
 
-__all__ = ["show_voices", "voices_tables", "sources_in", "responses_folder"]
+__all__ = ["show_voices", "voices_data", "voices_metrics", "voices_tables", "sources_in", "responses_folder"]

@@ -111,3 +111,58 @@ def test_the_reports_tables_protect_small_groups_and_their_themes():
     assert (reach.drop(index=["Male 16-64", "Female 16-64"])["respondents"] == 0).all()   # zeros are published
     themes = t["themes"].data.set_index(["group", "code"])
     assert np.isnan(themes.loc[("Male 16-64", "transport"), "raised"])
+
+
+def test_a_custom_questionnaire_and_a_custom_frame_flow_through_every_step(tmp_path):
+    # forms -> typed-in workbook -> merge -> coding sheet -> coded by two coders -> the report's tables
+    import yaml
+    from openpyxl import load_workbook
+
+    from qi_equity.psychology.forms import write_forms
+    from qi_equity.publication.protect import Rule
+    from qi_equity.reports.voices import voices_data
+
+    folder = tmp_path / "engagement_responses" / "XQC"
+    folder.mkdir(parents=True)
+    (folder / "questionnaire.yaml").write_text(yaml.safe_dump({
+        "id": "eye_clinic", "title": "Your eye clinic", "consent": {"text": "Anonymous.", "question": "I agree."},
+        "questions": [{"id": "on_time", "type": "single", "text": "Seen on time?",
+                       "options": [{"code": "y", "label": "Yes"}, {"code": "n", "label": "No"}]},
+                      {"id": "say", "type": "text", "text": "Anything else?"}],
+        "demographics": ["age_band", "sex"]}))
+    (folder / "coding_frame.yaml").write_text("id: eyes\ncodes:\n  - {code: parking, label: Parking, kind: barrier}\n"
+                                              "  - {code: friendly, label: Friendly staff, kind: asset}\n")
+    from qi_equity.psychology.questionnaire import load_questionnaire
+
+    q = load_questionnaire(folder / "questionnaire.yaml")
+    paths = write_forms(q, tmp_path / "forms")
+    wb = load_workbook(paths["workbook"])
+    ws = wb["Responses"]
+    head = [c.value for c in ws[1]]
+    for r in range(2, 10):
+        row = {"respondent_ref": f"E{r}", "channel": "offline", "consent": "Yes", "on_time": "No",
+               "say": "No parking at all" if r % 2 else "Friendly staff, no parking", "age_band": "45 to 64", "sex": "Female"}
+        for k, v in row.items():
+            ws.cell(row=r, column=head.index(k) + 1, value=v)
+    wb.save(folder / "paper.xlsx")
+    merged = merge_responses_for(folder, q)
+    sheet = coding_sheet(merged.responses, q)
+    first = sheet.assign(codes=["parking" if "No parking at all" == t else "parking;friendly" for t in sheet["text"]],
+                         coder="A")
+    second = first.assign(coder="B")
+    pd.concat([first, second]).to_csv(folder / "coded_sheet.csv", index=False)
+    d = voices_data(str(tmp_path), "XQC", Rule(threshold=5))
+    assert d["questionnaire"].id == "eye_clinic" and list(d["frame"]["code"]) == ["parking", "friendly"]
+    themes = d["tables"]["themes"].data.set_index("code")
+    assert themes.loc["parking", "raised"] == 8 and d["tables"]["reach"].data.set_index("group").loc[
+        "Female 16-64", "respondents"] == 8
+    assert agreement(d["coded"], d["frame"]).iloc[-1]["kappa"] == 1.0
+    qs = quotes(d["coded"], d["sheet"], d["frame"], threshold=5)
+    assert set(qs["quote"]) == {"No parking at all", "Friendly staff, no parking"}   # each text quoted once
+    assert set(qs["code"]) <= {"parking", "friendly"}
+
+
+def merge_responses_for(folder, q):
+    from qi_equity.psychology.responses import Source, merge_responses
+
+    return merge_responses([Source(folder / "paper.xlsx")], q)
