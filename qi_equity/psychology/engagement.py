@@ -97,19 +97,24 @@ def validate_engagement(activities: pd.DataFrame, reach: pd.DataFrame, barriers:
     return ValidationReport(source, len(activities), f)
 
 
-def load_engagement(folder: str | Path, provider_code: str | None = None) -> dict:
-    """Read and validate ``activities.csv``, ``reach.csv`` and ``barriers.csv`` from a folder."""
+def load_engagement(folder: str | Path, provider_code: str | None = None, taxonomy: str | Path | None = None) -> dict:
+    """Read and validate ``activities.csv``, ``reach.csv`` and ``barriers.csv`` from a folder,
+    against the barrier taxonomy ``taxonomy`` (a YAML list of ``code, label, about``), else the
+    folder's own ``taxonomy.yaml`` when it has one, else the kit's. The result's ``taxonomy``
+    holds the one used (the reports label themes from it)."""
     folder = Path(folder)
     a = pd.read_csv(folder / "activities.csv", dtype={"activity_id": str, "provider_code": str})
     r = pd.read_csv(folder / "reach.csv", dtype={"activity_id": str})
     b = pd.read_csv(folder / "barriers.csv", dtype={"activity_id": str})
-    raise_if_invalid(validate_engagement(a, r, b, source=str(folder)))
+    own = folder / "taxonomy.yaml"
+    tax = barrier_taxonomy(taxonomy or (own if own.is_file() else None))
+    raise_if_invalid(validate_engagement(a, r, b, taxonomy=tax, source=str(folder)))
     a["date"] = pd.to_datetime(a["date"])
     if provider_code is not None:
         a = a[a["provider_code"] == provider_code]
         r = r[r["activity_id"].isin(a["activity_id"])]
         b = b[b["activity_id"].isin(a["activity_id"])]
-    return {"activities": a.reset_index(drop=True), "reach": r.reset_index(drop=True),
+    return {"taxonomy": tax, "activities": a.reset_index(drop=True), "reach": r.reset_index(drop=True),
             "barriers": b.reset_index(drop=True)}
 
 
@@ -191,6 +196,7 @@ def reach_by_channel(log: dict, dimension: str) -> pd.DataFrame:
 def barriers_by_group(log: dict, dimension: str, by_channel: bool = False, taxonomy: pd.DataFrame | None = None
                       ) -> pd.DataFrame:
     """Mentions of each barrier theme by group (and channel): ``group, [channel,] theme, label, mentions``."""
+    taxonomy = taxonomy if taxonomy is not None else log.get("taxonomy")
     tax = (taxonomy if taxonomy is not None else barrier_taxonomy()).set_index("code")["label"]
     b = log["barriers"][log["barriers"]["dimension"] == dimension]
     keys = ["group", "theme"]

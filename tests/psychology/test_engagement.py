@@ -83,3 +83,22 @@ def test_reach_by_channel_against_population_and_seldom_heard_hand_worked():
     b = barriers_by_group(log, "sex_age", by_channel=True)
     assert b[["group", "channel", "theme", "mentions"]].values.tolist() == [
         ["Female 16-64", "online", "working_hours", 4], ["Male 16-64", "offline", "transport", 2]]
+
+
+def test_a_collaboratives_own_taxonomy_is_read_and_labels_the_themes(tmp_path):
+    # the engagement log checked against the folder's taxonomy.yaml (not only by validate_engagement)
+    from qi_equity.psychology.engagement import barriers_by_group, load_engagement
+
+    f = tmp_path / "eng"
+    f.mkdir()
+    (f / "activities.csv").write_text("provider_code,activity_id,date,channel,format,participants\n"
+                                      "XQB,A1,2026-01-10,offline,workshop,12\n")
+    (f / "reach.csv").write_text("activity_id,dimension,group,participants\nA1,sex_age,Female 16-64,12\n")
+    (f / "barriers.csv").write_text("activity_id,dimension,group,theme,mentions\nA1,sex_age,Female 16-64,parking,5\n")
+    from qi_equity.data.validation import ContractError
+
+    with pytest.raises(ContractError, match="theme"):
+        load_engagement(f)                                  # 'parking' is not in the kit's taxonomy
+    (f / "taxonomy.yaml").write_text("- {code: parking, label: Parking at the hospital, about: cost and space}\n")
+    log = load_engagement(f)
+    assert barriers_by_group(log, "sex_age")["label"].tolist() == ["Parking at the hospital"]
