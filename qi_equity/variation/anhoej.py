@@ -46,14 +46,16 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
     ``longest_run_max``, ``crossings``, ``crossings_min`` and ``runs_signal``
     (longest run > max, or crossings < min) [1]_ [2]_.
     """
-    with np.errstate(invalid="ignore"):
-        sign = np.sign(value - centre)
-    useful = include & np.isfinite(sign) & (sign != 0)
     L = S.regular(seg, nseg)
-    if L:
+    if L:  # signs as int8 (comparisons with NaN are False: a missing point is not useful)
+        sign = (value > centre).view(np.int8) - (value < centre).view(np.int8)
+        useful = include & (sign != 0)
         n_useful, longest, crossings = _runs_matrix(sign.reshape(nseg, L), useful.reshape(nseg, L))
         n_obs = include.reshape(nseg, L).sum(axis=1, dtype=float)
         return _runs_result(n_obs, n_useful, longest, crossings)
+    with np.errstate(invalid="ignore"):
+        sign = np.sign(value - centre)
+    useful = include & np.isfinite(sign) & (sign != 0)
     idx = np.flatnonzero(useful)
     useg, usign = seg[idx], sign[idx]
     breaks = np.ones(len(idx), dtype=bool)

@@ -121,12 +121,13 @@ def two_of_three(close: np.ndarray, rel: np.ndarray, seg: np.ndarray) -> np.ndar
 def combine(outside, trend_dir, two3, shift_part, rel) -> np.ndarray:
     """Rule code per point (index into :data:`RULES`) by the precedence
     outside limits > trend > two-of-three > shift [2]_."""
-    return np.select(
-        [outside & (rel > 0), outside & (rel <= 0),
-         trend_dir > 0, trend_dir < 0,
-         two3 & (rel > 0), two3 & (rel < 0),
-         shift_part & (rel > 0), shift_part & (rel < 0)],
-        [1, 2, 3, 4, 5, 6, 7, 8], default=0)
+    up, down = rel > 0, rel < 0
+    code = np.zeros(len(rel), dtype=np.int8)
+    # the lowest precedence first: each later rule overwrites the points it holds
+    for cond, k in ((shift_part & down, 8), (shift_part & up, 7), (two3 & down, 6), (two3 & up, 5),
+                    (trend_dir < 0, 4), (trend_dir > 0, 3), (outside & ~up, 2), (outside & up, 1)):
+        code = np.where(cond, np.int8(k), code)
+    return code
 
 
 def point_type(rule_code: np.ndarray, direction: np.ndarray) -> np.ndarray:
@@ -134,9 +135,11 @@ def point_type(rule_code: np.ndarray, direction: np.ndarray) -> np.ndarray:
     direction (+1 increase, -1 decrease, 0 neutral) [2]_."""
     side = RULE_SIDE[rule_code]
     oriented = side * direction
-    return np.select(
-        [side == 0, (direction == 0) & (side > 0), (direction == 0) & (side < 0), oriented > 0],
-        [0, 3, 4, 1], default=2)
+    neutral = direction == 0
+    out = np.full(len(side), 2, dtype=np.int8)  # concern unless one of these holds (first listed wins)
+    for cond, k in ((oriented > 0, 1), (neutral & (side < 0), 4), (neutral & (side > 0), 3), (side == 0, 0)):
+        out = np.where(cond, np.int8(k), out)
+    return out
 
 
 VARIATION_ICONS = ["common_cause", "improvement_high", "improvement_low", "concern_high", "concern_low",
