@@ -34,14 +34,14 @@ def setup_aggregate():
 
 
 def run_aggregate(path):
-    from qi_equity.data.ingest import monthly_measures_duckdb
+    from qi_equity.ingest import monthly_measures_duckdb
 
     agg = monthly_measures_duckdb(path, CENSUS, by_specialty=True)
     assert agg["provider_code"].nunique() == 200
 
 
 def _aggregate():
-    from qi_equity.data.ingest import monthly_measures_duckdb
+    from qi_equity.ingest import monthly_measures_duckdb
 
     cache = OUT / "national_aggregate.parquet"
     if not cache.exists():

@@ -168,7 +168,7 @@ def internal_path(out: str) -> str:
 
 
 def _aggregate(args) -> int:
-    from qi_equity.data.ingest import aggregate_extract
+    from qi_equity.ingest import aggregate_extract
     from qi_equity.data.io import write_frame
 
     agg = aggregate_extract(args.file, args.census_date, by_specialty=args.by_specialty, engine=args.engine)

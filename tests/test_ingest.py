@@ -8,7 +8,7 @@ import pytest
 from _support import CENSUS, PROVIDERS, SAMPLE, _sample_derived
 from qi_equity import measures
 from qi_equity.data import national
-from qi_equity.data.ingest import DIMENSIONS, aggregate_extract, monthly_measures_duckdb
+from qi_equity.ingest import DIMENSIONS, aggregate_extract, monthly_measures_duckdb
 from qi_equity.publication.metrics import write_metrics_from_aggregate
 
 KEYS = ["provider_code", "month", "specialty", "dimension", "group", "measure"]
@@ -28,7 +28,7 @@ def test_duckdb_equals_pandas_on_the_sample_collaborative():
 
 
 def test_engine_is_picked_by_rows_not_size(tmp_path, monkeypatch):
-    from qi_equity.data import ingest
+    from qi_equity import ingest
 
     p = national.generate(tmp_path / "nat.parquet", n_providers=3, pathways=30_000)
     frame = pd.read_parquet(p)
@@ -72,7 +72,7 @@ def test_metrics_for_every_provider_without_html(tmp_path):
 
 def test_national_funnel_across_all_providers(tmp_path):
     p = national.generate(tmp_path / "n.parquet", n_providers=8, pathways=40_000)
-    from qi_equity.data.ingest import provider_funnel_from_aggregate
+    from qi_equity.ingest import provider_funnel_from_aggregate
 
     f = provider_funnel_from_aggregate(monthly_measures_duckdb(p, CENSUS), "dna_rate", CENSUS)
     assert f.summary.iloc[0]["n_units"] == 8 and f.data["denominator"].gt(0).all()
