@@ -58,3 +58,24 @@ def test_a_missing_month_or_a_rebase_leaves_the_matrix_path_and_still_agrees():
     pd.testing.assert_frame_equal(batch.summary[batch.summary["series"] == 4].reset_index(drop=True), one.summary,
                                   check_exact=False, rtol=1e-9)
     assert batch.points["missing"].sum() == 1
+
+
+def test_boundary_runs_start_after_points_that_are_not_useful():
+    # Anhoej runs skip points on the centre line and missing ones: a series whose first points are
+    # missing must start its first run at its first useful point (the longest run is not one longer)
+    df = _series(70, ties=False)
+    first = df["date"] == df["date"].min()
+    second = df["date"] == sorted(df["date"].unique())[1]
+    df.loc[first | (second & (df["series"] % 2 == 0)), "value"] = np.nan
+    batch = spc(df, by="series").summary.set_index("series")
+    for k in range(0, 70, 5):
+        alone = spc(df[df["series"] == k], by="series").summary.iloc[0]
+        assert batch.loc[k, "longest_run"] == alone["longest_run"]
+        assert batch.loc[k, "crossings"] == alone["crossings"] and batch.loc[k, "n_useful"] == alone["n_useful"]
+    # by hand for one series: its useful points' signs, their longest run and crossings
+    one = spc(df[df["series"] == 0], by="series")
+    rel = one.points["relative_to_centre"].to_numpy()
+    signs = rel[rel != 0]
+    runs = np.split(signs, np.flatnonzero(np.diff(signs) != 0) + 1)
+    assert batch.loc[0, "longest_run"] == max(len(r) for r in runs)
+    assert batch.loc[0, "crossings"] == len(runs) - 1
