@@ -59,3 +59,50 @@ def test_a_median_of_two_middle_values_is_their_mean_in_long_double():
     # R: median(c(0.1, 0.2, 0.3, 0.4)) = mean(c(0.2, 0.3)) = 0.25 (0.2 + 0.3 is 0.5 exactly in long double)
     assert S.medians(*_one([0.4, 0.1, 0.3, 0.2]))[0] == 0.25
     assert S.medians(*_one([3.0, 1.0, 2.0]))[0] == 2.0
+
+
+def _loop_last(seg, nseg, mask):
+    out = [-1] * nseg
+    for i, (s, m) in enumerate(zip(seg, mask)):
+        if m:
+            out[s] = i
+    return out
+
+
+def test_the_layout_check_accepts_only_complete_equal_segments():
+    L, nseg = 5, 70
+    seg = np.repeat(np.arange(nseg), L)
+    assert S.regular(seg, nseg) == L
+    assert S.regular(seg, 2 * nseg) == 0                       # n is not nseg x L
+    assert S.regular(np.repeat(np.arange(40), 5), 40) == 0     # too few segments for the matrix path
+    bad = seg.copy()
+    bad[3], bad[4] = 1, 1                                      # segment 0 is 3 long, segment 1 is 7
+    assert S.regular(bad, nseg) == 0
+    ends_wrong = seg.copy()
+    ends_wrong[L - 1] = 1                                      # starts right, one segment ends early
+    assert S.regular(ends_wrong, nseg) == 0
+    middle = seg.copy()
+    middle[2] = 5                                              # first and last of each block right, a middle one not
+    assert S.regular(middle, nseg) == 0
+    uneven = np.repeat(np.arange(nseg), L)[:-1]                # one point short
+    assert S.regular(uneven, nseg) == 0
+    assert S.regular(seg, nseg) == L                           # the remembered answer is the array's own
+
+
+def test_last_index_and_position_on_the_matrix_path_match_a_loop():
+    rng = np.random.default_rng(5)
+    L, nseg = 6, 80
+    seg = np.repeat(np.arange(nseg), L)
+    mask = rng.random(nseg * L) < 0.6
+    mask[:L] = False                                           # a segment with no point
+    mask[L * 2 + L - 1] = False                                # a segment whose last point is missing
+    assert S.regular(seg, nseg) == L
+    assert S.last_index(seg, nseg, mask).tolist() == _loop_last(seg, nseg, mask)
+    assert S.last_index(seg, nseg).tolist() == [k * L + L - 1 for k in range(nseg)]
+    assert S.position(seg).tolist() == list(range(L)) * nseg
+    # the grouped path on an irregular layout, by hand
+    irr = np.array([0, 0, 0, 1, 2, 2])
+    assert S.position(irr).tolist() == [0, 1, 2, 0, 0, 1]
+    assert S.last_index(irr, 3, np.array([1, 1, 0, 0, 1, 0], bool)).tolist() == [1, -1, 4]
+    assert S.position(np.zeros(0, dtype=int)).tolist() == []
+    assert S.counts(mask, seg, nseg).tolist() == [float(mask[k * L:(k + 1) * L].sum()) for k in range(nseg)]
