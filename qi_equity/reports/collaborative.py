@@ -127,8 +127,9 @@ def core20plus5_comparison(m: dict) -> pd.DataFrame:
     """
     from qi_equity.data.core20plus5 import areas, parse_area_key
 
-    names = dict(zip(areas()["area_id"], areas()["cohort_label"] + ": " + areas()["name"]))
-    order = {a: i for i, a in enumerate(areas()["area_id"])}
+    a = areas()
+    names = dict(zip(a["area_id"], a["cohort_label"] + ": " + a["name"]))
+    order = {x: i for i, x in enumerate(a["area_id"])}
     rows = []
     for f in m["files"]:
         c = table(f["cells"]) if "cells" in f else pd.DataFrame(columns=["specialty"])

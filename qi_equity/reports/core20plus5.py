@@ -30,9 +30,9 @@ import pandas as pd
 from qi_equity import measures
 from qi_equity.data import contract as C
 from qi_equity.data import core20plus5 as C5
-from qi_equity.equity.intervals import wilson
 from qi_equity.publication import release as REL
 from qi_equity.publication.tables import Published, mask_table
+from qi_equity.reports.provider import with_intervals
 
 #: Dimensions always in an area's table; the PLUS flags the scan found are added after them.
 BASE_DIMENSIONS = ("all", "core20")
@@ -84,15 +84,8 @@ def area_table(derived: pd.DataFrame, census_date, area, release: REL.Release, m
         dna_upper`` (percentages 0-100, Wilson intervals at ``confidence``).
     """
     sub = derived[derived["specialty"].astype(str).isin(area.codes).to_numpy()]
-    t = measures.equity_table(sub, census_date, months, dimensions=tuple(dimensions), flags=flags)
-    for num, den, lo, hi in (("over_18", "completed", "over_18_lower", "over_18_upper"),
-                             ("dna", "dna_denominator", "dna_lower", "dna_upper")):
-        ok = (t[den] > 0).to_numpy()
-        lower, upper = np.full(len(t), np.nan), np.full(len(t), np.nan)
-        if ok.any():
-            a, b = wilson(t.loc[ok, num], t.loc[ok, den], confidence)
-            lower[ok], upper[ok] = 100 * np.asarray(a), 100 * np.asarray(b)
-        t[lo], t[hi] = lower, upper
+    t = with_intervals(measures.equity_table(sub, census_date, months, dimensions=tuple(dimensions), flags=flags),
+                       confidence)
     # an unrecorded group with no pathways at all says nothing (zeros are published anyway)
     unrec = np.array([g in C.get_dimension(d, flags).unrecorded for d, g in zip(t["dimension"], t["group"])], bool)
     t = t[~(unrec & (t["completed"] == 0).to_numpy() & (t["dna_denominator"] == 0).to_numpy())]

@@ -109,6 +109,22 @@ EQUITY_COUNTS = {
 }
 
 
+def with_intervals(t: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """An equity table (:func:`qi_equity.measures.equity_table`) with Wilson intervals, in percent,
+    for the share over 18 weeks (``over_18_lower, over_18_upper``) and the DNA rate (``dna_lower,
+    dna_upper``); NaN where the denominator is 0."""
+    t = t.copy()
+    for num, den, lo, hi in (("over_18", "completed", "over_18_lower", "over_18_upper"),
+                             ("dna", "dna_denominator", "dna_lower", "dna_upper")):
+        ok = (t[den] > 0).to_numpy()
+        lower, upper = np.full(len(t), np.nan), np.full(len(t), np.nan)
+        if ok.any():
+            lo_, hi_ = wilson(t.loc[ok, num], t.loc[ok, den], confidence)
+            lower[ok], upper[ok] = 100 * np.asarray(lo_), 100 * np.asarray(hi_)
+        t[lo], t[hi] = lower, upper
+    return t
+
+
 def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
                    threshold: int = disclosure.DEFAULT_THRESHOLD, confidence: float = 0.95,
                    release_: REL.Release | None = None) -> Published:
@@ -120,15 +136,8 @@ def equity_summary(derived: pd.DataFrame, census_date, months: int = 12,
     dna_rate, dna_lower, dna_upper, waiting`` (percentages 0-100; intervals at ``confidence``).
     """
     rel = _own_release(derived, census_date, months, threshold, release_)
-    t = measures.equity_table(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS)
-    for num, den, lo, hi in (("over_18", "completed", "over_18_lower", "over_18_upper"),
-                             ("dna", "dna_denominator", "dna_lower", "dna_upper")):
-        ok = t[den] > 0
-        lower, upper = np.full(len(t), np.nan), np.full(len(t), np.nan)
-        if ok.any():
-            lo_, hi_ = wilson(t.loc[ok, num], t.loc[ok, den], confidence)
-            lower[ok.to_numpy()], upper[ok.to_numpy()] = 100 * lo_, 100 * hi_
-        t[lo], t[hi] = lower, upper
+    t = with_intervals(measures.equity_table(derived, census_date, months, dimensions=PUBLISHED_DIMENSIONS),
+                       confidence)
     cols = ["dimension", "dimension_label", "group", "completed", "median_wait", "over_18", "over_18_pct",
             "over_18_lower", "over_18_upper", "over_52", "over_52_pct", "removed", "removed_pct", "dna_denominator",
             "dna", "dna_rate", "dna_lower", "dna_upper", "waiting"]
