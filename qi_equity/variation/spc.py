@@ -150,9 +150,39 @@ def _require(data: pd.DataFrame, cols: list[str]):
         raise SPCInputError(f"column(s) {missing} not found in data (columns: {list(data.columns)})")
 
 
-def _month_index(d: pd.Series) -> np.ndarray:
-    """Months as ``year * 12 + month - 1`` (one calendar conversion of the whole column)."""
-    return d.to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12
+_DAY_NS = 86_400 * 10**9
+
+
+def _months_and_offsets(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Months as ``year * 12 + month - 1``, and whether each time is not midnight on the first of a
+    month, for times in nanoseconds since 1970. Calendar conversions run once per distinct day of
+    the span (a lookup table), not once per row, unless the span is longer than the rows."""
+    days = ns // _DAY_NS
+    midnight = days * _DAY_NS == ns
+    lo = int(days.min()) if len(days) else 0
+    span = int(days.max()) - lo + 1 if len(days) else 0
+    if span <= max(len(days), 4096):
+        table = np.arange(lo, lo + span).astype("datetime64[D]")
+        tmonth = table.astype("datetime64[M]")
+        first = tmonth.astype("datetime64[D]") == table
+        i = days - lo
+        return tmonth.astype(np.int64)[i] + 1970 * 12, ~(first[i] & midnight)
+    month = ns.astype("datetime64[ns]").astype("datetime64[M]")
+    first_day = month.astype("datetime64[ns]").view(np.int64)
+    return month.astype(np.int64) + 1970 * 12, first_day != ns
+
+
+def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes of a ``by`` column in sorted order of its values (-1 for a missing value) and how
+    many codes there can be: an integer column's values less its minimum (no hashing), any other
+    column factorised."""
+    v = col.to_numpy()
+    if v.dtype.kind in "iu" and len(v):
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 2**40 and -2**62 < lo and hi < 2**62:
+            return v.astype(np.int64) - lo, hi - lo + 1
+    codes, uniq = pd.factorize(col, sort=True)
+    return codes, len(uniq)
 
 
 def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols) -> pd.DataFrame:
@@ -173,10 +203,10 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
                 raise SPCInputError(f"column '{c}': {int(bad.sum())} row(s) are not numbers, e.g. "
                                     f"{data.loc[bad.values, c].head(3).tolist()}")
             df[c] = v.astype(float)
-    month = _month_index(df[date]) if freq == "MS" else None
+    when = df[date].to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
+    month = None
     if freq == "MS":
-        first_day = (month - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
-        off = df[date].to_numpy().astype("datetime64[ns]") != first_day
+        month, off = _months_and_offsets(when)
         if off.any():
             raise SPCInputError(f"column '{date}': {int(off.sum())} row(s) are not the first day of a month "
                                 "(freq='MS'); aggregate to months first or pass freq=None")
@@ -186,13 +216,12 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     key = np.zeros(n, dtype=np.int64)
     span = 1
     for b in by:
-        codes, uniq = pd.factorize(df[b], sort=True)
-        if span * (len(uniq) + 1) >= 2**62:  # too many combinations for one integer: fall back
+        codes, size = _sorted_codes(df[b])
+        if span * (size + 1) >= 2**62:  # too many combinations for one integer: fall back
             key = df.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy().astype(np.int64)
             break
-        key = key * (len(uniq) + 1) + (codes + 1)
-        span *= len(uniq) + 1
-    when = df[date].to_numpy().astype("datetime64[ns]").view(np.int64)
+        key = key * (size + 1) + (codes + 1)
+        span *= size + 1
     step = key[1:] - key[:-1]
     if n > 1 and not ((step > 0) | ((step == 0) & (when[1:] >= when[:-1]))).all():  # sort only if needed
         order = np.lexsort((when, key))
@@ -208,7 +237,10 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     if dup.any():
         raise SPCInputError(f"{int(dup.sum())} row(s) repeat a series and date ({by + [date]}); "
                             "each series needs one value per date")
-    sid = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1 if n else np.zeros(0, dtype=np.int64)
+    new_series = np.ones(n, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=new_series[1:])
+    sid = np.cumsum(new_series)
+    sid -= 1
     df["_sid"] = sid
     df["missing"] = False
     if freq == "MS" and len(df):
@@ -380,20 +412,21 @@ def _limits(chart, y, num, den, base, seg, nseg, screen, mr_base=None):
     n = len(y)
     if mr_base is None:
         mr_base = base
-    nan = np.full(n, np.nan)
     valid = base & np.isfinite(y)
     if chart in ("xmr", "i"):
         L = S.regular(seg, nseg)
         spread = (lambda a: np.repeat(a, L)) if L else (lambda a: a[seg])
-        centre = spread(S.means(y, valid, seg, nseg))
-        amr = spread(_mean_moving_range(y, mr_base, seg, nseg, screen))
+        # one value per segment, spread to the points once (each full-length array is fresh memory)
+        centre = S.means(y, valid, seg, nseg)
+        amr = _mean_moving_range(y, mr_base, seg, nseg, screen)
         if chart == "xmr":
             half3, half2 = MDC_LIMIT * amr, 2 * (MDC_LIMIT / 3) * amr
         else:
             half3, half2 = 3 * amr / D2, 2 * amr / D2
-        return centre, centre - half3, centre + half3, centre - half2, centre + half2
+        return tuple(spread(a) for a in (centre, centre - half3, centre + half3, centre - half2, centre + half2))
     if chart == "run":
         centre = S.medians(y, valid, seg, nseg)[seg]
+        nan = np.full(n, np.nan)
         return centre, nan, nan, nan, nan
     if chart == "mr":
         centre = S.means(y, valid, seg, nseg)[seg]
@@ -456,6 +489,60 @@ def _autocorrelation(y, missing, seg, nseg):
     num = np.bincount(seg, weights=prod, minlength=nseg)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
+
+
+#: Points per block of the rule phase. The rules look within a segment only, so they run on
+#: blocks of whole segments: a block's temporaries stay in cache and are reused, where one pass
+#: over 3.6M points would take some forty fresh arrays of the full length (page faults and memory
+#: traffic cost more than the comparisons).
+BLOCK_POINTS = 1 << 17
+
+
+def _blocks(seg: np.ndarray, n: int, size: int | None = None) -> list[tuple[int, int]]:
+    """``(start, stop)`` point ranges of whole segments, about ``size`` points each (default
+    :data:`BLOCK_POINTS`), covering all ``n`` points in order (``seg`` non-decreasing; a segment
+    longer than ``size`` is one block)."""
+    size = size or BLOCK_POINTS
+    if n <= size:
+        return [(0, n)]
+    cuts = np.searchsorted(seg, seg[np.arange(size, n, size)], side="left")  # back to a segment start
+    edges = np.unique(np.r_[0, cuts, n])
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def _rule_codes(chart, y, centre, lower, upper, lower2, upper2, missing_v, seg, direction, shift_length,
+                trend_length):
+    """``rel, outside, close, rule_code, point_type`` of the points of whole segments."""
+    rel = rules.relative_to_centre(y, centre)
+    if chart == "run":
+        outside = np.zeros(len(y), dtype=bool)
+        close = np.zeros(len(y), dtype=bool)
+    else:
+        outside = rules.outside_limits(y, lower, upper) & ~missing_v
+        close = rules.close_to_limits(y, lower2, upper2, outside) & ~missing_v
+    tdir = rules.trend_direction(np.where(missing_v, np.nan, y), seg, trend_length)
+    two3 = rules.two_of_three(close, rel, seg)
+    shift_part = rules.shift(rel, seg, shift_length)
+    rule_code = rules.combine(outside, tdir, two3, shift_part, rel)
+    if chart == "mr":  # the MDC rules are not applied to a moving-range chart, except the limits
+        rule_code = np.where(np.isin(rule_code, [1, 2]), rule_code, np.int8(0))
+    return rel, outside, close, rule_code, rules.point_type(rule_code, direction)
+
+
+def _segment_statistics(y, centre, include, missing_v, seg, blocks):
+    """Anhøj runs (a dict of per-segment arrays) and the lag-1 autocorrelation per segment,
+    block by block of whole segments."""
+    runs, acf = [], []
+    for a, b in blocks:
+        if a == b:
+            continue
+        sb = seg[a:b] - seg[a]
+        nb = int(sb[-1]) + 1
+        runs.append(anhoej.runs_analysis(y[a:b], centre[a:b], include[a:b], sb, nb))
+        acf.append(_autocorrelation(y[a:b], missing_v[a:b], sb, nb))
+    if not runs:
+        return anhoej.runs_analysis(y, centre, include, seg, 0), np.zeros(0)
+    return {k: np.concatenate([r[k] for r in runs]) for k in runs[0]}, np.concatenate(acf)
 
 
 def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, chart: str = "xmr",
@@ -541,8 +628,9 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     df = _prepare(data, use_value, date, numerator, denominator, by, freq, extra)
     n = len(df)
 
-    num = df[numerator].to_numpy(float) if numerator else np.full(n, np.nan)
-    den = df[denominator].to_numpy(float) if denominator else np.full(n, np.nan)
+    # (no full-length arrays of NaN where neither count is given: nothing reads them then)
+    num = df[numerator].to_numpy(float) if numerator else (np.full(n, np.nan) if denominator else None)
+    den = df[denominator].to_numpy(float) if denominator else None
     if ratio_values:  # ratio charts, or any chart of numerator / denominator
         with np.errstate(invalid="ignore", divide="ignore"):
             y = np.where(den > 0, num / den, np.nan)
@@ -552,11 +640,14 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
 
     sid = df["_sid"].to_numpy()
     period = _periods(df, date, by, rebase)
-    key = sid.astype(np.int64) * (int(period.max()) + 1 if n else 1) + period
-    # rows are sorted by series, then date, and periods follow dates: segments are contiguous
-    new_seg = np.ones(n, dtype=bool)
-    new_seg[1:] = key[1:] != key[:-1]
-    seg = np.cumsum(new_seg, dtype=np.int64) - 1
+    if n and period.max() > 0:
+        key = sid.astype(np.int64) * (int(period.max()) + 1) + period
+        # rows are sorted by series, then date, and periods follow dates: segments are contiguous
+        new_seg = np.ones(n, dtype=bool)
+        new_seg[1:] = key[1:] != key[:-1]
+        seg = np.cumsum(new_seg, dtype=np.int64) - 1
+    else:  # one period per series: the segments are the series
+        seg = sid.astype(np.int64, copy=False)
     nseg = int(seg[-1]) + 1 if n else 0
 
     if chart == "mr":
@@ -580,23 +671,17 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     if multiply != 1:
         y = y * multiply
         centre, lower, upper, lower2, upper2 = (a * multiply for a in (centre, lower, upper, lower2, upper2))
-    lower, upper, lower2, upper2 = (np.where(np.isfinite(a), a, np.nan) for a in (lower, upper, lower2, upper2))
+    for a in (lower, upper, lower2, upper2):  # an infinite limit is no limit (in place: _limits' own arrays)
+        a[np.isinf(a)] = np.nan
 
     direction = _directions(df, improvement, n)
-    rel = rules.relative_to_centre(y, centre)
-    if chart == "run":
-        outside = np.zeros(n, dtype=bool)
-        close = np.zeros(n, dtype=bool)
-    else:
-        outside = rules.outside_limits(y, lower, upper) & ~missing_v
-        close = rules.close_to_limits(y, lower2, upper2, outside) & ~missing_v
-    tdir = rules.trend_direction(np.where(missing_v, np.nan, y), seg, trend_length)
-    two3 = rules.two_of_three(close, rel, seg)
-    shift_part = rules.shift(rel, seg, shift_length)
-    rule_code = rules.combine(outside, tdir, two3, shift_part, rel)
-    if chart == "mr":  # the MDC rules are not applied to a moving-range chart, except the limits
-        rule_code = np.where(np.isin(rule_code, [1, 2]), rule_code, 0)
-    ptype = rules.point_type(rule_code, direction)
+    blocks = _blocks(seg, n)
+    rel, outside, close, rule_code, ptype = (np.empty(n, dtype=t) for t in (np.int8, bool, bool, np.int8, np.int8))
+    for a, b in blocks:  # the rules never look across segments: block by block of whole segments
+        parts = _rule_codes(chart, y[a:b], centre[a:b], lower[a:b], upper[a:b], lower2[a:b], upper2[a:b],
+                            missing_v[a:b], seg[a:b], direction[a:b], shift_length, trend_length)
+        for whole, part in zip((rel, outside, close, rule_code, ptype), parts):
+            whole[a:b] = part
 
     if isinstance(target, str) and target in df.columns:
         tgt = pd.to_numeric(df[target], errors="coerce").to_numpy(float)
@@ -610,10 +695,9 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     n_points = S.counts(has_value, seg, nseg)
     short = n_points < SHORT_PERIOD
     include = ~excluded
-    runs = anhoej.runs_analysis(y, centre, include, seg, nseg)
+    runs, acf = _segment_statistics(y, centre, include, missing_v, seg, blocks)
     if chart == "mr":
         runs["runs_signal"] = np.zeros(nseg, dtype=bool)
-    acf = _autocorrelation(y, missing_v, seg, nseg)
     with np.errstate(invalid="ignore"):
         acf_flag = (acf > autocorrelation_threshold) & (n_points >= 10)
     last_pt = S.last_index(seg, nseg, has_value)

@@ -83,3 +83,40 @@ def test_autocorrelated_snapshot_series_is_flagged():
     assert s["autocorrelation"].iloc[0] > 0.5 and bool(s["autocorrelated"].iloc[0])
     w = spc(pd.DataFrame({"date": pd.date_range("2022-01-01", periods=36, freq="MS"), "value": rng.normal(size=36)})).summary
     assert not bool(w["autocorrelated"].iloc[0])
+
+
+_SPC = __import__("sys").modules["qi_equity.variation.spc"]
+
+
+@pytest.mark.parametrize("stamps, months, off", [
+    # midnight on the first of a month, before and after 1970, across a year end
+    (["1969-12-01", "1970-01-01", "2024-02-01", "2025-01-01"], [1969 * 12 + 11, 1970 * 12, 2024 * 12 + 1, 2025 * 12],
+     [False, False, False, False]),
+    # the second of a month, one nanosecond after midnight, the last day of a leap February
+    (["2024-03-02", "2024-03-01 00:00:00.000000001", "2024-02-29", "1969-12-31 23:00"],
+     [2024 * 12 + 2, 2024 * 12 + 2, 2024 * 12 + 1, 1969 * 12 + 11], [True, True, True, True]),
+])
+@pytest.mark.parametrize("long_span", [False, True])
+def test_boundary_months_and_first_of_month_checks(stamps, months, off, long_span):
+    ns = pd.to_datetime(stamps, format="ISO8601").to_numpy().astype("datetime64[ns]").view("int64")
+    if long_span:  # a span of days far longer than the rows: the per-row calendar conversion
+        ns = np.r_[ns, pd.Timestamp("2200-01-01").value]
+        months, off = months + [2200 * 12], off + [False]
+    got_m, got_off = _SPC._months_and_offsets(ns)
+    assert got_m.tolist() == months and got_off.tolist() == off
+
+
+def test_integer_series_keys_sort_as_their_values():
+    col = pd.Series([7, -3, 7, 1000, -3, 0])
+    codes, size = _SPC._sorted_codes(col)
+    assert size == 1004 and (np.argsort(codes, kind="stable") == np.argsort(col.to_numpy(), kind="stable")).all()
+    assert codes.tolist() == [10, 0, 10, 1003, 0, 3]
+    text = pd.Series(["b", "a", None, "b"])  # other columns are factorised, a missing value -1
+    assert _SPC._sorted_codes(text)[0].tolist() == [1, 0, -1, 1]
+    # series keyed by integers come out in the same order as keyed by their text
+    df = pd.DataFrame({"s": np.repeat([30, -2, 5], 3), "date": np.tile(pd.date_range("2024-01-01", periods=3,
+                                                                                        freq="MS"), 3),
+                       "value": np.arange(9.0)})
+    a = spc(df, by="s").summary
+    b = spc(df.assign(s=df["s"].map({30: "c", -2: "a", 5: "b"})), by="s").summary
+    assert a["s"].tolist() == [-2, 5, 30] and (a["centre"].to_numpy() == b["centre"].to_numpy()).all()
