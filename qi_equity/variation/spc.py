@@ -150,26 +150,40 @@ def _require(data: pd.DataFrame, cols: list[str]):
         raise SPCInputError(f"column(s) {missing} not found in data (columns: {list(data.columns)})")
 
 
-_DAY_NS = 86_400 * 10**9
+_PER_DAY = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}
 
 
-def _months_and_offsets(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Months as ``year * 12 + month - 1``, and whether each time is not midnight on the first of a
-    month, for times in nanoseconds since 1970. Calendar conversions run once per distinct day of
+def _day_numbers(when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 of ``datetime64`` times (in the column's own unit: no conversion),
+    and whether each time is midnight."""
+    unit, count = np.datetime_data(when.dtype)
+    if unit not in _PER_DAY or count != 1:
+        when, unit = when.astype("datetime64[ns]"), "ns"
+    t = when.view(np.int64)
+    days = t // _PER_DAY[unit]
+    return days, days * _PER_DAY[unit] == t
+
+
+def _calendar(days: np.ndarray, what: str) -> np.ndarray:
+    """The month (``what="month"``: ``year * 12 + month - 1``) of each day number, or whether it is
+    the first of its month (``what="first"``). Calendar conversions run once per distinct day of
     the span (a lookup table), not once per row, unless the span is longer than the rows."""
-    days = ns // _DAY_NS
-    midnight = days * _DAY_NS == ns
-    lo = int(days.min()) if len(days) else 0
-    span = int(days.max()) - lo + 1 if len(days) else 0
-    if span <= max(len(days), 4096):
-        table = np.arange(lo, lo + span).astype("datetime64[D]")
-        tmonth = table.astype("datetime64[M]")
-        first = tmonth.astype("datetime64[D]") == table
-        i = days - lo
-        return tmonth.astype(np.int64)[i] + 1970 * 12, ~(first[i] & midnight)
-    month = ns.astype("datetime64[ns]").astype("datetime64[M]")
-    first_day = month.astype("datetime64[ns]").view(np.int64)
-    return month.astype(np.int64) + 1970 * 12, first_day != ns
+    if not len(days):
+        return np.zeros(0, dtype=np.int64 if what == "month" else bool)
+    lo = int(days.min())
+    span = int(days.max()) - lo + 1
+    small = span <= max(len(days), 4096)
+    d = np.arange(lo, lo + span).astype("datetime64[D]") if small else days.astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    out = month.astype(np.int64) + 1970 * 12 if what == "month" else month.astype("datetime64[D]") == d
+    return out[days - lo] if small else out
+
+
+def _months_and_offsets(when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Months (``year * 12 + month - 1``) of ``datetime64`` times, and whether each time is not
+    midnight on the first of a month."""
+    days, midnight = _day_numbers(when)
+    return _calendar(days, "month"), ~(midnight & _calendar(days, "first"))
 
 
 def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, int]:
@@ -189,46 +203,51 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     """Sorted working frame with one row per series x date, missing months inserted."""
     cols = by + [date] + [c for c in (value, numerator, denominator) if c] + extra_cols
     _require(data, cols)
-    df = data[list(dict.fromkeys(cols))].copy()
-    df[date] = pd.to_datetime(df[date], errors="coerce")
+    df = data[list(dict.fromkeys(cols))]  # pandas 3 copies on write: the caller's frame is never changed
+    if not (pd.api.types.is_datetime64_dtype(df[date]) and not isinstance(df[date].dtype, pd.DatetimeTZDtype)):
+        df[date] = pd.to_datetime(df[date], errors="coerce")
     bad = df[date].isna()
     if bad.any():
         raise SPCInputError(f"column '{date}': {int(bad.sum())} row(s) are not dates, e.g. "
                             f"{data.loc[bad.values, date].head(3).tolist()}")
     for c in (value, numerator, denominator):
-        if c:
+        if c and df[c].dtype != np.float64:  # a float column is numbers already (NaN is a missing value)
             v = pd.to_numeric(df[c], errors="coerce")
             bad = v.isna() & data[c].notna().values
             if bad.any():
                 raise SPCInputError(f"column '{c}': {int(bad.sum())} row(s) are not numbers, e.g. "
                                     f"{data.loc[bad.values, c].head(3).tolist()}")
             df[c] = v.astype(float)
-    when = df[date].to_numpy().astype("datetime64[ns]", copy=False).view(np.int64)
-    month = None
+    when = df[date].to_numpy()
+    days = None
     if freq == "MS":
-        month, off = _months_and_offsets(when)
+        days, midnight = _day_numbers(when)
+        off = ~midnight
+        off |= ~_calendar(days, "first")
         if off.any():
             raise SPCInputError(f"column '{date}': {int(off.sum())} row(s) are not the first day of a month "
                                 "(freq='MS'); aggregate to months first or pass freq=None")
     # Series keys from factorised codes and one lexsort (no object-dtype sort, groupby or
     # duplicated over millions of rows).
     n = len(df)
-    key = np.zeros(n, dtype=np.int64)
+    key = np.zeros(n, dtype=np.int64) if not by else None
     span = 1
     for b in by:
         codes, size = _sorted_codes(df[b])
         if span * (size + 1) >= 2**62:  # too many combinations for one integer: fall back
             key = df.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy().astype(np.int64)
             break
-        key = key * (size + 1) + (codes + 1)
+        codes = codes.astype(np.int64, copy=False) + 1
+        key = codes if key is None else key * (size + 1) + codes
         span *= size + 1
+    when = when.view(np.int64)  # times in the column's unit: their order is what is needed
     step = key[1:] - key[:-1]
     if n > 1 and not ((step > 0) | ((step == 0) & (when[1:] >= when[:-1]))).all():  # sort only if needed
         order = np.lexsort((when, key))
         df = df.iloc[order].reset_index(drop=True)
         key, when = key[order], when[order]
-        if month is not None:
-            month = month[order]
+        if days is not None:
+            days = days[order]
     else:
         df = df.reset_index(drop=True)
     dup = np.zeros(n, dtype=bool)
@@ -239,24 +258,22 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
                             "each series needs one value per date")
     new_series = np.ones(n, dtype=bool)
     np.not_equal(key[1:], key[:-1], out=new_series[1:])
-    sid = np.cumsum(new_series)
-    sid -= 1
+    first_row = np.flatnonzero(new_series)  # rows are sorted by series: each series' first row
+    last_row = np.append(first_row[1:], n) - 1
+    sid = np.repeat(np.arange(len(first_row)), last_row - first_row + 1)
     df["_sid"] = sid
     df["missing"] = False
     if freq == "MS" and len(df):
-        m = month
-        nser = int(sid.max()) + 1
+        nser = len(first_row)
         # rows are sorted by series then date: first and last month of each series
-        first_row, last_row = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]), \
-            np.flatnonzero(np.r_[sid[1:] != sid[:-1], True])
-        lo, hi = m[first_row], m[last_row]
+        lo, hi = _calendar(days[first_row], "month"), _calendar(days[last_row], "month")
         length = hi - lo + 1
         if (length.sum()) > len(df):
+            m = _calendar(days, "month")
             offset = np.concatenate([[0], np.cumsum(length)[:-1]])
             total = int(length.sum())
             rep = np.repeat(np.arange(nser), length)
             months = lo[rep] + (np.arange(total) - offset[rep])
-            first_row = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]])
             full = df.iloc[first_row[rep]][by].reset_index(drop=True) if by else pd.DataFrame(index=range(total))
             full[date] = pd.to_datetime({"year": months // 12, "month": months % 12 + 1, "day": 1})
             full["_sid"] = rep

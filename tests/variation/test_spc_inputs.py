@@ -98,12 +98,23 @@ _SPC = __import__("sys").modules["qi_equity.variation.spc"]
 ])
 @pytest.mark.parametrize("long_span", [False, True])
 def test_boundary_months_and_first_of_month_checks(stamps, months, off, long_span):
-    ns = pd.to_datetime(stamps, format="ISO8601").to_numpy().astype("datetime64[ns]").view("int64")
+    t = pd.to_datetime(stamps, format="ISO8601").to_numpy().astype("datetime64[ns]")
     if long_span:  # a span of days far longer than the rows: the per-row calendar conversion
-        ns = np.r_[ns, pd.Timestamp("2200-01-01").value]
+        t = np.r_[t, np.datetime64("2200-01-01", "ns")]
         months, off = months + [2200 * 12], off + [False]
-    got_m, got_off = _SPC._months_and_offsets(ns)
+    got_m, got_off = _SPC._months_and_offsets(t)
     assert got_m.tolist() == months and got_off.tolist() == off
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_boundary_first_of_month_in_each_unit_pandas_stores(unit):
+    # one unit of the column's resolution after midnight is not midnight
+    t = np.array(["2024-03-01T00:00:00", "2024-03-01T00:00:00", "1969-07-01T00:00:00"], dtype=f"datetime64[{unit}]")
+    t[1] += np.timedelta64(1, unit)
+    m, off = _SPC._months_and_offsets(t)
+    assert m.tolist() == [2024 * 12 + 2, 2024 * 12 + 2, 1969 * 12 + 6] and off.tolist() == [False, True, False]
+    df = pd.DataFrame({"date": t[[0, 2]], "value": [1.0, 2.0]})
+    assert len(spc(df).points) == 2 + (2024 * 12 + 2 - (1969 * 12 + 6)) - 1   # the months between inserted
 
 
 def test_integer_series_keys_sort_as_their_values():
@@ -120,3 +131,18 @@ def test_integer_series_keys_sort_as_their_values():
     a = spc(df, by="s").summary
     b = spc(df.assign(s=df["s"].map({30: "c", -2: "a", 5: "b"})), by="s").summary
     assert a["s"].tolist() == [-2, 5, 30] and (a["centre"].to_numpy() == b["centre"].to_numpy()).all()
+
+
+@pytest.mark.parametrize("dates, values", [
+    (["2024-01-01", "2024-02-01", "2024-04-01"], [1, 2, 3]),                        # text dates, integers
+    (pd.to_datetime(["2024-01-01", "2024-02-01", "2024-04-01"]), [1.0, np.nan, 3.0]),  # dates, floats
+])
+def test_the_callers_frame_is_left_as_it_was(dates, values):
+    df = pd.DataFrame({"g": ["b", "a", "a"], "date": dates, "value": values})
+    before = df.copy()
+    res = spc(df, by="g")
+    pd.testing.assert_frame_equal(df, before)
+    # series "a" runs February to April: March is absent (inserted as missing), and a NaN in a
+    # float column is a missing month too
+    a = res.points[res.points["g"] == "a"]
+    assert a["missing"].tolist() == ([True, True, False] if np.isnan(values[1]) else [False, True, False])
