@@ -546,20 +546,37 @@ def _rule_codes(chart, y, centre, lower, upper, lower2, upper2, missing_v, seg, 
     return rel, outside, close, rule_code, rules.point_type(rule_code, direction)
 
 
-def _segment_statistics(y, centre, include, missing_v, seg, blocks):
-    """Anhøj runs (a dict of per-segment arrays) and the lag-1 autocorrelation per segment,
-    block by block of whole segments."""
-    runs, acf = [], []
+def _value_range(y, fin, seg, nseg):
+    """Smallest and largest of the values ``y[fin]`` in each segment (+inf and -inf where none)."""
+    L = S.regular(seg, nseg)
+    if L:
+        fm, ym = fin.reshape(nseg, L), y.reshape(nseg, L)
+        return np.where(fm, ym, np.inf).min(axis=1), np.where(fm, ym, -np.inf).max(axis=1)
+    vmin = np.full(nseg, np.inf)
+    vmax = np.full(nseg, -np.inf)
+    np.minimum.at(vmin, seg[fin], y[fin])
+    np.maximum.at(vmax, seg[fin], y[fin])
+    return vmin, vmax
+
+
+def _segment_statistics(y, centre, include, missing_v, baseline, seg, blocks) -> dict:
+    """Per segment, block by block of whole segments: the Anhøj runs (``runs_analysis``'s keys),
+    the lag-1 ``autocorrelation``, and ``vmin`` / ``vmax`` of the baseline's finite values."""
+    parts = []
     for a, b in blocks:
         if a == b:
             continue
         sb = seg[a:b] - seg[a]
         nb = int(sb[-1]) + 1
-        runs.append(anhoej.runs_analysis(y[a:b], centre[a:b], include[a:b], sb, nb))
-        acf.append(_autocorrelation(y[a:b], missing_v[a:b], sb, nb))
-    if not runs:
-        return anhoej.runs_analysis(y, centre, include, seg, 0), np.zeros(0)
-    return {k: np.concatenate([r[k] for r in runs]) for k in runs[0]}, np.concatenate(acf)
+        part = anhoej.runs_analysis(y[a:b], centre[a:b], include[a:b], sb, nb)
+        part["autocorrelation"] = _autocorrelation(y[a:b], missing_v[a:b], sb, nb)
+        part["vmin"], part["vmax"] = _value_range(y[a:b], baseline[a:b] & np.isfinite(y[a:b]), sb, nb)
+        parts.append(part)
+    if not parts:
+        part = anhoej.runs_analysis(y, centre, include, seg, 0)
+        part.update(autocorrelation=np.zeros(0), vmin=np.zeros(0), vmax=np.zeros(0))
+        return part
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, chart: str = "xmr",
@@ -712,7 +729,8 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
     n_points = S.counts(has_value, seg, nseg)
     short = n_points < SHORT_PERIOD
     include = ~excluded
-    runs, acf = _segment_statistics(y, centre, include, missing_v, seg, blocks)
+    runs = _segment_statistics(y, centre, include, missing_v, baseline, seg, blocks)
+    acf = runs["autocorrelation"]
     if chart == "mr":
         runs["runs_signal"] = np.zeros(nseg, dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -758,17 +776,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
         cols[k] = runs[k]
     cols["runs_signal"] = runs["runs_signal"]
     # degenerate periods, in words: a period whose baseline values are all equal has no variation
-    fin = baseline & np.isfinite(y)
-    L = S.regular(seg, nseg)
-    if L:
-        fm = fin.reshape(nseg, L)
-        vmin = np.where(fm, y.reshape(nseg, L), np.inf).min(axis=1)
-        vmax = np.where(fm, y.reshape(nseg, L), -np.inf).max(axis=1)
-    else:
-        vmin = np.full(nseg, np.inf)
-        vmax = np.full(nseg, -np.inf)
-        np.minimum.at(vmin, seg[fin], y[fin])
-        np.maximum.at(vmax, seg[fin], y[fin])
+    vmin, vmax = runs["vmin"], runs["vmax"]
     flat = (n_points >= 2) & (vmin == vmax)
     # months given with a zero or missing denominator (months absent from the data are not counted)
     no_den = (S.counts(~(den > 0) & (np.isfinite(num) | np.isfinite(den)), seg, nseg)
