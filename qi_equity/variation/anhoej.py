@@ -72,20 +72,29 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
 def _runs_matrix(sign: np.ndarray, useful: np.ndarray):
     """``n_useful, longest_run, crossings`` of each row of a ``(segments, points)`` layout: the
     useful points of a row in order, a run ending where the sign changes (points that are not
-    useful are skipped, as in the flat path)."""
-    nseg, L = sign.shape
-    pos = np.arange(L, dtype=np.int32)
-    # the last useful point up to each position (-1 before the first)
-    last = np.maximum.accumulate(np.where(useful, pos, -1), axis=1)
-    prev = np.full((nseg, L), -1, dtype=np.int32)
-    prev[:, 1:] = last[:, :-1]
-    prev_sign = np.take_along_axis(sign, np.maximum(prev, 0), axis=1)
-    cross = useful & (prev >= 0) & (sign != prev_sign)
-    start = useful & ((prev < 0) | cross)
-    count = np.cumsum(useful, axis=1, dtype=np.int32)          # useful points so far
-    run_from = np.maximum.accumulate(np.where(start, count, 0), axis=1)
-    longest = np.where(useful, count - run_from + 1, 0).max(axis=1).astype(float)
-    return count[:, -1].astype(float), longest, cross.sum(axis=1).astype(float)
+    useful are skipped, as in the flat path). The useful points are taken out row by row (one
+    compressed array), so runs and crossings are found in one pass over them."""
+    nseg = sign.shape[0]
+    per_row = useful.sum(axis=1)
+    s = sign[useful]                                   # the useful points' signs, row after row
+    m = len(s)
+    if not m:
+        return per_row.astype(float), np.zeros(nseg), np.zeros(nseg)
+    row = np.repeat(np.arange(nseg), per_row)
+    new_row = np.empty(m, dtype=bool)
+    new_row[0] = True
+    np.not_equal(row[1:], row[:-1], out=new_row[1:])
+    change = np.empty(m, dtype=bool)
+    change[0] = False
+    np.not_equal(s[1:], s[:-1], out=change[1:])
+    cross = change & ~new_row                          # a sign change within a row is a crossing
+    starts = np.flatnonzero(new_row | change)          # each run's first point
+    lengths = np.diff(np.append(starts, m))
+    run_row = row[starts]
+    first_run = np.flatnonzero(np.r_[True, run_row[1:] != run_row[:-1]])
+    longest = np.zeros(nseg)
+    longest[run_row[first_run]] = np.maximum.reduceat(lengths, first_run)
+    return per_row.astype(float), longest, np.bincount(row[cross], minlength=nseg).astype(float)
 
 
 def _runs_result(n_obs, n_useful, longest, crossings) -> dict:

@@ -179,11 +179,17 @@ def _calendar(days: np.ndarray, what: str) -> np.ndarray:
     return out[days - lo] if small else out
 
 
-def _months_and_offsets(when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Months (``year * 12 + month - 1``) of ``datetime64`` times, and whether each time is not
-    midnight on the first of a month."""
+def _not_first_of_month(when: np.ndarray) -> np.ndarray:
+    """Whether each ``datetime64`` time is not midnight on the first of a month."""
     days, midnight = _day_numbers(when)
-    return _calendar(days, "month"), ~(midnight & _calendar(days, "first"))
+    return ~(midnight & _calendar(days, "first"))
+
+
+def _count_not_first_of_month(when: np.ndarray) -> int:
+    """How many times are not midnight on the first of a month, block by block of rows (no
+    full-length arrays of day numbers)."""
+    return sum(int(np.count_nonzero(_not_first_of_month(when[i:i + BLOCK_POINTS])))
+               for i in range(0, len(when), BLOCK_POINTS))
 
 
 def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, int]:
@@ -194,9 +200,9 @@ def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, int]:
     if v.dtype.kind in "iu" and len(v):
         lo, hi = int(v.min()), int(v.max())
         if hi - lo < 2**40 and -2**62 < lo and hi < 2**62:
-            return v.astype(np.int64) - lo, hi - lo + 1
+            return v.astype(np.int64, copy=False) - lo, hi - lo + 1
     codes, uniq = pd.factorize(col, sort=True)
-    return codes, len(uniq)
+    return codes.astype(np.int64, copy=False), len(uniq)
 
 
 def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols) -> pd.DataFrame:
@@ -219,13 +225,12 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
                                     f"{data.loc[bad.values, c].head(3).tolist()}")
             df[c] = v.astype(float)
     when = df[date].to_numpy()
-    days = None
+    if when.dtype.kind != "M":  # e.g. times with a time zone: as UTC
+        when = when.astype("datetime64[ns]")
     if freq == "MS":
-        days, midnight = _day_numbers(when)
-        off = ~midnight
-        off |= ~_calendar(days, "first")
-        if off.any():
-            raise SPCInputError(f"column '{date}': {int(off.sum())} row(s) are not the first day of a month "
+        off = _count_not_first_of_month(when)
+        if off:
+            raise SPCInputError(f"column '{date}': {off} row(s) are not the first day of a month "
                                 "(freq='MS'); aggregate to months first or pass freq=None")
     # Series keys from factorised codes and one lexsort (no object-dtype sort, groupby or
     # duplicated over millions of rows).
@@ -237,27 +242,24 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
         if span * (size + 1) >= 2**62:  # too many combinations for one integer: fall back
             key = df.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy().astype(np.int64)
             break
-        codes = codes.astype(np.int64, copy=False) + 1
-        key = codes if key is None else key * (size + 1) + codes
+        key = codes + 1 if key is None else key * (size + 1) + (codes + 1)
         span *= size + 1
-    when = when.view(np.int64)  # times in the column's unit: their order is what is needed
-    step = key[1:] - key[:-1]
-    if n > 1 and not ((step > 0) | ((step == 0) & (when[1:] >= when[:-1]))).all():  # sort only if needed
-        order = np.lexsort((when, key))
+    t = when.view(np.int64)  # times in the column's unit: their order is what is needed
+    same = key[1:] == key[:-1]
+    if n > 1 and not ((key[1:] > key[:-1]) | (same & (t[1:] >= t[:-1]))).all():  # sort only if needed
+        order = np.lexsort((t, key))
         df = df.iloc[order].reset_index(drop=True)
         key, when = key[order], when[order]
-        if days is not None:
-            days = days[order]
+        t = when.view(np.int64)
+        same = key[1:] == key[:-1]
     else:
         df = df.reset_index(drop=True)
-    dup = np.zeros(n, dtype=bool)
-    if n > 1:
-        dup[1:] = (key[1:] == key[:-1]) & (when[1:] == when[:-1])
+    dup = same & (t[1:] == t[:-1])
     if dup.any():
         raise SPCInputError(f"{int(dup.sum())} row(s) repeat a series and date ({by + [date]}); "
                             "each series needs one value per date")
     new_series = np.ones(n, dtype=bool)
-    np.not_equal(key[1:], key[:-1], out=new_series[1:])
+    np.logical_not(same, out=new_series[1:])
     first_row = np.flatnonzero(new_series)  # rows are sorted by series: each series' first row
     last_row = np.append(first_row[1:], n) - 1
     sid = np.repeat(np.arange(len(first_row)), last_row - first_row + 1)
@@ -266,10 +268,10 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     if freq == "MS" and len(df):
         nser = len(first_row)
         # rows are sorted by series then date: first and last month of each series
-        lo, hi = _calendar(days[first_row], "month"), _calendar(days[last_row], "month")
+        lo, hi = (_calendar(_day_numbers(when[r])[0], "month") for r in (first_row, last_row))
         length = hi - lo + 1
         if (length.sum()) > len(df):
-            m = _calendar(days, "month")
+            m = _calendar(_day_numbers(when)[0], "month")
             offset = np.concatenate([[0], np.cumsum(length)[:-1]])
             total = int(length.sum())
             rep = np.repeat(np.arange(nser), length)

@@ -85,3 +85,29 @@ def test_boundary_limits_for_a_mix_of_empty_and_useful_segments():
     lmax, cmin = longest_run_max(np.array([0, 1, 10])), crossings_min(np.array([0, 1, 10]))
     assert np.isnan(lmax[0]) and lmax[1:].tolist() == [3, 6]  # n = 1: round(log2 1) + 3 = 3
     assert np.isnan(cmin[0]) and cmin[1:].tolist() == [0, 2]  # n = 1: Binomial(0, 0.5) has only 0
+
+
+def _runs_by_hand(signs):
+    """n_useful, longest run and crossings of one row's useful signs, written out as a loop."""
+    longest, crossings, run, prev = 0, 0, 0, None
+    for s in signs:
+        run = run + 1 if s == prev else 1
+        crossings += prev is not None and s != prev
+        longest, prev = max(longest, run), s
+    return len(signs), longest, crossings
+
+
+@pytest.mark.parametrize("empty", ["none", "some rows", "every row"])
+def test_matrix_runs_match_a_loop_over_each_rows_useful_points(empty):
+    from qi_equity.variation.anhoej import _runs_matrix
+
+    rng = np.random.default_rng(11)
+    sign = rng.choice(np.array([-1, 0, 1], dtype=np.int8), size=(70, 20), p=[0.45, 0.1, 0.45])
+    useful = (sign != 0) & (rng.random((70, 20)) > 0.1)
+    if empty == "some rows":
+        useful[::9] = False
+    elif empty == "every row":
+        useful[:] = False
+    n_useful, longest, crossings = _runs_matrix(sign, useful)
+    for i in range(70):
+        assert (n_useful[i], longest[i], crossings[i]) == _runs_by_hand(sign[i][useful[i]].tolist())

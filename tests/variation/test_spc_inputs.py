@@ -102,8 +102,9 @@ def test_boundary_months_and_first_of_month_checks(stamps, months, off, long_spa
     if long_span:  # a span of days far longer than the rows: the per-row calendar conversion
         t = np.r_[t, np.datetime64("2200-01-01", "ns")]
         months, off = months + [2200 * 12], off + [False]
-    got_m, got_off = _SPC._months_and_offsets(t)
-    assert got_m.tolist() == months and got_off.tolist() == off
+    assert _SPC._calendar(_SPC._day_numbers(t)[0], "month").tolist() == months
+    assert _SPC._not_first_of_month(t).tolist() == off
+    assert _SPC._count_not_first_of_month(t) == sum(off)
 
 
 @pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
@@ -111,7 +112,7 @@ def test_boundary_first_of_month_in_each_unit_pandas_stores(unit):
     # one unit of the column's resolution after midnight is not midnight
     t = np.array(["2024-03-01T00:00:00", "2024-03-01T00:00:00", "1969-07-01T00:00:00"], dtype=f"datetime64[{unit}]")
     t[1] += np.timedelta64(1, unit)
-    m, off = _SPC._months_and_offsets(t)
+    m, off = _SPC._calendar(_SPC._day_numbers(t)[0], "month"), _SPC._not_first_of_month(t)
     assert m.tolist() == [2024 * 12 + 2, 2024 * 12 + 2, 1969 * 12 + 6] and off.tolist() == [False, True, False]
     df = pd.DataFrame({"date": t[[0, 2]], "value": [1.0, 2.0]})
     assert len(spc(df).points) == 2 + (2024 * 12 + 2 - (1969 * 12 + 6)) - 1   # the months between inserted
