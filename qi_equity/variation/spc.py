@@ -488,10 +488,13 @@ def _autocorrelation(y, missing, seg, nseg):
     L = S.regular(seg, nseg)
     if L:  # complete series of equal length: row-wise
         okm = ok.reshape(nseg, L)
-        ym = np.where(okm, y.reshape(nseg, L), 0.0)
+        every = bool(ok.all())  # no missing month: no masking
+        ym = y.reshape(nseg, L) if every else np.where(okm, y.reshape(nseg, L), 0.0)
         k = okm.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            dev = np.where(okm, ym - (ym.sum(axis=1) / k)[:, None], 0.0)
+            dev = ym - (ym.sum(axis=1) / k)[:, None]
+            if not every:
+                dev[~okm] = 0.0
             num = (dev[:, 1:] * dev[:, :-1]).sum(axis=1)  # a pair with a missing month has a zero
             den = (dev * dev).sum(axis=1)
             return np.where(den > 0, num / den, np.nan)

@@ -79,3 +79,18 @@ def test_boundary_runs_start_after_points_that_are_not_useful():
     runs = np.split(signs, np.flatnonzero(np.diff(signs) != 0) + 1)
     assert batch.loc[0, "longest_run"] == max(len(r) for r in runs)
     assert batch.loc[0, "crossings"] == len(runs) - 1
+
+
+def test_missing_values_in_the_matrix_path_give_what_each_series_alone_gives():
+    # NaN values (months given without a value) keep the matrix layout; the autocorrelation,
+    # runs and limits must skip them as the grouped path does
+    df = _series(72)
+    rng = np.random.default_rng(8)
+    df.loc[rng.choice(len(df), 150, replace=False), "value"] = np.nan
+    batch = spc(df, by="series", improvement="increase")
+    for k in range(0, 72, 4):
+        one = spc(df[df["series"] == k], by="series", improvement="increase")
+        bs = batch.summary[batch.summary["series"] == k].reset_index(drop=True)
+        pd.testing.assert_frame_equal(bs, one.summary, check_exact=False, rtol=1e-9, atol=1e-12)
+    varied = ~batch.summary["no_variation"]   # a constant series has no autocorrelation
+    assert batch.summary.loc[varied, "autocorrelation"].notna().all() and batch.points["missing"].sum() == 150
