@@ -190,6 +190,26 @@ def run_lengths(breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return run_id, lengths[run_id]
 
 
+def in_long_runs(breaks: np.ndarray, length: int) -> np.ndarray:
+    """True at the points of runs of ``length`` or more points, where ``breaks`` is True at the
+    first point of each run (``breaks[0]`` is). Only the long runs -- usually few -- are written
+    out, so no run id or length is spread over every point."""
+    n = len(breaks)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    starts = np.flatnonzero(breaks)
+    lengths = np.diff(np.append(starts, n))
+    long = lengths >= length
+    if not long.any():
+        return out
+    first, size = starts[long], lengths[long]
+    # the points of the long runs: each run's start plus 0, 1, ..., its length - 1
+    before = np.cumsum(size) - size                    # points of long runs before each one
+    out[np.arange(int(size.sum())) + np.repeat(first - before, size)] = True
+    return out
+
+
 def consecutive_pairs(idx: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (previous, current) of the selected points ``idx`` that lie in the same segment.
 

@@ -60,8 +60,7 @@ def shift(rel: np.ndarray, seg: np.ndarray, length: int = 7) -> np.ndarray:
     prev_same = S.same_as_previous(seg)
     prev_rel = np.concatenate([[0], rel[:-1]])
     breaks = ~prev_same | (rel != prev_rel) | (rel == 0)
-    _, run_len = S.run_lengths(breaks)
-    return (rel != 0) & (run_len >= length)
+    return (rel != 0) & S.in_long_runs(breaks, length)
 
 
 def trend_direction(value: np.ndarray, seg: np.ndarray, length: int = 7) -> np.ndarray:
@@ -82,8 +81,7 @@ def trend_direction(value: np.ndarray, seg: np.ndarray, length: int = 7) -> np.n
     breaks = d == 0
     breaks[:1] = True
     breaks[1:] |= d[1:] != d[:-1]
-    _, run_len = S.run_lengths(breaks)
-    in_trend_diff = (d != 0) & (run_len >= length - 1)
+    in_trend_diff = (d != 0) & S.in_long_runs(breaks, length - 1)
     # point i is in the trend if diff i is (i is the later point) or diff i+1 is (i is the first point)
     part = in_trend_diff.copy()
     part[:-1] |= in_trend_diff[1:]

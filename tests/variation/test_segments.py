@@ -106,3 +106,22 @@ def test_last_index_and_position_on_the_matrix_path_match_a_loop():
     assert S.last_index(irr, 3, np.array([1, 1, 0, 0, 1, 0], bool)).tolist() == [1, -1, 4]
     assert S.position(np.zeros(0, dtype=int)).tolist() == []
     assert S.counts(mask, seg, nseg).tolist() == [float(mask[k * L:(k + 1) * L].sum()) for k in range(nseg)]
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 7])
+def test_in_long_runs_marks_the_points_of_runs_at_least_that_long(length):
+    # runs of 1, 3, 2, 7 and 1 points: by hand, then on random breaks against run_lengths
+    breaks = np.array([1, 1, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1], dtype=bool)
+    sizes = [1, 3, 3, 3, 2, 2, 7, 7, 7, 7, 7, 7, 7, 1]
+    assert S.in_long_runs(breaks, length).tolist() == [s >= length for s in sizes]
+    rng = np.random.default_rng(length)
+    b = rng.random(500) < 0.3
+    b[0] = True
+    assert (S.in_long_runs(b, length) == (S.run_lengths(b)[1] >= length)).all()
+
+
+def test_boundary_in_long_runs_with_no_points_or_no_long_run():
+    assert S.in_long_runs(np.zeros(0, dtype=bool), 3).tolist() == []
+    assert not S.in_long_runs(np.ones(5, dtype=bool), 2).any()       # five runs of one point
+    assert S.in_long_runs(np.r_[True, np.zeros(4, dtype=bool)], 5).all()   # one run of five: at 5
+    assert not S.in_long_runs(np.r_[True, np.zeros(3, dtype=bool)], 5).any()  # four: below 5
