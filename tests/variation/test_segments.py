@@ -125,3 +125,38 @@ def test_boundary_in_long_runs_with_no_points_or_no_long_run():
     assert not S.in_long_runs(np.ones(5, dtype=bool), 2).any()       # five runs of one point
     assert S.in_long_runs(np.r_[True, np.zeros(4, dtype=bool)], 5).all()   # one run of five: at 5
     assert not S.in_long_runs(np.r_[True, np.zeros(3, dtype=bool)], 5).any()  # four: below 5
+
+
+@pytest.mark.parametrize("kind", ["one decimal", "ties", "mixed signs", "magnitudes", "cancelling", "masked",
+                                  "overflow"])
+def test_means_skip_the_second_pass_only_where_it_cannot_change_the_double(kind):
+    # _means_rows gives the second pass only to rows whose first-pass mean lies near a midpoint
+    # between doubles; every row must still be what both passes on every row give
+    rng = np.random.default_rng(4)
+    n, L = 6000, 36
+    x = rng.normal(50, 5, (n, L)).round(1)
+    m = np.ones((n, L), dtype=bool)
+    if kind == "ties":          # the mean (in tenths, exactly) is the first value
+        t = np.round(x * 10).astype(int)
+        t[:, -1] = L * t[:, 0] - t[:, :-1].sum(axis=1)
+        x = t / 10
+    elif kind == "mixed signs":
+        x = rng.normal(0, 5, (n, L)).round(2)
+    elif kind == "magnitudes":
+        x = rng.normal(0, 1, (n, L)) * 10.0 ** rng.integers(-8, 8, (n, L))
+    elif kind == "cancelling":  # two large values cancel: the first pass loses the small ones
+        x[:, :2] = np.c_[np.full(n, 1e16), np.full(n, -1e16)]
+        x[:, 2:] = rng.normal(0, 1, (n, L - 2)) * 1e-3
+    elif kind == "masked":
+        m = rng.random((n, L)) > 0.2
+        m[::50] = False          # rows with no values
+    elif kind == "overflow":
+        x[::7, 2] = np.inf
+        x[1::7, :] = 1e308
+    with np.errstate(over="ignore", invalid="ignore"):
+        got, both = S._means_rows(x, m), S._means_rows_two_pass(x, m)
+    assert np.array_equal(got, both, equal_nan=True)
+    if kind in ("mixed signs", "cancelling"):  # the second pass changes some rows' doubles here
+        xl = np.where(m, x, 0).astype(np.longdouble)
+        first = (xl.sum(axis=1) / L).astype(float)
+        assert (first != both).sum() > 0
