@@ -47,6 +47,8 @@ def regular(seg: np.ndarray, nseg: int) -> int:
 def counts(mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
     L = regular(seg, nseg)
     if L:
+        if L < 256 and mask.dtype == bool:  # bytes summed as bytes: no wider copy of every point
+            return np.add.reduce(mask.view(np.uint8).reshape(nseg, L), axis=1, dtype=np.uint8).astype(float)
         return mask.reshape(nseg, L).sum(axis=1, dtype=float)
     return np.bincount(seg, weights=mask.astype(float), minlength=nseg)
 
@@ -139,8 +141,8 @@ def _means_rows(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
     .. [1] Higham NJ (2002). Accuracy and Stability of Numerical Algorithms, 2nd ed. SIAM,
            section 4.2 (the error bound of recursive summation, ``gamma_(n-1) sum|x|``).
     """
-    k = mm.sum(axis=1)
-    full = bool(k.min(initial=mm.shape[1]) == mm.shape[1]) if len(k) else True  # no point masked out
+    full = bool(mm.all())  # no point masked out
+    k = np.full(len(mm), mm.shape[1]) if full else mm.sum(axis=1)
     kl = np.where(k > 0, k, 1).astype(LONG)
     xd = xm if full else np.where(mm, xm, 0.0)
     xl = xd.astype(LONG)

@@ -341,6 +341,15 @@ def _warnings(n_points, n_missing_den, no_variation, assurance, constant, has_de
     return out
 
 
+def _direction_codes(direction: np.ndarray, one: str | None) -> np.ndarray:
+    """Codes of the ``improvement`` column (0 increase, 1 decrease, 2 neutral) from the direction of
+    each point (+1, -1, 0); ``one`` is the direction given for every point, if it was."""
+    code = np.array([1, 2, 0], dtype=np.int8)
+    if one is not None:
+        return np.full(len(direction), code[DIRECTIONS[one] + 1])
+    return code[np.sign(direction) + 1]
+
+
 def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
     """Direction per point (+1 increase, -1 decrease, 0 neutral), from a string or a column.
 
@@ -442,7 +451,10 @@ def _limits(chart, y, num, den, base, seg, nseg, screen, mr_base=None):
             half3, half2 = MDC_LIMIT * amr, 2 * (MDC_LIMIT / 3) * amr
         else:
             half3, half2 = 3 * amr / D2, 2 * amr / D2
-        return tuple(spread(a) for a in (centre, centre - half3, centre + half3, centre - half2, centre + half2))
+        with np.errstate(over="ignore"):  # a limit beyond the largest double is none (NaN)
+            limits = [np.where(np.isinf(a), np.nan, a) for a in (centre - half3, centre + half3, centre - half2,
+                                                                 centre + half2)]
+        return tuple(spread(a) for a in (centre, *limits))
     if chart == "run":
         centre = S.medians(y, valid, seg, nseg)[seg]
         nan = np.full(n, np.nan)
@@ -708,12 +720,15 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
 
     centre, lower, upper, lower2, upper2 = _limits(chart, y, num, den, baseline, seg, nseg, screen_outliers, mr_base)
     if multiply != 1:
-        y = y * multiply
-        centre, lower, upper, lower2, upper2 = (a * multiply for a in (centre, lower, upper, lower2, upper2))
-    for a in (lower, upper, lower2, upper2):  # an infinite limit is no limit (in place: _limits' own arrays)
-        a[np.isinf(a)] = np.nan
+        with np.errstate(over="ignore"):
+            y = y * multiply
+            centre, lower, upper, lower2, upper2 = [a * multiply for a in (centre, lower, upper, lower2, upper2)]
+    if chart not in ("xmr", "i") or multiply != 1:  # (those two have no infinite limit from _limits)
+        for a in (lower, upper, lower2, upper2):  # an infinite limit is no limit (in place: _limits' own arrays)
+            a[np.isinf(a)] = np.nan
 
     direction = _directions(df, improvement, n)
+    one_direction = None if improvement in df.columns else improvement   # one given for every point
     blocks = _blocks(seg, n)
     rel, outside, close, rule_code, ptype = (np.empty(n, dtype=t) for t in (np.int8, bool, bool, np.int8, np.int8))
     for a, b in blocks:  # the rules never look across segments: block by block of whole segments
@@ -805,7 +820,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
                 rule=pd.Categorical.from_codes(rule_code, rules.RULES, validate=False), special_cause=rule_code != 0,
                 point_type=pd.Categorical.from_codes(ptype, rules.POINT_TYPES, validate=False),
                 # direction -1 / 0 / +1 -> decrease / neutral / increase
-                improvement=pd.Categorical.from_codes(np.array([1, 2, 0], dtype=np.int8)[np.sign(direction) + 1],
+                improvement=pd.Categorical.from_codes(_direction_codes(direction, one_direction),
                                                       ["increase", "decrease", "neutral"], validate=False),
                 target=tgt, short_period=short[seg])
     pts = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)

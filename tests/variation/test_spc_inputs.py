@@ -147,3 +147,32 @@ def test_the_callers_frame_is_left_as_it_was(dates, values):
     # float column is a missing month too
     a = res.points[res.points["g"] == "a"]
     assert a["missing"].tolist() == ([True, True, False] if np.isnan(values[1]) else [False, True, False])
+
+
+def test_improvement_from_a_column_is_each_series_own():
+    # one series better higher, one better lower, given per row; a month missing from the second
+    # takes its series' direction; the same values outside the upper limit read oppositely
+    months = pd.date_range("2024-01-01", periods=15, freq="MS")
+    v = [10.0] * 8 + [11.0, 9.0] * 3 + [40.0]
+    df = pd.DataFrame({"s": ["up"] * 15 + ["down"] * 15, "date": list(months) * 2, "value": v * 2,
+                       "better": ["increase"] * 15 + ["decrease"] * 15})
+    df = df.drop(index=20)
+    res = spc(df, by="s", improvement="better")
+    p = res.points
+    assert p.loc[p["s"] == "up", "improvement"].astype(str).eq("increase").all()
+    assert p.loc[p["s"] == "down", "improvement"].astype(str).eq("decrease").all()
+    assert p["missing"].sum() == 1
+    last = p.groupby("s").tail(1).set_index("s")["point_type"].astype(str)
+    assert last["up"] == "special_cause_improvement" and last["down"] == "special_cause_concern"
+
+
+@pytest.mark.parametrize("chart", ["xmr", "i"])
+@pytest.mark.parametrize("multiply", [1.0, 1.0 + 1e-9])
+def test_boundary_a_limit_beyond_the_largest_double_is_no_limit(chart, multiply):
+    # centre 1.65e308 and a moving range of 1e307: the upper limit overflows to infinity, which the
+    # kit reports as no limit (NaN), whether or not values are multiplied; the lower limit stands
+    months = pd.date_range("2024-01-01", periods=14, freq="MS")
+    df = pd.DataFrame({"date": months, "value": [1.6e308, 1.7e308] * 7})
+    p = spc(df, chart=chart, multiply=multiply).points
+    assert p["upper"].isna().all() and p["upper_2sigma"].isna().all()
+    assert np.isfinite(p["lower"]).all() and not np.isinf(p[["upper", "upper_2sigma"]].to_numpy()).any()
