@@ -205,8 +205,10 @@ def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, int]:
     return codes.astype(np.int64, copy=False), len(uniq)
 
 
-def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols) -> pd.DataFrame:
-    """Sorted working frame with one row per series x date, missing months inserted."""
+def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols):
+    """The sorted working frame (one row per series x date, missing months inserted), each row's
+    series number, and which rows are missing for want of a month or a denominator above zero
+    (a missing or non-finite value is the caller's to add)."""
     cols = by + [date] + [c for c in (value, numerator, denominator) if c] + extra_cols
     _require(data, cols)
     df = data[list(dict.fromkeys(cols))]  # pandas 3 copies on write: the caller's frame is never changed
@@ -263,8 +265,7 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     first_row = np.flatnonzero(new_series)  # rows are sorted by series: each series' first row
     last_row = np.append(first_row[1:], n) - 1
     sid = np.repeat(np.arange(len(first_row)), last_row - first_row + 1)
-    df["_sid"] = sid
-    df["missing"] = False
+    missing = np.zeros(n, dtype=bool)
     if freq == "MS" and len(df):
         nser = len(first_row)
         # rows are sorted by series then date: first and last month of each series
@@ -278,27 +279,23 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
             months = lo[rep] + (np.arange(total) - offset[rep])
             full = df.iloc[first_row[rep]][by].reset_index(drop=True) if by else pd.DataFrame(index=range(total))
             full[date] = pd.to_datetime({"year": months // 12, "month": months % 12 + 1, "day": 1})
-            full["_sid"] = rep
             pos = offset[sid] + (m - lo[sid])
+            sid = rep
+            missing = np.ones(total, dtype=bool)   # the months inserted
+            missing[pos] = False
             for c in df.columns:
-                if c in by or c in (date, "_sid"):
+                if c in by or c == date:
                     continue
                 col = df[c]
-                if c == "missing":
-                    arr = np.ones(total, dtype=bool)
-                    arr[pos] = False
-                    full[c] = arr
-                    continue
                 filled = pd.Series(pd.NA if not pd.api.types.is_float_dtype(col) else np.nan,
                                    index=range(total), dtype=col.dtype if pd.api.types.is_float_dtype(col) else object)
                 filled.iloc[pos] = col.to_numpy()
                 full[c] = filled
             df = full
-    if value:
-        df["missing"] = df["missing"] | df[value].isna()
     if denominator:
-        df["missing"] = df["missing"] | df[denominator].isna() | (df[denominator] <= 0)
-    return df
+        d = df[denominator].to_numpy(float)
+        missing |= ~(d > 0)  # no denominator above zero (NaN compares False)
+    return df, sid, missing
 
 
 def _check_ratio_inputs(data: pd.DataFrame, numerator: str, denominator: str, chart: str) -> None:
@@ -350,7 +347,7 @@ def _direction_codes(direction: np.ndarray, one: str | None) -> np.ndarray:
     return code[np.sign(direction) + 1]
 
 
-def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
+def _directions(df: pd.DataFrame, sid: np.ndarray, improvement, n: int) -> np.ndarray:
     """Direction per point (+1 increase, -1 decrease, 0 neutral), from a string or a column.
 
     A column is factorised (fast on millions of rows); rows without a value -- months inserted
@@ -366,7 +363,6 @@ def _directions(df: pd.DataFrame, improvement, n: int) -> np.ndarray:
         values = np.array([DIRECTIONS[u] for u in uniq] + [0], dtype=int)[codes]
         gap = codes < 0
         if gap.any():
-            sid = df["_sid"].to_numpy()
             best = np.full(int(sid.max()) + 1, -9)
             np.maximum.at(best, sid[~gap], values[~gap])
             values[gap] = np.where(best[sid[gap]] == -9, 0, best[sid[gap]])
@@ -676,7 +672,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
         raise SPCInputError("shift_length must be >= 2 and trend_length >= 3")
     extra = [c for c in (improvement, target) if isinstance(c, str) and c in data.columns]
     use_value = value if not ratio_values else None
-    df = _prepare(data, use_value, date, numerator, denominator, by, freq, extra)
+    df, sid, missing = _prepare(data, use_value, date, numerator, denominator, by, freq, extra)
     n = len(df)
 
     # (no full-length arrays of NaN where neither count is given: nothing reads them then)
@@ -687,9 +683,8 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
             y = np.where(den > 0, num / den, np.nan)
     else:
         y = df[value].to_numpy(float)
-    missing = df["missing"].to_numpy(bool) | ~np.isfinite(y)
+    missing |= ~np.isfinite(y)
 
-    sid = df["_sid"].to_numpy()
     period = _periods(df, date, by, rebase)
     if n and period.max() > 0:
         key = sid.astype(np.int64) * (int(period.max()) + 1) + period
@@ -727,7 +722,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
         for a in (lower, upper, lower2, upper2):  # an infinite limit is no limit (in place: _limits' own arrays)
             a[np.isinf(a)] = np.nan
 
-    direction = _directions(df, improvement, n)
+    direction = _directions(df, sid, improvement, n)
     one_direction = None if improvement in df.columns else improvement   # one given for every point
     blocks = _blocks(seg, n)
     rel, outside, close, rule_code, ptype = (np.empty(n, dtype=t) for t in (np.int8, bool, bool, np.int8, np.int8))
