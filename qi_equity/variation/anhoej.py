@@ -46,13 +46,19 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
     ``longest_run_max``, ``crossings``, ``crossings_min`` and ``runs_signal``
     (longest run > max, or crossings < min) [1]_ [2]_.
     """
+    return runs_result(*runs_counts(value, centre, include, seg, nseg))
+
+
+def runs_counts(value: np.ndarray, centre: np.ndarray, include: np.ndarray, seg: np.ndarray, nseg: int):
+    """``n_obs, n_useful, longest_run, crossings`` per segment (arrays of length ``nseg``), the
+    counts :func:`runs_result` judges; segments' counts can be computed apart and joined."""
     L = S.regular(seg, nseg)
     if L:  # signs as int8 (comparisons with NaN are False: a missing point is not useful)
         sign = (value > centre).view(np.int8) - (value < centre).view(np.int8)
         useful = include & (sign != 0)
         n_useful, longest, crossings = _runs_matrix(sign.reshape(nseg, L), useful.reshape(nseg, L))
         n_obs = include.reshape(nseg, L).sum(axis=1, dtype=float)
-        return _runs_result(n_obs, n_useful, longest, crossings)
+        return n_obs, n_useful, longest, crossings
     with np.errstate(invalid="ignore"):
         sign = np.sign(value - centre)
     useful = include & np.isfinite(sign) & (sign != 0)
@@ -66,7 +72,7 @@ def runs_analysis(value: np.ndarray, centre: np.ndarray, include: np.ndarray, se
     longest = S.group_max(run_len.astype(float), useg, nseg, fill=0.0)
     n_runs = np.bincount(useg[breaks], minlength=nseg).astype(float)
     crossings = np.maximum(n_runs - 1, 0)
-    return _runs_result(np.bincount(seg, weights=include.astype(float), minlength=nseg), n_useful, longest, crossings)
+    return np.bincount(seg, weights=include.astype(float), minlength=nseg), n_useful, longest, crossings
 
 
 def _runs_matrix(sign: np.ndarray, useful: np.ndarray):
@@ -97,7 +103,9 @@ def _runs_matrix(sign: np.ndarray, useful: np.ndarray):
     return per_row.astype(float), longest, np.bincount(row[cross], minlength=nseg).astype(float)
 
 
-def _runs_result(n_obs, n_useful, longest, crossings) -> dict:
+def runs_result(n_obs, n_useful, longest, crossings) -> dict:
+    """The dict :func:`runs_analysis` returns, from the counts :func:`runs_counts` gives: limits
+    for each segment's useful points and whether a rule signals [1]_."""
     lmax = longest_run_max(n_useful)
     cmin = crossings_min(n_useful)
     has = n_useful > 0

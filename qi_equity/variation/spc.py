@@ -192,17 +192,17 @@ def _count_not_first_of_month(when: np.ndarray) -> int:
                for i in range(0, len(when), BLOCK_POINTS))
 
 
-def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, int]:
-    """Codes of a ``by`` column in sorted order of its values (-1 for a missing value) and how
-    many codes there can be: an integer column's values less its minimum (no hashing), any other
-    column factorised."""
+def _sorted_codes(col: pd.Series, start: int = 0) -> tuple[np.ndarray, int]:
+    """Codes of a ``by`` column in sorted order of its values, counted from ``start`` (``start -
+    1`` for a missing value), and how many codes there can be: an integer column's values less
+    its minimum (no hashing), any other column factorised."""
     v = col.to_numpy()
     if v.dtype.kind in "iu" and len(v):
         lo, hi = int(v.min()), int(v.max())
         if hi - lo < 2**40 and -2**62 < lo and hi < 2**62:
-            return v.astype(np.int64, copy=False) - lo, hi - lo + 1
+            return v.astype(np.int64, copy=False) - (lo - start), hi - lo + 1
     codes, uniq = pd.factorize(col, sort=True)
-    return codes.astype(np.int64, copy=False), len(uniq)
+    return codes.astype(np.int64, copy=False) + start, len(uniq)
 
 
 def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, extra_cols):
@@ -240,11 +240,11 @@ def _prepare(data: pd.DataFrame, value, date, numerator, denominator, by, freq, 
     key = np.zeros(n, dtype=np.int64) if not by else None
     span = 1
     for b in by:
-        codes, size = _sorted_codes(df[b])
+        codes, size = _sorted_codes(df[b], 1)
         if span * (size + 1) >= 2**62:  # too many combinations for one integer: fall back
             key = df.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy().astype(np.int64)
             break
-        key = codes + 1 if key is None else key * (size + 1) + (codes + 1)
+        key = codes if key is None else key * (size + 1) + codes
         span *= size + 1
     t = when.view(np.int64)  # times in the column's unit: their order is what is needed
     same = key[1:] == key[:-1]
@@ -544,13 +544,18 @@ def _rule_codes(chart, y, centre, lower, upper, lower2, upper2, missing_v, seg, 
                 trend_length):
     """``rel, outside, close, rule_code, point_type`` of the points of whole segments."""
     rel = rules.relative_to_centre(y, centre)
+    gaps = bool(missing_v.any())  # (a block without a missing point needs no masking)
     if chart == "run":
         outside = np.zeros(len(y), dtype=bool)
         close = np.zeros(len(y), dtype=bool)
     else:
-        outside = rules.outside_limits(y, lower, upper) & ~missing_v
-        close = rules.close_to_limits(y, lower2, upper2, outside) & ~missing_v
-    tdir = rules.trend_direction(np.where(missing_v, np.nan, y), seg, trend_length)
+        outside = rules.outside_limits(y, lower, upper)
+        if gaps:
+            outside &= ~missing_v
+        close = rules.close_to_limits(y, lower2, upper2, outside)
+        if gaps:
+            close &= ~missing_v
+    tdir = rules.trend_direction(np.where(missing_v, np.nan, y) if gaps else y, seg, trend_length)
     two3 = rules.two_of_three(close, rel, seg)
     shift_part = rules.shift(rel, seg, shift_length)
     rule_code = rules.combine(outside, tdir, two3, shift_part, rel)
@@ -581,15 +586,16 @@ def _segment_statistics(y, centre, include, missing_v, baseline, seg, blocks) ->
             continue
         sb = seg[a:b] - seg[a]
         nb = int(sb[-1]) + 1
-        part = anhoej.runs_analysis(y[a:b], centre[a:b], include[a:b], sb, nb)
-        part["autocorrelation"] = _autocorrelation(y[a:b], missing_v[a:b], sb, nb)
-        part["vmin"], part["vmax"] = _value_range(y[a:b], baseline[a:b] & np.isfinite(y[a:b]), sb, nb)
-        parts.append(part)
+        ya = y[a:b]
+        parts.append((*anhoej.runs_counts(ya, centre[a:b], include[a:b], sb, nb),
+                      _autocorrelation(ya, missing_v[a:b], sb, nb),
+                      *_value_range(ya, baseline[a:b] & np.isfinite(ya), sb, nb)))
     if not parts:
-        part = anhoej.runs_analysis(y, centre, include, seg, 0)
-        part.update(autocorrelation=np.zeros(0), vmin=np.zeros(0), vmax=np.zeros(0))
-        return part
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        parts = [(*anhoej.runs_counts(y, centre, include, seg, 0), np.zeros(0), np.zeros(0), np.zeros(0))]
+    joined = [np.concatenate(column) for column in zip(*parts)]
+    out = anhoej.runs_result(*joined[:4])  # the limits and signals once, for every segment
+    out.update(autocorrelation=joined[4], vmin=joined[5], vmax=joined[6])
+    return out
 
 
 def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, chart: str = "xmr",
@@ -811,7 +817,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
         cols["denominator"] = den
     cols.update(period=period, missing=missing_v, excluded=excluded, baseline=baseline, centre=centre, lower=lower,
                 upper=upper, lower_2sigma=lower2, upper_2sigma=upper2, outside_limits=outside,
-                close_to_limits=close, relative_to_centre=np.where(missing_v, 0, rel),
+                close_to_limits=close, relative_to_centre=np.where(missing_v, np.int8(0), rel) if missing_v.any() else rel,
                 rule=pd.Categorical.from_codes(rule_code, rules.RULES, validate=False), special_cause=rule_code != 0,
                 point_type=pd.Categorical.from_codes(ptype, rules.POINT_TYPES, validate=False),
                 # direction -1 / 0 / +1 -> decrease / neutral / increase
