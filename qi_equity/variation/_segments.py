@@ -154,7 +154,11 @@ def _means_rows(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
         below = (d - np.nextafter(d, -np.inf)) / 2
         room = np.where(r >= 0, above - r, below + r)           # distance to the nearer midpoint
         n = kl.astype(float)
-        bound = (n + 4) * _U_LONG * (np.abs(xd).sum(axis=1) / n + np.abs(d)) * 1.01
+        size = np.abs(d)                                        # sum|x| / n: the mean when no x < 0
+        neg = xd.min(axis=1, initial=0.0) < 0
+        if neg.any():
+            size[neg] = np.abs(xd[neg]).sum(axis=1) / n[neg]
+        bound = (n + 4) * _U_LONG * (size + np.abs(d)) * 1.01
         again = ~(room > bound)                                  # near a midpoint, or not finite
     if again.any():
         d[again] = _second_pass(xl[again], s[again], mm[again], kl[again], full)

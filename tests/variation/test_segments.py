@@ -127,8 +127,8 @@ def test_boundary_in_long_runs_with_no_points_or_no_long_run():
     assert not S.in_long_runs(np.r_[True, np.zeros(3, dtype=bool)], 5).any()  # four: below 5
 
 
-@pytest.mark.parametrize("kind", ["one decimal", "ties", "mixed signs", "magnitudes", "cancelling", "masked",
-                                  "overflow"])
+@pytest.mark.parametrize("kind", ["one decimal", "ties", "mixed signs", "magnitudes", "positive magnitudes",
+                                  "cancelling", "masked", "overflow"])
 def test_means_skip_the_second_pass_only_where_it_cannot_change_the_double(kind):
     # _means_rows gives the second pass only to rows whose first-pass mean lies near a midpoint
     # between doubles; every row must still be what both passes on every row give
@@ -144,6 +144,8 @@ def test_means_skip_the_second_pass_only_where_it_cannot_change_the_double(kind)
         x = rng.normal(0, 5, (n, L)).round(2)
     elif kind == "magnitudes":
         x = rng.normal(0, 1, (n, L)) * 10.0 ** rng.integers(-8, 8, (n, L))
+    elif kind == "positive magnitudes":  # no value below 0: the bound's size is the mean itself
+        x = np.abs(rng.normal(0, 1, (n, L))) * 10.0 ** rng.integers(-8, 8, (n, L))
     elif kind == "cancelling":  # two large values cancel: the first pass loses the small ones
         x[:, :2] = np.c_[np.full(n, 1e16), np.full(n, -1e16)]
         x[:, 2:] = rng.normal(0, 1, (n, L - 2)) * 1e-3
@@ -156,7 +158,7 @@ def test_means_skip_the_second_pass_only_where_it_cannot_change_the_double(kind)
     with np.errstate(over="ignore", invalid="ignore"):
         got, both = S._means_rows(x, m), S._means_rows_two_pass(x, m)
     assert np.array_equal(got, both, equal_nan=True)
-    if kind in ("mixed signs", "cancelling"):  # the second pass changes some rows' doubles here
+    if kind in ("mixed signs", "positive magnitudes", "cancelling"):  # the second pass changes some doubles
         xl = np.where(m, x, 0).astype(np.longdouble)
         first = (xl.sum(axis=1) / L).astype(float)
         assert (first != both).sum() > 0
