@@ -372,24 +372,41 @@ def _directions(df: pd.DataFrame, sid: np.ndarray, improvement, n: int) -> np.nd
     return np.full(n, DIRECTIONS[improvement], dtype=np.int8)
 
 
-def _periods(df: pd.DataFrame, date: str, by: list[str], rebase) -> np.ndarray:
-    """Period index per point: 0 before the first rebase date, 1 after it, ..."""
+def _periods(df: pd.DataFrame, date: str, by: list[str], rebase, sid: np.ndarray) -> np.ndarray:
+    """Period index per point: 0 before the first rebase date, 1 after it, ...
+
+    Rebase dates given per series (a dict) are placed by a binary search within each named
+    series (rows are sorted by series, then date), one search per date: no pass over every
+    point per series named."""
     n = len(df)
     if rebase is None:
         return np.zeros(n, dtype=int)
     d = df[date].to_numpy()
-    if isinstance(rebase, dict):
-        out = np.zeros(n, dtype=int)
-        if not by:
-            raise SPCInputError("rebase given per series (a dict) but no `by` columns")
-        key = df[by[0]] if len(by) == 1 else pd.Series(list(zip(*[df[b] for b in by])), index=df.index)
-        for series, dates in rebase.items():
-            mask = (key == series).to_numpy()
-            r = np.sort(pd.to_datetime(_as_list(dates)).to_numpy())
-            out[mask] = np.searchsorted(r, d[mask], side="right")
-        return out
-    r = np.sort(pd.to_datetime(_as_list(rebase)).to_numpy())
-    return np.searchsorted(r, d, side="right")
+    if not isinstance(rebase, dict):
+        r = np.sort(pd.to_datetime(_as_list(rebase)).to_numpy())
+        return np.searchsorted(r, d, side="right")
+    if not by:
+        raise SPCInputError("rebase given per series (a dict) but no `by` columns")
+    starts = np.flatnonzero(np.r_[True, sid[1:] != sid[:-1]]) if n else np.zeros(0, dtype=int)
+    ends = np.append(starts[1:], n)
+    firsts = df[by].iloc[starts]
+    labels = firsts[by[0]].tolist() if len(by) == 1 else list(firsts.itertuples(index=False, name=None))
+    series_of = {label: i for i, label in enumerate(labels)}
+    # every named series' dates converted in one call (a series not in the data has nothing to rebase)
+    which, when = [], []
+    for label, dates in rebase.items():
+        i = series_of.get(label)
+        if i is not None:
+            for x in _as_list(dates):
+                which.append(i)
+                when.append(x)
+    r = pd.to_datetime(pd.Series(when, dtype=object)).to_numpy().astype(d.dtype) if when else np.zeros(0, d.dtype)
+    # +1 from each rebase date's first point on, -1 again where its series ends: a running sum
+    step = np.zeros(n + 1, dtype=np.int64)
+    at = [starts[i] + np.searchsorted(d[starts[i]:ends[i]], x, side="left") for i, x in zip(which, r)]
+    np.add.at(step, np.asarray(at, dtype=np.int64), 1)
+    np.add.at(step, ends[np.asarray(which, dtype=np.int64)], -1)
+    return np.cumsum(step[:n])
 
 
 def _screened_mean_mr_matrix(ym: np.ndarray, screen: bool) -> np.ndarray:
@@ -691,7 +708,7 @@ def spc(data: pd.DataFrame, value: str | None = "value", date: str = "date", *, 
         y = df[value].to_numpy(float)
     missing |= ~np.isfinite(y)
 
-    period = _periods(df, date, by, rebase)
+    period = _periods(df, date, by, rebase, sid)
     if n and period.max() > 0:
         key = sid.astype(np.int64) * (int(period.max()) + 1) + period
         # rows are sorted by series, then date, and periods follow dates: segments are contiguous

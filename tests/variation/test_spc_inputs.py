@@ -176,3 +176,27 @@ def test_boundary_a_limit_beyond_the_largest_double_is_no_limit(chart, multiply)
     p = spc(df, chart=chart, multiply=multiply).points
     assert p["upper"].isna().all() and p["upper_2sigma"].isna().all()
     assert np.isfinite(p["lower"]).all() and not np.isinf(p[["upper", "upper_2sigma"]].to_numpy()).any()
+
+
+@pytest.mark.parametrize("two_columns", [False, True])
+def test_rebase_per_series_for_many_series_gives_each_series_its_own(two_columns):
+    # 40 series; 15 rebased (one or two dates, one past the series' end, one on its first month),
+    # one label not in the data: each series must be what it gives alone with its own dates
+    rng = np.random.default_rng(6)
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    df = pd.DataFrame({"s": np.repeat(np.arange(40), 24), "t": np.repeat(np.arange(40) % 3, 24),
+                       "date": np.tile(months, 40), "value": rng.normal(20, 2, 960).round(1)})
+    by = ["s", "t"] if two_columns else ["s"]
+    label = (lambda k: (k, k % 3)) if two_columns else (lambda k: k)
+    dates = {k: ["2023-09-01"] if k % 2 else ["2023-05-01", "2024-03-01"] for k in range(0, 40, 3)}
+    dates[39] = ["2025-06-01"]          # after the series ends: one period
+    dates[1] = ["2023-01-01"]           # on the first month: the whole series is period 1
+    rebase = {label(k): v for k, v in dates.items()}
+    rebase[label(99)] = ["2023-06-01"]  # not in the data
+    batch = spc(df, by=by, rebase=rebase)
+    for k in [0, 1, 2, 3, 6, 39]:
+        one = spc(df[df["s"] == k], by=by, rebase=dates.get(k))
+        pd.testing.assert_frame_equal(batch.points[batch.points["s"] == k].reset_index(drop=True), one.points)
+    p = batch.points
+    assert p.loc[p["s"] == 0, "period"].max() == 2 and p.loc[p["s"] == 39, "period"].max() == 0
+    assert (p.loc[p["s"] == 1, "period"] == 1).all() and p.loc[p["s"] == 2, "period"].max() == 0
