@@ -181,3 +181,64 @@ def test_equity_table_lists_every_recorded_group_and_only_the_unknown_groups_it_
     assert q.loc["Q3", "completed"] == 0 and np.isnan(q.loc["Q3", "median_wait"])
     s = t[t.dimension == "sex_age"]
     assert not s["group"].str.startswith("Not known").any() and len(s) == 6
+
+
+def _pathways_full(rows, census="2025-09-30"):
+    """Derived pathways from (id, referral, first appointment or "", clock stop or "", outcome, DNAs)."""
+    from _support import COLUMNS
+
+    raw = pd.DataFrame([(i, "XQZ", "110", "Trauma and Orthopaedics", ref, first, stop, outcome, dna, "F", "40", "A",
+                         "3", "0", "0") for i, ref, first, stop, outcome, dna in rows], columns=COLUMNS).astype("string")
+    return C.derive(to_typed(raw.replace("", pd.NA)), census)
+
+
+#: Five pathways worked by hand (days from referral in brackets):
+#:   A referred 2025-01-06, first seen 2025-02-03 (28), treated 2025-05-30 (144), no DNA
+#:   B referred 2025-04-01, first seen 2025-04-15 (14), treated 2025-05-02 (31), one DNA
+#:   C referred 2025-03-03, never seen, removed 2025-05-06 (64), no DNA
+#:   D referred 2025-01-02, first seen 2025-04-02 (90), treated 2025-05-20 (138), two DNAs
+#:   E referred 2025-03-10, first seen 2025-04-07 (28), still waiting, no DNA
+FIVE = [("A", "2025-01-06", "2025-02-03", "2025-05-30", "treated", "0"),
+        ("B", "2025-04-01", "2025-04-15", "2025-05-02", "treated", "1"),
+        ("C", "2025-03-03", "", "2025-05-06", "removed", "0"),
+        ("D", "2025-01-02", "2025-04-02", "2025-05-20", "treated", "2"),
+        ("E", "2025-03-10", "2025-04-07", "", "waiting", "0")]
+
+
+@pytest.mark.parametrize("measure, month, numerator, denominator, value", [
+    # May 2025, four clock stops: over 18 weeks (> 126 days) A and D, so 2 of 4; removed C, 1 of 4;
+    # none over 52 weeks; median wait (64 + 138) / 2 days = 101 / 7 weeks
+    ("completed_over_18", "2025-05-01", 2, 4, 50.0),
+    ("removed_other", "2025-05-01", 1, 4, 25.0),
+    ("completed_over_52", "2025-05-01", 0, 4, 0.0),
+    ("completed_median_wait", "2025-05-01", np.nan, 4, 101 / 7),
+    # first seen in April: B, D, E; B and D missed an appointment: 2 of 3; median first wait of
+    # 14, 28 and 90 days: 28 days = 4 weeks. First seen in February: A alone, no DNA
+    ("dna_rate", "2025-04-01", 2, 3, 200 / 3),
+    ("first_appointment_wait", "2025-04-01", np.nan, 3, 4.0),
+    ("dna_rate", "2025-02-01", 0, 1, 0.0),
+    ("first_appointment_wait", "2025-02-01", np.nan, 1, 4.0),
+    # referrals: January A and D, March C and E, April B
+    ("referrals", "2025-01-01", np.nan, 2, 2.0),
+    ("referrals", "2025-03-01", np.nan, 2, 2.0),
+    ("referrals", "2025-04-01", np.nan, 1, 1.0),
+    # the list at 30 April: all five; at 31 May: E alone (A stopped on the 30th). Over 18 weeks at
+    # 31 July: E, 143 days; at 30 April A has waited 114 days and D 118: none
+    ("waiting_list", "2025-04-01", np.nan, 5, 5.0),
+    ("waiting_list", "2025-05-01", np.nan, 1, 1.0),
+    ("waiting_over_18", "2025-04-01", 0, 5, 0.0),
+    ("waiting_over_18", "2025-07-01", 1, 1, 100.0),
+])
+def test_every_measure_hand_worked_alone_and_with_the_others(measure, month, numerator, denominator, value):
+    d = _pathways_full(FIVE)
+    every = measures.monthly_measures(d, "2025-09-30", months=9, dimensions=("all",))
+    alone = measures.monthly_measures(d, "2025-09-30", months=9, dimensions=("all",), measures=(measure,))
+    assert set(alone["measure"]) == {measure}          # asked for alone, it comes alone
+    for agg in (every, alone):
+        r = agg[(agg.measure == measure) & (agg.month == month)]
+        assert len(r) == 1
+        r = r.iloc[0]
+        assert r["denominator"] == denominator and r["value"] == pytest.approx(value)
+        assert (np.isnan(r["numerator"]) if np.isnan(numerator) else r["numerator"] == numerator)
+    # numerator and denominator are floats in every measure (NaN where a measure has no numerator)
+    assert every["numerator"].dtype == float and every["denominator"].dtype == float
