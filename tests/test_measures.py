@@ -242,3 +242,72 @@ def test_every_measure_hand_worked_alone_and_with_the_others(measure, month, num
         assert (np.isnan(r["numerator"]) if np.isnan(numerator) else r["numerator"] == numerator)
     # numerator and denominator are floats in every measure (NaN where a measure has no numerator)
     assert every["numerator"].dtype == float and every["denominator"].dtype == float
+
+
+def test_data_quality_every_item_worked_by_hand(good_raw):
+    """The extract of tests/_support.py, with P4's first appointment removed. Four pathways:
+    ethnic categories A, H, Z, 99; sexes F, M, F, U; IMD deciles 1, 10, blank, 3; treated P1 and
+    P4 (P4 without a first appointment now); learning disability and interpreter flags blank for
+    P4 alone."""
+    raw = good_raw.copy()
+    raw.loc[raw["pathway_id"] == "P4", "first_appointment_date"] = pd.NA
+    dq = measures.data_quality(C.derive(to_typed(raw), "2025-09-30")).set_index("measure")
+    expected = {
+        "ethnicity_not_stated": ("Ethnic category Z (not stated)", 1, 4, 25.0),
+        "ethnicity_not_known": ("Ethnic category 99 (not known)", 1, 4, 25.0),
+        "ethnicity_unrecorded": ("Ethnicity not recorded (Z or 99)", 2, 4, 50.0),
+        "imd_unmatched": ("IMD decile unmatched", 1, 4, 25.0),
+        "sex_not_known": ("Sex not known", 1, 4, 25.0),
+        "first_appointment_missing": ("Treated pathways without a first-appointment date", 1, 2, 50.0),
+        "learning_disability_recorded": ("Learning disability flag recorded", 3, 4, 75.0),
+        "interpreter_needed_recorded": ("Interpreter needed flag recorded", 3, 4, 75.0),
+    }
+    assert list(dq.index) == list(expected)
+    for m, (label, count, den, pct) in expected.items():
+        assert (dq.loc[m, "label"], dq.loc[m, "count"], dq.loc[m, "denominator"]) == (label, count, den)
+        assert dq.loc[m, "percent"] == pytest.approx(pct)
+
+
+def test_boundary_data_quality_with_no_treated_pathway_has_no_percent():
+    dq = measures.data_quality(_pathways_full([FIVE[4]])).set_index("measure")   # E is still waiting
+    r = dq.loc["first_appointment_missing"]
+    assert r["denominator"] == 0 and np.isnan(r["percent"])
+
+
+def test_equity_table_percentages_worked_by_hand():
+    """FIVE (above), one group: in the 12 months to September 2025, A, B, C and D completed (2 over
+    18 weeks, none over 52, C removed: 50%, 0%, 25%); first seen in the window A, B, D and E, of
+    whom B and D missed an appointment (50%); E waiting at the census."""
+    t = measures.equity_table(_pathways_full(FIVE), "2025-09-30", months=12, dimensions=("all",)).iloc[0]
+    assert (t["completed"], t["over_18"], t["over_52"], t["removed"]) == (4, 2, 0, 1)
+    assert (t["over_18_pct"], t["over_52_pct"], t["removed_pct"]) == (50.0, 0.0, 25.0)
+    assert (t["dna_denominator"], t["dna"], t["dna_rate"], t["waiting"]) == (4, 2, 50.0, 1)
+    assert t["median_wait"] == pytest.approx(101 / 7)
+    # a group nobody completed in: no percentages (not 0%)
+    empty = measures.equity_table(_pathways_full([FIVE[4]]), "2025-09-30", months=12, dimensions=("all",)).iloc[0]
+    assert empty["completed"] == 0 and empty[["over_18_pct", "over_52_pct", "removed_pct"]].isna().all()
+    assert empty["dna_denominator"] == 1 and empty["dna_rate"] == 0.0
+
+
+def test_boundary_equity_table_skips_only_the_empty_unknown_groups():
+    """Sex not known, aged 40: 'Not known 16-64' has a pathway, 'Not known 0-15' (listed before it)
+    has none. The empty unknown group is left out; the one after it is kept."""
+    from _support import COLUMNS
+
+    raw = pd.DataFrame([("U1", "XQZ", "110", "Trauma and Orthopaedics", "2025-03-03", "", "2025-05-06", "treated",
+                         "0", "U", "40", "A", "3", "0", "0"),
+                        ("F1", "XQZ", "110", "Trauma and Orthopaedics", "2025-03-03", "", "2025-05-06", "treated",
+                         "0", "F", "40", "A", "3", "0", "0")], columns=COLUMNS).astype("string")
+    t = measures.equity_table(C.derive(to_typed(raw), "2025-09-30"), "2025-09-30", dimensions=("sex_age",))
+    groups = t["group"].tolist()
+    assert "Not known 16-64" in groups and "Not known 0-15" not in groups and "Female 16-64" in groups
+    assert t.set_index("group").loc["Not known 16-64", "completed"] == 1
+
+
+def test_equity_table_by_a_local_plus_flag():
+    """A collaborative's own flag (declared in ``flags``) is a dimension like the others."""
+    d = _pathways_full(FIVE)
+    d["veteran"] = pd.array([True, False, True, pd.NA, False], dtype="boolean")
+    t = measures.equity_table(d, "2025-09-30", dimensions=("veteran",), flags={"veteran": "Armed forces veterans"})
+    assert set(t["dimension"]) == {"veteran"} and (t["dimension_label"] == "Armed forces veterans").all()
+    assert t["completed"].sum() == 4 and len(t) >= 2
