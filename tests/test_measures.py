@@ -52,6 +52,7 @@ def test_equity_table_hand_worked(derived):
     a = t[t.dimension == "all"].iloc[0]
     assert a["completed"] == 3 and a["median_wait"] == pytest.approx(17.0)
     assert a["over_18"] == 1 and a["over_52"] == 1
+    assert a["over_18_pct"] == pytest.approx(100 / 3) and a["over_52_pct"] == pytest.approx(100 / 3)
     assert a["dna_denominator"] == 2 and a["dna"] == 1  # first appts Feb and Mar 2025 in window
     assert a["waiting"] == 1
     q = t[t.dimension == "imd_quintile"].set_index("group")
@@ -222,6 +223,7 @@ FIVE = [("A", "2025-01-06", "2025-02-03", "2025-05-30", "treated", "0"),
     ("referrals", "2025-01-01", np.nan, 2, 2.0),
     ("referrals", "2025-03-01", np.nan, 2, 2.0),
     ("referrals", "2025-04-01", np.nan, 1, 1.0),
+    ("referrals", "2025-02-01", np.nan, 0, 0.0),          # nobody referred in February: a count of 0
     # the list at 30 April: all five; at 31 May: E alone (A stopped on the 30th). Over 18 weeks at
     # 31 July: E, 143 days; at 30 April A has waited 114 days and D 118: none
     ("waiting_list", "2025-04-01", np.nan, 5, 5.0),
@@ -245,27 +247,37 @@ def test_every_measure_hand_worked_alone_and_with_the_others(measure, month, num
 
 
 def test_data_quality_every_item_worked_by_hand(good_raw):
-    """The extract of tests/_support.py, with P4's first appointment removed. Four pathways:
-    ethnic categories A, H, Z, 99; sexes F, M, F, U; IMD deciles 1, 10, blank, 3; treated P1 and
-    P4 (P4 without a first appointment now); learning disability and interpreter flags blank for
-    P4 alone."""
+    """The extract of tests/_support.py, with P4's first appointment removed and a copy of P1 as
+    P5. Five pathways: ethnic categories A, H, Z, 99, A; sexes F, M, F, U, F; IMD deciles 1, 10,
+    blank, 3, 1; treated P1, P4 and P5 (P4 without a first appointment now); learning disability
+    and interpreter flags blank for P4 alone."""
     raw = good_raw.copy()
     raw.loc[raw["pathway_id"] == "P4", "first_appointment_date"] = pd.NA
+    p5 = raw[raw["pathway_id"] == "P1"].assign(pathway_id="P5")
+    raw = pd.concat([raw, p5], ignore_index=True)
     dq = measures.data_quality(C.derive(to_typed(raw), "2025-09-30")).set_index("measure")
     expected = {
-        "ethnicity_not_stated": ("Ethnic category Z (not stated)", 1, 4, 25.0),
-        "ethnicity_not_known": ("Ethnic category 99 (not known)", 1, 4, 25.0),
-        "ethnicity_unrecorded": ("Ethnicity not recorded (Z or 99)", 2, 4, 50.0),
-        "imd_unmatched": ("IMD decile unmatched", 1, 4, 25.0),
-        "sex_not_known": ("Sex not known", 1, 4, 25.0),
-        "first_appointment_missing": ("Treated pathways without a first-appointment date", 1, 2, 50.0),
-        "learning_disability_recorded": ("Learning disability flag recorded", 3, 4, 75.0),
-        "interpreter_needed_recorded": ("Interpreter needed flag recorded", 3, 4, 75.0),
+        "ethnicity_not_stated": ("Ethnic category Z (not stated)", 1, 5, 20.0),
+        "ethnicity_not_known": ("Ethnic category 99 (not known)", 1, 5, 20.0),
+        "ethnicity_unrecorded": ("Ethnicity not recorded (Z or 99)", 2, 5, 40.0),
+        "imd_unmatched": ("IMD decile unmatched", 1, 5, 20.0),
+        "sex_not_known": ("Sex not known", 1, 5, 20.0),
+        "first_appointment_missing": ("Treated pathways without a first-appointment date", 1, 3, 100 / 3),
+        "learning_disability_recorded": ("Learning disability flag recorded", 4, 5, 80.0),
+        "interpreter_needed_recorded": ("Interpreter needed flag recorded", 4, 5, 80.0),
     }
     assert list(dq.index) == list(expected)
     for m, (label, count, den, pct) in expected.items():
         assert (dq.loc[m, "label"], dq.loc[m, "count"], dq.loc[m, "denominator"]) == (label, count, den)
         assert dq.loc[m, "percent"] == pytest.approx(pct)
+
+
+def test_boundary_data_quality_percent_of_a_denominator_of_one():
+    """One treated pathway, without a first appointment: 1 of 1 is 100% (a denominator of 1 is a
+    denominator)."""
+    dq = measures.data_quality(_pathways_full([("A", "2025-01-06", "", "2025-05-30", "treated", "0")]))
+    r = dq.set_index("measure").loc["first_appointment_missing"]
+    assert (r["count"], r["denominator"], r["percent"]) == (1, 1, 100.0)
 
 
 def test_boundary_data_quality_with_no_treated_pathway_has_no_percent():
@@ -311,3 +323,53 @@ def test_equity_table_by_a_local_plus_flag():
     t = measures.equity_table(d, "2025-09-30", dimensions=("veteran",), flags={"veteran": "Armed forces veterans"})
     assert set(t["dimension"]) == {"veteran"} and (t["dimension_label"] == "Armed forces veterans").all()
     assert t["completed"].sum() == 4 and len(t) >= 2
+
+
+def test_default_windows_are_36_months_of_measures_and_12_of_the_equity_table():
+    assert len(measures.window("2025-09-30")) == 36 and measures.window("2025-09-30")[0] == pd.Timestamp("2022-10-01")
+    d = _pathways_full(FIVE)
+    assert measures.monthly_measures(d, "2025-09-30", dimensions=("all",))["month"].nunique() == 36
+    # the equity table pools 12 months: a clock stop 12 months before the census month's end is in,
+    # one 13 months before is out
+    rows = [("A", "2024-09-02", "", "2024-10-01", "treated", "0"), ("B", "2024-08-01", "", "2024-09-30", "treated", "0")]
+    t = measures.equity_table(_pathways_full(rows), "2025-09-30", dimensions=("all",)).iloc[0]
+    assert t["completed"] == 1
+
+
+def test_measures_come_in_the_order_of_the_measure_list():
+    agg = measures.monthly_measures(_pathways_full(FIVE), "2025-09-30", months=9, dimensions=("all",))
+    assert list(dict.fromkeys(agg["measure"])) == list(measures.MEASURES)
+
+
+@pytest.mark.parametrize("census, months", [("2025-09-30", 9), ("2025-11-30", 12), ("2026-02-28", 18)])
+def test_boundary_waiting_lists_for_windows_across_a_year_end(census, months):
+    """Windows starting in January, December and September: the same month-end lists (FIVE:
+    five at 30 April 2025, E alone at 31 May; E over 18 weeks at 31 July). A pathway referred and
+    completed before the window (F) is on none of them."""
+    rows = FIVE + [("F", "2023-01-10", "", "2023-06-01", "treated", "0")]
+    agg = measures.monthly_measures(_pathways_full(rows, census), census, months=months, dimensions=("all",))
+    wl = agg[agg.measure == "waiting_list"].set_index("month")["value"]
+    assert (wl["2025-04-01"], wl["2025-05-01"], wl["2025-06-01"]) == (5, 1, 1)
+    o18 = agg[agg.measure == "waiting_over_18"].set_index("month")
+    assert (o18.loc["2025-07-01", "numerator"], o18.loc["2025-06-01", "numerator"]) == (1, 0)
+    assert (wl[wl.index >= "2025-05-01"] == 1).all()   # E alone, on every later list to the census
+
+
+def test_boundary_a_one_month_window_counts_the_list_at_its_end():
+    """A window of one month: a pathway never stopped is on the list at its end."""
+    agg = measures.monthly_measures(_pathways_full([FIVE[4]], "2025-04-30"), "2025-04-30", months=1,
+                                    dimensions=("all",), measures=("waiting_list",))
+    assert agg["value"].tolist() == [1.0]
+
+
+def test_row_ids_are_one_per_distinct_combination_missing_values_included():
+    # three columns, the first with more values than the others, missing values in each: ids must
+    # be equal exactly when the combinations are (checked against pandas' own grouping)
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.choice(["p", "q", "r", "s", "t", None], 400),
+                          "b": rng.choice(["x", None], 400), "c": rng.choice([1.0, 2.0, np.nan], 400)})
+    ids, keys = measures._row_ids(frame, ["a", "b", "c"])
+    ref = frame.groupby(["a", "b", "c"], dropna=False, sort=False).ngroup().to_numpy()
+    same_ids = ids[:, None] == ids[None, :]
+    same_ref = ref[:, None] == ref[None, :]
+    assert (same_ids == same_ref).all() and len(keys) == len(set(ref))
