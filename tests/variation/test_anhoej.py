@@ -111,3 +111,13 @@ def test_matrix_runs_match_a_loop_over_each_rows_useful_points(empty):
     n_useful, longest, crossings = _runs_matrix(sign, useful)
     for i in range(70):
         assert (n_useful[i], longest[i], crossings[i]) == _runs_by_hand(sign[i][useful[i]].tolist())
+
+
+def test_boundary_the_first_run_of_the_first_row_counts():
+    # the first useful point of the whole layout starts a run: here it is the longest run of its
+    # row (four points), and the first row's only crossing follows it
+    from qi_equity.variation.anhoej import _runs_matrix
+
+    sign = np.array([[1, 1, 1, 1, -1, 1], [-1, 1, 1, -1, -1, -1]], dtype=np.int8)
+    n_useful, longest, crossings = _runs_matrix(sign, np.ones(sign.shape, dtype=bool))
+    assert longest.tolist() == [4.0, 3.0] and crossings.tolist() == [2.0, 2.0] and n_useful.tolist() == [6.0, 6.0]

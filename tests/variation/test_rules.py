@@ -122,3 +122,13 @@ def test_boundary_a_trend_does_not_run_across_a_new_period():
     v = np.arange(1.0, 8.0)
     assert (rules.trend_direction(v, np.zeros(7, np.int64)) == 1).all()
     assert (rules.trend_direction(v, np.array([0, 0, 0, 0, 1, 1, 1])) == 0).all()
+
+
+def test_point_types_raise_no_floating_point_warning():
+    # every direction, the neutral one (0) included, with every rule: no division or invalid value
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = rules.point_type(np.repeat(np.arange(len(rules.RULES)), 3), np.tile([-1, 0, 1], len(rules.RULES)))
+    assert len(out) == 3 * len(rules.RULES)
