@@ -174,3 +174,34 @@ def test_isr_default_columns_and_the_count_of_bad_reference_rows():
     with pytest.raises(ValueError, match=r"^column 'refpop': 1 row\(s\) are zero or missing$"):
         isr(d.assign(refpop=[1000, 0, 1, 50]), "count", "pop", by="unit", reference_count="refcount",
             reference_population="refpop")
+
+
+def test_isr_of_one_unit_without_by():
+    """Without ``by`` the whole frame is one unit: one row, no helper column. Observed 9 + 3 = 12;
+    expected 600 x 0.01 + 400 x 0.02 = 14; ISR 12 / 14."""
+    d = pd.DataFrame({"count": [9, 3], "pop": [600, 400], "rate": [0.01, 0.02]})
+    got = isr(d, "count", "pop", reference_rates="rate")
+    assert len(got) == 1 and "_all" not in got.columns
+    assert (got.loc[0, "observed"], got.loc[0, "expected"]) == (12.0, pytest.approx(14.0))
+    assert got.loc[0, "value"] == pytest.approx(12 / 14)
+
+
+@pytest.mark.parametrize("observed, method", [(9, "Exact"), (10, "Byars"), (11, "Byars")])
+def test_boundary_isr_limits_switch_to_byars_at_10_events(observed, method):
+    """PHE: exact Poisson limits below 10 observed events, Byar's from 10."""
+    d = pd.DataFrame({"count": [observed], "pop": [1000], "rate": [0.01]})
+    assert isr(d, "count", "pop", reference_rates="rate").loc[0, "method"] == method
+
+
+def test_no_floating_point_warnings_for_units_with_nothing_expected_or_no_events():
+    """A unit with a reference rate of 0 (nothing expected) has no finite ratio, and a DSR unit
+    without events has no value; neither may raise a numpy warning at the user."""
+    import warnings
+
+    d = pd.DataFrame({"unit": ["a", "b", "c"], "count": [0, 3, 4], "pop": [100, 100, 100], "rate": [0.0, 0.0, 0.01]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = isr(d, "count", "pop", by="unit", reference_rates="rate")
+        rates = dsr(d.assign(w=1.0), "count", "pop", by="unit", standard="w")
+    assert np.isnan(got.loc[0, "value"]) and np.isinf(got.loc[1, "value"]) and got.loc[2, "value"] == 4.0
+    assert rates["value"].isna().all()   # fewer than 10 events in every unit
