@@ -108,3 +108,72 @@ def test_boundary_a_negative_multiplier_inverts_the_rii():
     assert out["rii"] == pytest.approx(1 / row.rii, rel=1e-9)
     assert out["rii_lower95_0"] < out["rii"] < out["rii_upper95_0"]
     assert out["rii_lower95_0"] == pytest.approx(1 / row.rii_upper95_0cl, rel=0.03)
+
+
+def _line(k=10, slope=-2.0, s=1.0):
+    """k quantiles of equal population whose values fall on a line: the SII is the slope (the
+    fitted difference from rank 0 to rank 1), known without R."""
+    rank = (np.arange(k) + 0.5) / k
+    v = 50 + slope * rank
+    return pd.DataFrame({"quantile": np.arange(1, k + 1), "population": 100.0, "value": v,
+                         "lowercl": v - 1.959964 * s, "uppercl": v + 1.959964 * s, "se": s})
+
+
+def test_series_given_by_a_column_each_get_their_own_row_in_the_order_given():
+    d = pd.concat([_line(slope=-2.0).assign(area="b"), _line(slope=3.0).assign(area="a")])
+    out = sii(d, lower="lowercl", upper="uppercl", by="area", reps=1000, seed=1)
+    assert out["area"].tolist() == ["b", "a"] and out["sii"].tolist() == pytest.approx([-2.0, 3.0])
+    alone = sii(_line(slope=3.0), lower="lowercl", upper="uppercl", reps=1000, seed=1).iloc[0]
+    assert out.iloc[1]["sii"] == pytest.approx(alone["sii"]) and out.iloc[1]["n_quantiles"] == 10
+
+
+@pytest.mark.parametrize("k, ok", [(4, False), (5, True), (100, True), (101, False)])
+def test_boundary_sii_takes_5_to_100_quantiles(k, ok):
+    d = _line(k=k)
+    if ok:
+        assert sii(d, lower="lowercl", upper="uppercl", reps=1000).iloc[0]["sii"] == pytest.approx(-2.0)
+    else:
+        with pytest.raises(ValueError, match=f"SII needs 5 to 100 quantiles; got {k}"):
+            sii(d, lower="lowercl", upper="uppercl", reps=1000)
+
+
+def test_sii_input_errors_name_the_rule():
+    d = _line()
+    with pytest.raises(ValueError, match="kind must be 'normal', 'proportion' or 'rate'"):
+        sii(d, lower="lowercl", upper="uppercl", kind="ratio")
+    with pytest.raises(ValueError, match="reps must be at least 1000"):
+        sii(d, lower="lowercl", upper="uppercl", reps=999)
+    assert len(sii(d, lower="lowercl", upper="uppercl", reps=1000)) == 1      # 1000 is enough
+    with pytest.raises(ValueError, match=r"column 'population': 2 quantile\(s\) have no population"):
+        sii(d.assign(population=[0, 0] + [100.0] * 8), lower="lowercl", upper="uppercl")
+    # a population of 1 is a population
+    assert len(sii(d.assign(population=[1.0] + [100.0] * 9), lower="lowercl", upper="uppercl", reps=1000)) == 1
+    with pytest.raises(ValueError, match="give value= or x="):
+        sii(d.drop(columns="value"), lower="lowercl", upper="uppercl")
+
+
+def test_standard_errors_given_are_used_as_the_limits_would_be():
+    """Limits of value +/- 1.96 x 1 and a standard error of 1 give the same draws (same seed)."""
+    d = _line()
+    a = sii(d, lower="lowercl", upper="uppercl", reps=2000, seed=3).iloc[0]
+    b = sii(d, se="se", reps=2000, seed=3).iloc[0]
+    for c in ("sii_lower95_0", "sii_upper95_0", "sii_lower99_8", "sii_upper99_8"):
+        assert b[c] == pytest.approx(a[c], rel=1e-4)
+    with pytest.raises(ValueError, match="give se=, or lower= and upper="):
+        sii(d, lower="lowercl")                 # one limit is not limits
+
+
+def test_rates_from_counts_are_per_rate_multiplier_people_and_proportions_are_not():
+    rng = np.random.default_rng(4)
+    d = pd.DataFrame({"quantile": np.arange(1, 11), "population": 10_000.0,
+                      "x": rng.integers(40, 120, 10).astype(float)})
+    per1 = sii(d, value=None, x="x", kind="rate", reps=1000, seed=1).iloc[0]
+    per1000 = sii(d, value=None, x="x", kind="rate", rate_multiplier=1000, reps=1000, seed=1).iloc[0]
+    assert per1000["sii"] == pytest.approx(1000 * per1["sii"]) and per1000["rii"] == pytest.approx(per1["rii"])
+    p1 = sii(d, value=None, x="x", kind="proportion", reps=1000, seed=1).iloc[0]
+    p1000 = sii(d, value=None, x="x", kind="proportion", rate_multiplier=1000, reps=1000, seed=1).iloc[0]
+    assert p1000["sii"] == pytest.approx(p1["sii"])
+    # by hand: the fitted line through proportions x / population
+    rank = (np.arange(10) + 0.5) / 10
+    slope = np.polyfit(rank, d["x"] / 10_000, 1)[0]
+    assert p1["sii"] == pytest.approx(slope)
