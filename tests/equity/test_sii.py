@@ -177,3 +177,80 @@ def test_rates_from_counts_are_per_rate_multiplier_people_and_proportions_are_no
     rank = (np.arange(10) + 0.5) / 10
     slope = np.polyfit(rank, d["x"] / 10_000, 1)[0]
     assert p1["sii"] == pytest.approx(slope)
+
+
+def _byars(x, z=1.959963984540054):
+    """Byar's approximation to the exact Poisson limits (Breslow & Day 1987), written out."""
+    lo = x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3
+    hi = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
+    return lo, hi
+
+
+def test_rate_limits_from_counts_are_byars_per_rate_multiplier_people():
+    """Given only counts (10 or more each), a rate's limits are Byar's over the population, per
+    rate_multiplier people: the same draws as the same limits given as columns."""
+    rng = np.random.default_rng(9)
+    d = pd.DataFrame({"quantile": np.arange(1, 11), "population": rng.integers(5_000, 20_000, 10).astype(float),
+                      "x": rng.integers(40, 120, 10).astype(float)})
+    lo, hi = _byars(d["x"].to_numpy())
+    d["value"] = d["x"] / d["population"] * 1000
+    d["lowercl"], d["uppercl"] = lo / d["population"] * 1000, hi / d["population"] * 1000
+    a = sii(d, value=None, x="x", kind="rate", rate_multiplier=1000, reps=2000, seed=7).iloc[0]
+    b = sii(d, lower="lowercl", upper="uppercl", kind="rate", reps=2000, seed=7).iloc[0]
+    for c in ("sii", "rii", "sii_lower95_0", "sii_upper95_0", "rii_lower99_8", "rii_upper99_8"):
+        assert a[c] == pytest.approx(b[c], rel=1e-6), c
+    assert a["simulated_on"] == "log"
+
+
+def test_boundary_a_proportion_at_zero_is_simulated_raw_without_warnings():
+    """A quantile with no events has a lower limit of 0: no logit scale, so the series is drawn on
+    the raw scale; a transformed fit is refused in words; no numpy warning either way."""
+    import warnings
+
+    d = pd.DataFrame({"quantile": np.arange(1, 11), "population": 200.0,
+                      "x": [0, 3, 5, 6, 8, 9, 11, 12, 14, 15]}).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = sii(d, value=None, x="x", kind="proportion", reps=2000, seed=1).iloc[0]
+        with pytest.raises(ValueError, match=r"^a quantile's value or limit is 0 or 1: the logit transform is "
+                                             r"undefined; fit untransformed$"):
+            sii(d, value=None, x="x", kind="proportion", transform=True, reps=2000)
+        with pytest.raises(ValueError, match=r"^a quantile's value or limit is 0: the log transform is undefined"):
+            sii(d, value=None, x="x", kind="rate", transform=True, reps=2000)
+    assert out["simulated_on"] == "none" and np.isfinite(out[["sii_lower95_0", "sii_upper95_0"]].to_numpy(float)).all()
+    # with standard errors given, only the values decide the scale: all above 0 here but one
+    se = sii(d.assign(value=d["x"] / 200, se=0.1), se="se", kind="proportion", reps=2000).iloc[0]
+    assert se["simulated_on"] == "none"
+    pos = sii(d.assign(value=(d["x"] + 1) / 200, se=0.1), se="se", kind="proportion", reps=2000).iloc[0]
+    assert pos["simulated_on"] == "logit"
+
+
+@pytest.mark.parametrize("multiplier", [0.5, 0.0])
+def test_boundary_only_a_negative_multiplier_inverts_the_rii(multiplier):
+    d = _line(slope=-2.0)
+    one = sii(d, lower="lowercl", upper="uppercl", reps=2000, seed=2).iloc[0]
+    got = sii(d, lower="lowercl", upper="uppercl", multiplier=multiplier, reps=2000, seed=2).iloc[0]
+    assert got["sii"] == pytest.approx(multiplier * one["sii"]) and got["rii"] == pytest.approx(one["rii"])
+    assert got["rii_lower95_0"] == pytest.approx(one["rii_lower95_0"])
+
+
+def test_series_given_by_two_columns_carry_both():
+    d = pd.concat([_line(slope=s).assign(area=a, year=y) for a, y, s in [("b", 2024, -2.0), ("b", 2025, 1.0)]])
+    out = sii(d, lower="lowercl", upper="uppercl", by=["area", "year"], reps=1000, seed=1)
+    assert out[["area", "year"]].values.tolist() == [["b", 2024], ["b", 2025]]
+    assert out["sii"].tolist() == pytest.approx([-2.0, 1.0])
+
+
+def test_the_message_when_no_uncertainty_is_given():
+    with pytest.raises(ValueError, match=r"^give se=, or lower= and upper=, or x= with kind proportion or rate$"):
+        sii(_line(), lower="lowercl")
+
+
+def test_counts_are_used_when_the_value_column_is_absent_and_a_normal_transform_is_none():
+    d = _line().drop(columns="value").assign(x=np.arange(10, 20.0), population=100.0)
+    out = sii(d, x="x", kind="proportion", reps=1000, seed=1).iloc[0]       # value="value" is not there
+    assert out["sii"] == pytest.approx(np.polyfit((np.arange(10) + 0.5) / 10, np.arange(10, 20.0) / 100, 1)[0])
+    with pytest.raises(ValueError, match=r"^give se=, or lower= and upper=, or x= with kind proportion or rate$"):
+        sii(_line(), kind="proportion")                                    # a value, but nothing for its error
+    t = sii(_line(), lower="lowercl", upper="uppercl", transform=True, reps=1000, seed=1).iloc[0]
+    assert t["transform"] == "none" and t["sii"] == pytest.approx(-2.0)    # nothing to transform a normal by
