@@ -45,3 +45,61 @@ def test_age_band_only_extract(good_raw):
     raw["age_band"] = ["30-44", "65-74", "0-15", "45-64"]
     d = C.derive(to_typed(raw), "2025-09-30")
     assert d["sex_age"].tolist() == ["Female 16-64", "Male 65+", "Female 0-15", "Not known 16-64"]
+
+
+@pytest.mark.parametrize("value, expected", [("2026-03-31", "2026-03-31"), (" 2024-02-29 ", "2024-02-29")])
+def test_iso_date_accepts_the_iso_form_and_dates(value, expected):
+    import datetime as dt
+
+    assert C.iso_date(value) == expected
+    assert C.iso_date(dt.date(2026, 3, 31)) == "2026-03-31"
+    assert C.iso_date(dt.datetime(2026, 3, 31, 14, 5)) == "2026-03-31"
+
+
+@pytest.mark.parametrize("value, message", [
+    ("31/03/2026", r"^census: '31/03/2026' is not a date in the form YYYY-MM-DD \(e\.g\. 2026-03-31\)$"),
+    ("2026-3-31", r"^census: '2026-3-31' is not a date in the form YYYY-MM-DD"),
+    ("2025-02-29", r"^census: '2025-02-29' is not a calendar date \(no such day\)$"),
+    ("2026-13-01", r"^census: '2026-13-01' is not a calendar date"),
+    ("x" * 50, r"^census: '" + "x" * 40 + r"' is not a date"),     # long values cut to 40 characters
+])
+def test_iso_date_refuses_other_forms_naming_the_key(value, message):
+    with pytest.raises(ValueError, match=message):
+        C.iso_date(value, "census")
+    with pytest.raises(ValueError, match=r"^date: "):
+        C.iso_date(value)                           # the default name
+
+
+def test_flag_values_read_booleans_and_the_contracts_text():
+    b = pd.Series([True, False, pd.NA], dtype="boolean")
+    assert C.flag_values(b).tolist() == ["Yes", "No", "Not recorded"]
+    assert C.flag_values(pd.Series([True, False])).tolist() == ["Yes", "No"]           # numpy booleans
+    t = pd.Series(["1", "0", " Y ", "n", "true", "FALSE", "yes", "no", "", None, "maybe"])
+    assert C.flag_values(t).tolist() == ["Yes", "No", "Yes", "No", "Yes", "No", "Yes", "No", "Not recorded",
+                                         "Not recorded", "Not recorded"]
+    assert str(C.flag_values(t).dtype) == "string" and C.flag_values(b).index.equals(b.index)
+
+
+def test_flag_dimension_for_a_local_plus_group():
+    d = C.flag_dimension("armed_forces")
+    assert (d.name, d.column, d.label, d.reference, d.kind) == ("armed_forces", "armed_forces", "Armed forces", "No",
+                                                                 "flag")
+    assert d.groups == ("Yes", "No", "Not recorded") and d.unrecorded == ("Not recorded",)
+    assert C.flag_dimension("armed_forces", "Veterans").label == "Veterans"
+    for bad in ("", "bad-name", "two words"):
+        with pytest.raises(ValueError, match=r"a PLUS flag must be a column name of letters, digits and '_'"):
+            C.flag_dimension(bad)
+
+
+def test_intersections_join_every_pair_of_groups_and_mark_the_unrecorded():
+    a = C.Dimension("s", "s", "S", ("F", "Not known"), "F")
+    b = C.Dimension("c", "c", "C", ("Core20", "Unmatched"), "Core20")
+    x = C._intersection("s_c", "S x C", a, b, "F, Core20")
+    assert (x.name, x.column, x.label, x.reference, x.kind, x.parts) == ("s_c", "s_c", "S x C", "F, Core20",
+                                                                         "intersection", ("s", "c"))
+    assert x.groups == ("F, Core20", "F, Unmatched", "Not known, Core20", "Not known, Unmatched")
+    assert x.unrecorded == ("F, Unmatched", "Not known, Core20", "Not known, Unmatched")
+    # the kit's own intersections are built the same way
+    built = C._intersection("sex_age_core20", "Sex x working age x Core20", C.DIMENSIONS["sex_age"],
+                            C.DIMENSIONS["core20"], "Male 16-64, Not Core20")
+    assert built == C.DIMENSIONS["sex_age_core20"]
