@@ -78,3 +78,47 @@ def test_incomplete_or_short_series_are_refused():
         change_test(np.r_[np.ones(10), np.nan, np.ones(10)][None, :])
     with pytest.raises(ValueError, match="too short"):
         change_test(np.ones((1, 7)), min_segment=4)
+
+
+def _change_module():
+    import sys
+
+    import qi_equity.variation.change  # noqa: F401
+
+    return sys.modules["qi_equity.variation.change"]
+
+
+def test_boundary_p_values_from_the_table_at_below_between_and_beyond_its_values():
+    """The shipped table for 36 points: a statistic equal to a tabulated value gets that value's
+    P(S >= q); one just above it the same (the largest value at or below); one below the first
+    value 1; one beyond the last a normal tail scaled to meet the table there."""
+    from scipy.stats import norm
+
+    ch = _change_module()
+    t = ch._table()
+    q, pge = t["n36_k4"], t["n36_k4_p"]
+    x = np.array([q[5], (q[5] + q[6]) / 2, q[0] - 0.1, q[-1], q[-1] + 0.5, q[-1] + 2.0])
+    got = ch.p_value(x, 36, 4)
+    tail = pge[-1] * norm.sf(x[4:]) / norm.sf(q[-1])
+    assert got.tolist() == pytest.approx([pge[5], pge[5], 1.0, pge[-1], *tail], rel=1e-12)
+    assert got[4] < pge[-1] and (np.diff(got) <= 0)[2:].all()      # the tail keeps falling
+    assert got[0] < got[2] and got.max() <= 1.0
+
+
+def test_boundary_p_values_simulated_when_the_table_has_no_such_series(monkeypatch):
+    """For a length the table lacks, the p-value comes from a null simulated in the process: (the
+    simulated values at or above it + 1) / (m + 1), and a normal tail once fewer than TAIL_COUNT
+    (25) values are at or above it. A null of 0.00, 0.01, ..., 9.99 (m = 1,000) makes it by hand."""
+    from scipy.stats import norm
+
+    ch = _change_module()
+    null = np.arange(1000) / 100
+    monkeypatch.setattr(ch, "null_distribution", lambda n, k, n_sim=None: null)
+    assert "n20_k4" not in ch._table()
+    x = np.array([5.0, 5.005, 9.75, 9.76, 9.9])
+    got = ch.p_value(x, 20, 4)
+    # 5.00: 500 values at or above -> 501 / 1001; 5.005: 499 above -> 500 / 1001; 9.75: 25 -> 26 / 1001
+    assert got[:3].tolist() == pytest.approx([501 / 1001, 500 / 1001, 26 / 1001])
+    # 9.76: 24 at or above, fewer than 25: the tail from s0 = null[1000 - 25] = 9.75, p0 = 26 / 1001
+    p0, s0 = 26 / 1001, 9.75
+    assert got[3:].tolist() == pytest.approx([min(p0, p0 * norm.sf(v) / norm.sf(s0)) for v in (9.76, 9.9)])
