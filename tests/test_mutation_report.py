@@ -25,3 +25,17 @@ def test_a_partial_run_replaces_only_its_files():
     assert "Mutants checked: 13" in text and "**Kill rate 84.6%**" in text
     assert "| `a.py` | 2026-12-01 | 10 | 9 | 1 | 0 | 90% |" in text
     assert "- `b.x_g__mutmut_2`: equivalent: because" in text and "- `a.x_f__mutmut_1`: not yet explained" in text
+
+
+def test_a_file_checked_only_in_part_keeps_its_last_full_measurement(tmp_path):
+    # a stopped run: b.py's first mutant checked, its second never reached; c.py wholly checked
+    import json
+
+    for name, codes in {"b.py": {"b.x_g__mutmut_1": 1, "b.x_g__mutmut_2": None},
+                        "c.py": {"c.x_h__mutmut_1": 0}, "d.py": {"d.x_k__mutmut_1": None}}.items():
+        (tmp_path / f"{name}.meta").write_text(json.dumps({"exit_code_by_key": codes}))
+    rows = report.collect(tmp_path)
+    assert ("b.py", "b.x_g__mutmut_2", "unchecked") in rows and not [r for r in rows if r[0] == "d.py"]
+    record = {"b.py": {"measured": "2026-12-01", "killed": 7, "timeout": 0, "survived": [], "no tests": []}}
+    out = report.merge(record, rows, "2026-12-04")
+    assert out["b.py"] == record["b.py"] and out["c.py"]["survived"] == ["c.x_h__mutmut_1"] and "d.py" not in out

@@ -4,7 +4,8 @@ Usage: ``python tools/mutation_report.py MUTANTS_DIR DOCS_FILE`` (``./kit mutate
 Each run's results are merged into ``tools/mutation_record.json``, per file: the files a run
 checked are replaced, the others kept with the date they were last measured. A run over a few
 files (``./kit mutate 'qi_equity.variation.rules*'``) therefore adds to the record instead of
-replacing it. The section between the ``<!-- mutation:begin -->`` and ``<!-- mutation:end -->``
+replacing it. A file the run checked only in part (a run stopped before the end) keeps its last
+full measurement. The section between the ``<!-- mutation:begin -->`` and ``<!-- mutation:end -->``
 markers is then rewritten from the whole record: the kill rate per file (with the date it was
 measured) and overall, and every surviving mutant by name with the explanation recorded for it in
 ``tools/mutation_survivors.yaml`` (equivalent, or the test that answers it). A survivor without
@@ -37,15 +38,17 @@ def _status(code) -> str:
 
 
 def collect(mutants: Path) -> list[tuple[str, str, str]]:
-    """``(file, mutant name, status)`` for every mutant that was checked."""
+    """``(file, mutant name, status)`` for every mutant that was checked, and ``(file, name,
+    "unchecked")`` for the mutants of a file that a run checked only in part (a stopped run)."""
     rows = []
     for meta in sorted(mutants.rglob("*.py.meta")):
         data = json.loads(meta.read_text())
         src = str(meta.relative_to(mutants))[: -len(".meta")]
-        for name, code in data.get("exit_code_by_key", {}).items():
-            if code is None:
-                continue
-            rows.append((src, name, _status(code)))
+        codes = data.get("exit_code_by_key", {})
+        checked = [(name, code) for name, code in codes.items() if code is not None]
+        rows += [(src, name, _status(code)) for name, code in checked]
+        if checked and len(checked) < len(codes):
+            rows += [(src, name, "unchecked") for name, code in codes.items() if code is None]
     return rows
 
 
@@ -66,7 +69,10 @@ def merge(record: dict, rows, when: str) -> dict:
     with the files of this run's ``rows`` replaced by what it found."""
     out = dict(record)
     fresh: dict = {}
+    partial = {f for f, _, s in rows if s == "unchecked"}  # a stopped run: keep the last full measurement
     for f, name, s in rows:
+        if f in partial:
+            continue
         e = fresh.setdefault(f, {"measured": when, "killed": 0, "timeout": 0, "survived": [], "no tests": []})
         if s in ("killed", "timeout"):
             e[s] += 1
@@ -114,7 +120,11 @@ def main(argv=None) -> int:
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     docs.write_text(f"{head}{BEGIN}\n{render(record, explanations())}\n{END}{tail}")
-    print(f"[kit] mutation results of {len(rows):,} mutants merged into {RECORD.name} and written to {docs}")
+    partial = sorted({f for f, _, s in rows if s == "unchecked"})
+    if partial:
+        print(f"[kit] checked only in part (the run stopped), so kept as last measured: {', '.join(partial)}")
+    done = sum(1 for f, _, s in rows if f not in partial)
+    print(f"[kit] mutation results of {done:,} mutants merged into {RECORD.name} and written to {docs}")
     return 0
 
 
