@@ -95,12 +95,9 @@ def test_month_end_snapshots_equal_a_month_by_month_count():
 
 
 def _pathways(rows, census="2025-09-30"):
-    """Derived pathways from (id, referral, clock stop or "", outcome) rows; everything else fixed."""
-    from _support import COLUMNS
-
-    raw = pd.DataFrame([(i, "XQZ", "110", "Trauma and Orthopaedics", ref, "", stop, outcome, "0", "F", "40", "A", "3",
-                         "0", "0") for i, ref, stop, outcome in rows], columns=COLUMNS).astype("string")
-    return C.derive(to_typed(raw.replace("", pd.NA)), census)
+    """Derived pathways from (id, referral, clock stop or "", outcome) rows; everything else fixed
+    (no first appointment, no DNA): :func:`_pathways_full` with those two fields."""
+    return _pathways_full([(i, ref, "", stop, outcome, "0") for i, ref, stop, outcome in rows], census)
 
 
 def test_boundary_over_18_and_52_weeks_in_days():

@@ -141,12 +141,7 @@ def _means_rows(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
     .. [1] Higham NJ (2002). Accuracy and Stability of Numerical Algorithms, 2nd ed. SIAM,
            section 4.2 (the error bound of recursive summation, ``gamma_(n-1) sum|x|``).
     """
-    full = bool(mm.all())  # no point masked out
-    k = np.full(len(mm), mm.shape[1]) if full else mm.sum(axis=1)
-    kl = np.where(k > 0, k, 1).astype(LONG)
-    xd = xm if full else np.where(mm, xm, 0.0)
-    xl = xd.astype(LONG)
-    s = xl.sum(axis=1) / kl
+    full, k, kl, xd, xl, s = _first_pass(xm, mm)
     with np.errstate(invalid="ignore", over="ignore"):
         d = s.astype(float)
         r = s - d.astype(LONG)                                  # exact: where s lies between doubles
@@ -177,13 +172,21 @@ def _second_pass(xl, s, mm, kl, full: bool) -> np.ndarray:
         return np.where(np.isfinite(s), s + t / kl, s).astype(float)
 
 
+def _first_pass(xm: np.ndarray, mm: np.ndarray):
+    """R's first pass over each row: ``full`` (no point masked out), the counts ``k`` (and ``kl``,
+    at least 1, in long double), the masked values ``xd`` and their long-double copy ``xl``, and
+    the first-pass means ``s``."""
+    full = bool(mm.all())
+    k = np.full(len(mm), mm.shape[1]) if full else mm.sum(axis=1)
+    kl = np.where(k > 0, k, 1).astype(LONG)
+    xd = xm if full else np.where(mm, xm, 0.0)
+    xl = xd.astype(LONG)
+    return full, k, kl, xd, xl, xl.sum(axis=1) / kl
+
+
 def _means_rows_two_pass(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:
     """Both passes on every row (what :func:`_means_rows` gives, kept for the tests)."""
-    k = mm.sum(axis=1)
-    full = bool(k.min(initial=mm.shape[1]) == mm.shape[1]) if len(k) else True
-    kl = np.where(k > 0, k, 1).astype(LONG)
-    xl = (xm if full else np.where(mm, xm, 0.0)).astype(LONG)
-    s = xl.sum(axis=1) / kl
+    full, k, kl, _, xl, s = _first_pass(xm, mm)
     return np.where(k > 0, _second_pass(xl, s, mm, kl, full), np.nan)
 
 
