@@ -23,7 +23,10 @@ def test_a_partial_run_replaces_only_its_files():
     text = report.render(out, {"b.x_g__mutmut_2": "equivalent: because"})
     # 9 + 1 killed, 1 timeout (a kill) of 13 mutants in the whole record
     assert "Mutants checked: 13" in text and "**Kill rate 84.6%**" in text
-    assert "| `a.py` | 2026-12-01 | 10 | 9 | 1 | 0 | 90% |" in text
+    assert "| `a.py` | 2026-12-01 | 10 | 9 | 1 | 0 | 0 | 90% | 90% |" in text
+    # b's survivor is explained as equivalent, so it leaves the score: 11 killed of 13 - 1
+    assert "| `b.py` | 2026-12-03 | 2 | 1 | 1 | 1 | 0 | 50% | 100% |" in text
+    assert "1 are explained as equivalent and 1 are not: **mutation score 91.7%**" in text
     assert "- `b.x_g__mutmut_2`: equivalent: because" in text and "- `a.x_f__mutmut_1`: not yet explained" in text
 
 
@@ -39,3 +42,13 @@ def test_a_file_checked_only_in_part_keeps_its_last_full_measurement(tmp_path):
     record = {"b.py": {"measured": "2026-12-01", "killed": 7, "timeout": 0, "survived": [], "no tests": []}}
     out = report.merge(record, rows, "2026-12-04")
     assert out["b.py"] == record["b.py"] and out["c.py"]["survived"] == ["c.x_h__mutmut_1"] and "d.py" not in out
+
+
+def test_files_in_scope_that_no_run_has_measured_are_named(tmp_path):
+    import json
+
+    for name in ("a.py", "e.py"):
+        (tmp_path / f"{name}.meta").write_text(json.dumps({"exit_code_by_key": {f"{name}_mutmut_1": None}}))
+    record = {"a.py": {"measured": "2026-12-01", "killed": 1, "timeout": 0, "survived": [], "no tests": []}}
+    assert report.unmeasured(tmp_path, record) == ["e.py"]
+    assert "In scope but not yet measured: `e.py`." in report.render(record, {}, ["e.py"])

@@ -82,29 +82,53 @@ def merge(record: dict, rows, when: str) -> dict:
     return dict(sorted(out.items()))
 
 
-def render(record: dict, notes: dict) -> str:
+def _equivalent(name: str, notes: dict) -> bool:
+    return str(notes.get(name, "")).startswith("equivalent")
+
+
+def render(record: dict, notes: dict, unmeasured=()) -> str:
+    """The record as markdown: the kill rate (killed / mutants) and the mutation score, which leaves
+    out the survivors explained as equivalent (killed / (mutants - equivalent), the usual
+    definition: Jia Y, Harman M (2011), An analysis and survey of the development of mutation
+    testing, IEEE TSE 37(5): 649-678, section II), per file and overall; every survivor with its
+    explanation; and the files in scope that no run has measured yet (``unmeasured``)."""
     killed = sum(e["killed"] for e in record.values())
     timeout = sum(e["timeout"] for e in record.values())
     survived = sum(len(e["survived"]) for e in record.values())
     no_tests = sum(len(e["no tests"]) for e in record.values())
+    equivalent = sum(_equivalent(x, notes) for e in record.values() for x in e["survived"] + e["no tests"])
     n = killed + timeout + survived + no_tests
     # a timeout is a kill (the mutant made the tests hang); "no tests" counts against the rate
-    out = [f"Record as of {dt.datetime.now():%Y-%m-%d %H:%M} on {platform.node()} ({platform.machine()}, "
-           f"Python {platform.python_version()}); each file as last measured. Mutants checked: {n:,}; "
-           f"killed {killed:,}, timed out {timeout:,}, survived {survived:,}, with no test {no_tests:,}. "
-           f"**Kill rate {100 * (killed + timeout) / n:.1f}%**." if n else "No mutants were checked.", "",
-           "| file | measured | mutants | killed | survived | no test | kill rate |",
-           "|---|---|---:|---:|---:|---:|---:|"]
+    head = (f"Record as of {dt.datetime.now():%Y-%m-%d %H:%M} on {platform.node()} ({platform.machine()}, "
+            f"Python {platform.python_version()}); each file as last measured. Mutants checked: {n:,}; "
+            f"killed {killed:,}, timed out {timeout:,}, survived {survived:,}, with no test {no_tests:,}. "
+            f"**Kill rate {100 * (killed + timeout) / n:.1f}%**. Of the survivors, {equivalent:,} are explained "
+            f"as equivalent and {survived + no_tests - equivalent:,} are not: **mutation score "
+            f"{100 * (killed + timeout) / max(n - equivalent, 1):.1f}%** (killed / (mutants - equivalent))."
+            if n else "No mutants were checked.")
+    out = [head, ""]
+    if unmeasured:
+        out += ["In scope but not yet measured: " + ", ".join(f"`{f}`" for f in unmeasured) + ".", ""]
+    out += ["| file | measured | mutants | killed | survived | of them equivalent | no test | kill rate | score |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for f, e in record.items():
         m = e["killed"] + e["timeout"] + len(e["survived"]) + len(e["no tests"])
-        out.append(f"| `{f}` | {e['measured']} | {m} | {e['killed'] + e['timeout']} | {len(e['survived'])} | "
-                   f"{len(e['no tests'])} | {100 * (e['killed'] + e['timeout']) / m:.0f}% |")
+        k = e["killed"] + e["timeout"]
+        eq = sum(_equivalent(x, notes) for x in e["survived"] + e["no tests"])
+        out.append(f"| `{f}` | {e['measured']} | {m} | {k} | {len(e['survived'])} | {eq} | "
+                   f"{len(e['no tests'])} | {100 * k / m:.0f}% | {100 * k / max(m - eq, 1):.0f}% |")
     surv = [name for e in record.values() for name in e["survived"] + e["no tests"]]
     out += ["", f"Survivors ({len(surv)}), with their explanation (`tools/mutation_survivors.yaml`; "
                 "`mutmut show NAME` prints the mutation):", ""]
     for name in surv:
         out.append(f"- `{name}`: {notes.get(name, 'not yet explained')}")
     return "\n".join(out)
+
+
+def unmeasured(mutants: Path, record: dict) -> list[str]:
+    """Files mutmut generated mutants for (so in scope) that neither this run nor the record has."""
+    return sorted(str(m.relative_to(mutants))[: -len(".meta")] for m in mutants.rglob("*.py.meta")
+                  if str(m.relative_to(mutants))[: -len(".meta")] not in record)
 
 
 def main(argv=None) -> int:
@@ -119,7 +143,7 @@ def main(argv=None) -> int:
         text += f"\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    docs.write_text(f"{head}{BEGIN}\n{render(record, explanations())}\n{END}{tail}")
+    docs.write_text(f"{head}{BEGIN}\n{render(record, explanations(), unmeasured(mutants, record))}\n{END}{tail}")
     partial = sorted({f for f, _, s in rows if s == "unchecked"})
     if partial:
         print(f"[kit] checked only in part (the run stopped), so kept as last measured: {', '.join(partial)}")
