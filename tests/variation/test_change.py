@@ -122,3 +122,71 @@ def test_boundary_p_values_simulated_when_the_table_has_no_such_series(monkeypat
     # 9.76: 24 at or above, fewer than 25: the tail from s0 = null[1000 - 25] = 9.75, p0 = 26 / 1001
     p0, s0 = 26 / 1001, 9.75
     assert got[3:].tolist() == pytest.approx([min(p0, p0 * norm.sf(v) / norm.sf(s0)) for v in (9.76, 9.9)])
+
+
+def _brute_force_statistic(y: np.ndarray, k_min: int) -> float:
+    """The max-type Mann-Whitney statistic of one series without ties, written out: ranks 1..n;
+    for each split k (k_min <= k <= n - k_min) the difference between the mean rank after and
+    before, divided by its standard deviation under random permutation,
+    sqrt(sigma^2 * n / (n - 1) * (1/k + 1/(n - k))) with sigma^2 = (n^2 - 1) / 12 (Pettitt 1979);
+    the largest |z|, rounded to 9 decimals as the module documents (STAT_DECIMALS)."""
+    n = len(y)
+    r = np.empty(n)
+    r[np.argsort(y)] = np.arange(1, n + 1)
+    var = (n * n - 1) / 12 * n / (n - 1)
+    best = 0.0
+    for k in range(k_min, n - k_min + 1):
+        z = (r[k:].mean() - r[:k].mean()) / np.sqrt(var * (1 / k + 1 / (n - k)))
+        best = max(best, abs(z))
+    return round(best, 9)
+
+
+def test_write_null_table_tabulates_the_simulated_tail_exactly(tmp_path):
+    """The table writer on a small simulation (2,000 series of 8 points, at least 2 each side): its
+    series are the seeded draws ``default_rng([SEED, n, k, 1])``, so the statistics can be worked
+    out one series at a time by brute force. Each tabulated value must be the quantile of those
+    statistics at 1 - p for the grid's p, and its probability the share of statistics at or above
+    it (the statistic is discrete, so not the grid's p)."""
+    ch = _change_module()
+    n, k, m = 8, 2, 2_000
+    path = ch.write_null_table(tmp_path / "null.npz", shapes=((n, k),), n_sim=m)
+    assert path == tmp_path / "null.npz"
+    draws = np.random.default_rng([ch.SEED, n, k, 1]).standard_normal((m, n))
+    stats = np.sort([_brute_force_statistic(row, k) for row in draws])
+    with np.load(path) as z:
+        assert set(z.files) == {"p", f"n{n}_k{k}", f"n{n}_k{k}_p"}
+        assert np.array_equal(z["p"], ch.TABLE_P)
+        q, pge = z[f"n{n}_k{k}"], z[f"n{n}_k{k}_p"]
+    expected_q = np.unique(np.quantile(stats, 1 - ch.TABLE_P))
+    assert q == pytest.approx(expected_q, abs=2e-9)
+    share = np.array([(stats >= v - 1e-12).mean() for v in q])
+    assert pge == pytest.approx(share, abs=0.5 / m)
+    assert pge[0] == 1.0 and np.all(np.diff(pge) < 0)
+
+
+def test_write_null_table_simulates_each_shape_in_chunks_of_100_000(tmp_path):
+    """Two shapes, and more series than one chunk: 150,000 series of 6 points (one chunk of
+    100,000 then 50,000), min segment 1, are the seeded draws taken in that order. With min
+    segment 3 of 6 points the only split is at 3, so the statistic takes few values; its largest
+    is the 3 highest ranks after the 3 lowest: z = (5 - 2) / sqrt(35/12 * 6/5 * 2/3) = 1.964."""
+    ch = _change_module()
+    path = ch.write_null_table(tmp_path / "t.npz", shapes=((6, 3), (5, 2)), n_sim=150_000)
+    with np.load(path) as z:
+        q63, p63 = z["n6_k3"], z["n6_k3_p"]
+        assert "n5_k2" in z.files
+    assert q63[-1] == pytest.approx(3 / np.sqrt(35 / 12 * 6 / 5 * 2 / 3), abs=1e-9)
+    # P(the top three ranks all on one side) = 2 / C(6, 3) = 0.1; simulated from 150,000 series
+    assert p63[-1] == pytest.approx(0.1, abs=4 * np.sqrt(0.1 * 0.9 / 150_000))
+    rng = np.random.default_rng([ch.SEED, 6, 3, 1])
+    first = rng.standard_normal((100_000, 6))
+    second = rng.standard_normal((50_000, 6))
+    top = sum((np.argsort(np.argsort(s, axis=1), axis=1)[:, 3:] >= 3).all(axis=1).sum()
+              + (np.argsort(np.argsort(s, axis=1), axis=1)[:, :3] >= 3).all(axis=1).sum() for s in (first, second))
+    assert p63[-1] == top / 150_000
+
+
+def test_boundary_min_segment_for_a_monthly_grain_and_longer_periods():
+    """Four points each side at a monthly grain (grain 1); three for two-monthly and longer."""
+    ch = _change_module()
+    assert ch.min_segment_for(36, 1) == 4 and ch.min_segment_for(36) == 4
+    assert ch.min_segment_for(18, 2) == 3 and ch.min_segment_for(12, 3) == 3
