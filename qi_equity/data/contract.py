@@ -349,16 +349,14 @@ def get_dimension(name: str, flags: dict | None = None) -> Dimension:
 
 def flag_values(values: pd.Series) -> pd.Series:
     """Yes / No / Not recorded from a flag column (nullable booleans, or text as the contract
-    writes it: 1/0, true/false, Y/N)."""
-    if pd.api.types.is_bool_dtype(values) or str(values.dtype) == "boolean":
-        b = values.astype("boolean")
-        out = pd.Series(np.where(b.fillna(False).to_numpy(bool), "Yes", "No"), index=values.index, dtype="string")
-        out[b.isna().to_numpy()] = "Not recorded"
-        return out
+    writes it: 1/0, true/false, Y/N).
+
+    Booleans are read as their text ("True", "False", missing), which the contract's words
+    include, so both kinds go one way. ``isin`` is False at a missing value, never missing."""
     s = values.astype("string").str.strip()
     out = pd.Series("Not recorded", index=values.index, dtype="string")
-    out[s.isin(TRUE_VALUES).fillna(False).to_numpy(bool)] = "Yes"
-    out[s.isin(FALSE_VALUES).fillna(False).to_numpy(bool)] = "No"
+    out[s.isin(TRUE_VALUES).to_numpy()] = "Yes"
+    out[s.isin(FALSE_VALUES).to_numpy()] = "No"
     return out
 
 

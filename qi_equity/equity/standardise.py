@@ -132,7 +132,7 @@ def dsr(data: pd.DataFrame, count: str = "count", population: str = "population"
     if not by:
         out = out.drop(columns="_all")
     value = out["_wr"] / out["_w"]
-    var = out["_sq"] / out["_w"] ** 2
+    var = (out["_sq"] / out["_w"] ** 2).to_numpy(float)  # an array, so the errstate below decides
     x = out["total_count"].to_numpy(float)
     few = x < MIN_EVENTS
     out["value"] = np.where(few, np.nan, value * multiplier)

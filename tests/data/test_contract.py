@@ -71,8 +71,9 @@ def test_iso_date_refuses_other_forms_naming_the_key(value, message):
 
 
 def test_flag_values_read_booleans_and_the_contracts_text():
-    b = pd.Series([True, False, pd.NA], dtype="boolean")
+    b = pd.Series([True, False, pd.NA], dtype="boolean", index=[10, 20, 30])   # an extract's row ids
     assert C.flag_values(b).tolist() == ["Yes", "No", "Not recorded"]
+    assert C.flag_values(pd.Series([None, True, False], dtype=object)).tolist() == ["Not recorded", "Yes", "No"]
     assert C.flag_values(pd.Series([True, False])).tolist() == ["Yes", "No"]           # numpy booleans
     t = pd.Series(["1", "0", " Y ", "n", "true", "FALSE", "yes", "no", "", None, "maybe"])
     assert C.flag_values(t).tolist() == ["Yes", "No", "Yes", "No", "Yes", "No", "Yes", "No", "Not recorded",
