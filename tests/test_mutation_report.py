@@ -45,10 +45,17 @@ def test_a_file_checked_only_in_part_keeps_its_last_full_measurement(tmp_path):
 
 
 def test_files_in_scope_that_no_run_has_measured_are_named(tmp_path):
-    import json
-
-    for name in ("a.py", "e.py"):
-        (tmp_path / f"{name}.meta").write_text(json.dumps({"exit_code_by_key": {f"{name}_mutmut_1": None}}))
-    record = {"a.py": {"measured": "2026-12-01", "killed": 1, "timeout": 0, "survived": [], "no tests": []}}
-    assert report.unmeasured(tmp_path, record) == ["e.py"]
-    assert "In scope but not yet measured: `e.py`." in report.render(record, {}, ["e.py"])
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    for f in ("pkg/a.py", "pkg/e.py", "pkg/cli.py", "pkg/sub/x.py", "pkg/sub/y.py"):
+        (tmp_path / f).write_text("")
+    (tmp_path / "pyproject.toml").write_text('[tool.mutmut]\nsource_paths = ["pkg/"]\n'
+                                             'do_not_mutate = ["pkg/cli.py", "pkg/sub/*"]\n')
+    assert report.scope(tmp_path) == ["pkg/a.py", "pkg/e.py"]
+    record = {"pkg/a.py": {"measured": "2026-12-01", "killed": 1, "timeout": 0, "survived": [], "no tests": []}}
+    assert report.unmeasured(report.scope(tmp_path), record) == ["pkg/e.py"]
+    assert "In scope but not yet measured: `pkg/e.py`." in report.render(record, {}, ["pkg/e.py"])
+    # the kit's own scope: the statistics, measures, contract and disclosure core, not the reports
+    own = report.scope(ROOT)
+    assert {"qi_equity/variation/spc.py", "qi_equity/data/contract.py", "qi_equity/publication/protect.py",
+            "qi_equity/measures.py", "qi_equity/disclosure.py"} <= set(own)
+    assert not [f for f in own if f.startswith(("qi_equity/reports/", "qi_equity/findings/"))]

@@ -125,10 +125,20 @@ def render(record: dict, notes: dict, unmeasured=()) -> str:
     return "\n".join(out)
 
 
-def unmeasured(mutants: Path, record: dict) -> list[str]:
-    """Files mutmut generated mutants for (so in scope) that neither this run nor the record has."""
-    return sorted(str(m.relative_to(mutants))[: -len(".meta")] for m in mutants.rglob("*.py.meta")
-                  if str(m.relative_to(mutants))[: -len(".meta")] not in record)
+def scope(root: Path) -> list[str]:
+    """The files ``./kit mutate`` covers, as ``[tool.mutmut]`` in ``pyproject.toml`` sets them: the
+    Python files under ``source_paths`` not matched by ``do_not_mutate``."""
+    import fnmatch
+    import tomllib
+
+    cfg = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["mutmut"]
+    files = sorted({str(p.relative_to(root)) for src in cfg["source_paths"] for p in (root / src).rglob("*.py")})
+    return [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in cfg.get("do_not_mutate", []))]
+
+
+def unmeasured(files, record: dict) -> list[str]:
+    """The files in scope that no run has measured (not in the record)."""
+    return [f for f in files if f not in record]
 
 
 def main(argv=None) -> int:
@@ -143,7 +153,7 @@ def main(argv=None) -> int:
         text += f"\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    docs.write_text(f"{head}{BEGIN}\n{render(record, explanations(), unmeasured(mutants, record))}\n{END}{tail}")
+    docs.write_text(f"{head}{BEGIN}\n{render(record, explanations(), unmeasured(scope(Path(__file__).resolve().parents[1]), record))}\n{END}{tail}")
     partial = sorted({f for f, _, s in rows if s == "unchecked"})
     if partial:
         print(f"[kit] checked only in part (the run stopped), so kept as last measured: {', '.join(partial)}")
