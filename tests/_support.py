@@ -64,3 +64,12 @@ def set_first_row(source, column: str, value: str, dest=None):
     lines[1] = ",".join(row)
     Path(dest or source).write_text("\n".join(lines) + "\n")
     return Path(dest or source)
+
+
+def six_providers(outlier_rate=0.226, third=0.139) -> pd.DataFrame:
+    """Six providers' DNA counts: five with the spread the sample's case mix gives (8-14%) and one
+    (P6) far above them; ``outlier_rate`` and ``third`` (P3's rate) move them."""
+    den = [2800, 3200, 3500, 3500, 2900, 1700]
+    rates = [0.080, 0.089, third, 0.110, 0.093, outlier_rate]
+    return pd.DataFrame({"group": ["P1", "P2", "P3", "P4", "P5", "P6"],
+                         "numerator": [round(r * n) for r, n in zip(rates, den)], "denominator": den})

@@ -177,3 +177,251 @@ def test_boundary_tau2_for_phi_just_under_one():
         assert got_phi == pytest.approx(phi, rel=1e-12)
         assert tau2 == pytest.approx(want, rel=1e-9, abs=1e-15)
     assert dispersion(np.full(10, math.sqrt(0.95)), s)[1] > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# DerSimonian-Laird and the leave-one-out funnels (moved from tests/findings/test_collaborative.py)
+# ---------------------------------------------------------------------------------------------
+
+from _support import six_providers as _six  # noqa: E402
+from qi_equity.equity.funnel import _dersimonian_laird, loo_funnel, loo_funnel_standardised  # noqa: E402
+
+BCG = __import__("json").loads((FIX / "dersimonian_laird_bcg.json").read_text())
+
+
+def test_dersimonian_laird_matches_metafor_and_stata():
+    a = np.array(BCG["data"], float)
+    t1, t0, c1, c0 = a[:, 1], a[:, 2], a[:, 3], a[:, 4]
+    y = np.log((t1 / (t1 + t0)) / (c1 / (c1 + c0)))
+    v = 1 / t1 - 1 / (t1 + t0) + 1 / c1 - 1 / (c1 + c0)
+    tau2 = _dersimonian_laird(y, v)
+    assert tau2 == pytest.approx(BCG["tau2"], abs=5e-5)
+    w = 1 / (v + tau2)
+    mu = np.sum(w * y) / np.sum(w)
+    se = np.sqrt(1 / np.sum(w))
+    assert mu == pytest.approx(BCG["pooled"], abs=5e-5)
+    assert mu - 1.959964 * se == pytest.approx(BCG["pooled_lower"], abs=5e-5)
+    assert mu + 1.959964 * se == pytest.approx(BCG["pooled_upper"], abs=5e-5)
+
+
+def test_boundary_dersimonian_laird_with_one_study_no_spread_or_less_spread_than_chance():
+    """tau2 = max(0, (Q - (k - 1)) / (sum w - sum w^2 / sum w)): 0 for one study; 0 when the
+    studies agree more than chance allows (Q < k - 1); by hand for two studies y = 0, 1 with
+    variances 0.1: w = 10 each, mu = 0.5, Q = 10 * 0.25 * 2 = 5, spread = 20 - 200/20 = 10, so
+    tau2 = (5 - 1) / 10 = 0.4."""
+    assert _dersimonian_laird(np.array([1.0]), np.array([0.1])) == 0.0
+    assert _dersimonian_laird(np.array([0.0, 0.01]), np.array([0.1, 0.1])) == 0.0
+    assert _dersimonian_laird(np.array([0.0, 1.0]), np.array([0.1, 0.1])) == pytest.approx(0.4, rel=1e-12)
+    # unequal weights: w = 10, 5; mu = (0 + 5) / 15 = 1/3; Q = 10/9 + 5 * 4/9 = 10/3;
+    # spread = 15 - 125/15 = 20/3; tau2 = (10/3 - 1) / (20/3) = 0.35
+    assert _dersimonian_laird(np.array([0.0, 1.0]), np.array([0.1, 0.2])) == pytest.approx(0.35, rel=1e-12)
+
+
+def test_leave_one_out_flags_the_outlier_that_overall_overdispersion_hides():
+    d = _six()
+    overall = funnel(d, kind="proportion", multiplier=100)
+    assert overall.summary["phi"].iloc[0] > 20          # inflated by the outlier itself ...
+    assert not overall.data.set_index("group").loc["P6", "outlier998"]  # ... which it then hides
+    loo = loo_funnel(d, multiplier=100).data.set_index("group")
+    assert loo.loc["P6", "outlier998"] and loo.loc["P6", "direction"] == "high"
+    assert not loo.drop(index="P6")["outlier95"].any()
+    others = 100 * d["numerator"][:5] / d["denominator"][:5]
+    assert others.min() < loo.loc["P6", "target"] < others.max()  # the others' random-effects mean
+
+
+def test_with_too_few_others_the_limits_are_unadjusted_and_say_so():
+    res = loo_funnel(_six().iloc[[0, 1, 2, 5]], multiplier=100, min_others=4)
+    assert (res.data["tau2"] == 0).all() and res.summary["effective_method"].iloc[0] == "leave_one_out_unadjusted"
+    assert "too few" in res.summary["reason"].iloc[0]
+    with pytest.raises(ValueError, match="at least 3 units"):
+        loo_funnel(_six().iloc[:2])
+
+
+def _dl(y, v):
+    """DerSimonian-Laird written out with plain floats (as the docstring above)."""
+    w = [1 / x for x in v]
+    mu = sum(a * b for a, b in zip(w, y)) / sum(w)
+    q = sum(a * (b - mu) ** 2 for a, b in zip(w, y))
+    spread = sum(w) - sum(a * a for a in w) / sum(w)
+    return max(0.0, (q - (len(y) - 1)) / spread) if len(y) > 1 and spread > 0 else 0.0
+
+
+def _predictive(y_i, s2_i, ys, s2s, tau2):
+    """The others' random-effects mean, its variance and unit i's predictive sd and z."""
+    w = [1 / (s + tau2) for s in s2s]
+    mu = sum(a * b for a, b in zip(w, ys)) / sum(w)
+    var_mu = 1 / sum(w)
+    sd = math.sqrt(s2_i + tau2 + var_mu)
+    return mu, var_mu, sd, (y_i - mu) / sd
+
+
+Z = {"95": 1.959964, "998": 3.090232}
+
+
+def _loo_by_hand(num, den, min_others):
+    """Each unit against the others on the arcsine-square-root scale, one unit at a time with the
+    math module (Spiegelhalter 2005; Ohlssen, Sharples & Spiegelhalter 2007): y = asin(sqrt(p)),
+    s^2 = 1/(4n); limits mu -+ z sd back-transformed by sin^2, 0 below 0 and 1 above pi/2."""
+    rows = []
+    for i in range(len(num)):
+        ys = [math.asin(math.sqrt(num[j] / den[j])) for j in range(len(num)) if j != i]
+        s2s = [1 / (4 * den[j]) for j in range(len(num)) if j != i]
+        tau2 = _dl(ys, s2s) if len(ys) >= min_others else 0.0
+        y_i = math.asin(math.sqrt(num[i] / den[i]))
+        mu, var_mu, sd, z = _predictive(y_i, 1 / (4 * den[i]), ys, s2s, tau2)
+        row = {"target": math.sin(mu) ** 2, "z": z, "tau2": tau2, "n_others": len(ys),
+               "p_value": math.erfc(abs(z) / math.sqrt(2))}
+        for lab, zz in Z.items():
+            lo, hi = mu - zz * sd, mu + zz * sd
+            row[f"lower{lab}"] = 0.0 if lo <= 0 else math.sin(min(lo, math.pi / 2)) ** 2
+            row[f"upper{lab}"] = 1.0 if hi >= math.pi / 2 else math.sin(max(hi, 0)) ** 2
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_loo_funnel_against_the_method_worked_unit_by_unit():
+    """Every column of ``.data`` against the method worked one unit at a time: five units with
+    enough others for DerSimonian-Laird (4), one of them at 1 in 20 (its lower limits fall below 0)
+    and one at 95 of 100 (its upper 99.8% limit passes 1), with a multiplier of 100."""
+    num, den = [30, 45, 1, 95, 40], [300, 400, 20, 100, 350]
+    d = pd.DataFrame({"group": list("ABCDE"), "numerator": num, "denominator": den})
+    res = loo_funnel(d, multiplier=100, highlight="C")
+    want = _loo_by_hand(num, den, 4)
+    got = res.data
+    assert got["group"].tolist() == list("ABCDE") and got["numerator"].tolist() == num
+    assert got["value"].tolist() == pytest.approx([100 * a / b for a, b in zip(num, den)], rel=1e-12)
+    for c in ("z", "p_value", "tau2"):
+        assert got[c].tolist() == pytest.approx(want[c].tolist(), rel=1e-9, abs=1e-15), c
+    # without D (95%) the others agree more than chance allows: tau2 = 0 there, above 0 elsewhere
+    assert got["n_others"].tolist() == [4] * 5 and (want["tau2"] > 0).tolist() == [True, True, True, False, True]
+    for c in ("target", "lower95", "upper95", "lower998", "upper998"):
+        assert got[c].tolist() == pytest.approx((100 * want[c]).tolist(), rel=1e-9), c
+    assert got["outlier95"].tolist() == (want["z"].abs() > 1.959964).tolist()
+    assert got["outlier998"].tolist() == (want["z"].abs() > 3.090232).tolist()
+    assert got["direction"].tolist() == [("high" if z > 0 else "low") if abs(z) > 1.959964 else ""
+                                         for z in want["z"]]
+    assert got["highlight"].tolist() == [False, False, True, False, False]
+    s = res.summary.iloc[0]
+    assert (s["kind"], s["n_units"], s["method"], s["effective_method"], s["min_others"], s["multiplier"]) == (
+        "proportion", 5, "leave_one_out", "leave_one_out_random_effects", 4, 100)
+    assert s["reason"] == ("each provider against the other 4: their random-effects mean and between-provider "
+                           "variance (DerSimonian-Laird)")
+
+
+def test_boundary_loo_funnel_limits_clip_at_zero_and_one_and_use_min_others():
+    """Unadjusted (tau2 = 0) when the others number fewer than ``min_others``, and adjusted when they
+    number exactly that; a rate near 0 has lower limits of exactly 0 and one near 1 upper limits
+    of exactly 1 (x multiplier), on the grid too."""
+    num, den = [1, 2, 19, 5], [20, 40, 20, 50]
+    d = pd.DataFrame({"group": list("ABCD"), "numerator": num, "denominator": den})
+    at = loo_funnel(d, min_others=3)
+    assert (at.data["n_others"] == 3).all() and at.summary["effective_method"].iloc[0] == "leave_one_out_random_effects"
+    assert at.data["tau2"].tolist() == pytest.approx(_loo_by_hand(num, den, 3)["tau2"].tolist(), rel=1e-9)
+    above = loo_funnel(d, min_others=4, multiplier=10)
+    want = _loo_by_hand(num, den, 4)
+    assert (above.data["tau2"] == 0).all() and (want["tau2"] == 0).all()
+    assert above.summary["reason"].iloc[0] == ("each provider against the other 3: too few to estimate "
+                                               "between-provider variance (fewer than 4), so unadjusted limits")
+    for c in ("lower95", "upper95", "lower998", "upper998", "target"):
+        assert above.data[c].tolist() == pytest.approx((10 * want[c]).tolist(), rel=1e-9), c
+    assert 0.0 in above.data["lower998"].tolist() and (want["lower998"] == 0).any()
+    grid = above.limits
+    assert grid["unit"].unique().tolist() == list("ABCD") and (grid.groupby("unit").size() == 200).all()
+    g = grid[grid["unit"] == "A"]["denominator"].to_numpy()
+    assert g[0] == pytest.approx(10) and g[-1] == pytest.approx(55) and np.allclose(np.diff(np.log(g)), np.log(5.5) / 199)
+    assert grid["lower998"].min() == 0.0 and grid["upper998"].max() <= 10.0
+    assert (grid["lower95"] <= grid["upper95"]).all()
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"denominator": [10, 0, 10]}, r"column 'denominator': 1 row\(s\) are missing, zero or negative"),
+    ({"numerator": [1, 11, -1]}, r"column 'numerator': 2 row\(s\) are missing, negative or above the denominator"),
+    ({"numerator": [1, None, 2]}, r"column 'numerator': 1 row\(s\) are missing"),
+])
+def test_loo_funnel_refuses_bad_counts_naming_the_column_and_rows(bad, message):
+    d = pd.DataFrame({"group": list("ABC"), "numerator": [1, 2, 3], "denominator": [10, 10, 10]})
+    with pytest.raises(ValueError, match=message):
+        loo_funnel(d.assign(**bad))
+    with pytest.raises(ValueError, match=r"column 'trust' not found"):
+        loo_funnel(d, group="trust")
+
+
+def _standardised_by_hand(rows, min_others, min_sd):
+    """Indirect standardisation against the others (Breslow & Day 1987), unit by unit: the others'
+    stratum rates (leaving out suppressed strata); each unit's observed and expected over its
+    published strata; y = log(max(O, 0.5) / E), s^2 = 1 / E; tau2 from DerSimonian-Laird, at least
+    min_sd^2; values and limits as the others' overall proportion x exp(...)."""
+    units = list(dict.fromkeys(r[0] for r in rows))
+    out = {}
+    for u in units:
+        others = [r for r in rows if r[0] != u and r[2] is not None]
+        rate = {}
+        for s in {r[1] for r in others}:
+            rate[s] = sum(r[2] for r in others if r[1] == s) / sum(r[3] for r in others if r[1] == s)
+        overall = sum(r[2] for r in others) / sum(r[3] for r in others)
+        obs = {v: sum(r[2] for r in rows if r[0] == v and r[2] is not None and r[1] in rate) for v in units}
+        exp_ = {v: sum(r[3] * rate[r[1]] for r in rows if r[0] == v and r[2] is not None and r[1] in rate) for v in units}
+        y = {v: math.log(max(obs[v], 0.5) / exp_[v]) for v in units}
+        o = [v for v in units if v != u]
+        tau2 = _dl([y[v] for v in o], [1 / exp_[v] for v in o]) if len(o) >= min_others else 0.0
+        tau2 = max(tau2, min_sd ** 2)
+        mu, var_mu, sd, z = _predictive(y[u], 1 / exp_[u], [y[v] for v in o], [1 / exp_[v] for v in o], tau2)
+        out[u] = {"observed": obs[u], "expected": exp_[u], "ratio": obs[u] / exp_[u],
+                  "value": overall * obs[u] / exp_[u], "target": overall * math.exp(mu), "z": z, "tau2": tau2,
+                  "lower95": overall * math.exp(mu - Z["95"] * sd), "upper95": overall * math.exp(mu + Z["95"] * sd),
+                  "lower998": overall * math.exp(mu - Z["998"] * sd),
+                  "upper998": overall * math.exp(mu + Z["998"] * sd), "n_others": len(o)}
+    return pd.DataFrame(out).T
+
+
+def test_loo_funnel_standardised_against_the_method_worked_unit_by_unit():
+    """Five units in two strata, one stratum of unit C suppressed (left out of its observed and
+    expected alike) and unit E with no events in its published strata (the 0.5 floor)."""
+    rows = [("A", "q1", 30, 200), ("A", "q5", 10, 300), ("B", "q1", 50, 250), ("B", "q5", 20, 400),
+            ("C", "q1", None, 100), ("C", "q5", 15, 300), ("D", "q1", 40, 300), ("D", "q5", 12, 250),
+            ("E", "q1", 0, 40), ("E", "q5", 0, 60)]
+    d = pd.DataFrame(rows, columns=["group", "stratum", "numerator", "denominator"])
+    res = loo_funnel_standardised(d, multiplier=100, highlight=["B"])
+    want = _standardised_by_hand(rows, 4, 0.10)
+    got = res.data.set_index("group")
+    for c in ("observed", "expected", "ratio", "z", "tau2", "n_others"):
+        assert got[c].tolist() == pytest.approx(want[c].astype(float).tolist(), rel=1e-9), c
+    for c in ("value", "target", "lower95", "upper95", "lower998", "upper998"):
+        assert got[c].tolist() == pytest.approx((100 * want[c].astype(float)).tolist(), rel=1e-9), c
+    assert got["denominator"].tolist() == [500, 650, 400, 550, 100]    # every stratum's denominator
+    assert got["numerator"].tolist() == got["observed"].tolist()
+    assert got["p_value"].tolist() == pytest.approx([math.erfc(abs(z) / math.sqrt(2)) for z in want["z"]], rel=1e-9)
+    assert got["outlier95"].tolist() == (want["z"].abs() > Z["95"]).tolist()
+    assert got["outlier998"].tolist() == (want["z"].abs() > Z["998"]).tolist()
+    assert got["highlight"].tolist() == [False, True, False, False, False]
+    assert got["direction"].tolist() == [("high" if z > 0 else "low") if abs(z) > Z["95"] else "" for z in want["z"]]
+    s = res.summary.iloc[0]
+    assert (s["kind"], s["n_units"], s["method"], s["effective_method"]) == (
+        "standardised_proportion", 5, "leave_one_out_standardised", "leave_one_out_random_effects")
+    assert s["reason"] == ("each provider against the other 4, allowing for its patients' mix by stratum: the others' "
+                           "random-effects mean and between-provider variance (DerSimonian-Laird), assuming at least "
+                           "10% variation between trusts")
+    grid = res.limits[res.limits["unit"] == "A"]
+    assert grid["denominator"].iloc[0] == pytest.approx(50) and grid["denominator"].iloc[-1] == pytest.approx(715)
+
+
+def test_boundary_loo_funnel_standardised_floor_on_between_trust_variation_and_few_others():
+    """With one stratum (crude rates) and four similar units, DerSimonian-Laird gives tau2 = 0, so the
+    floor min_between_sd^2 holds it; with min_others above the others' number tau2 is the floor too,
+    and the summary says so."""
+    rows = [("A", "all", 50, 500), ("B", "all", 52, 500), ("C", "all", 49, 500), ("D", "all", 51, 500)]
+    d = pd.DataFrame(rows, columns=["group", "stratum", "numerator", "denominator"])
+    res = loo_funnel_standardised(d, min_others=3, min_between_sd=0.2)
+    want = _standardised_by_hand(rows, 3, 0.2)
+    assert res.data["tau2"].tolist() == pytest.approx([0.04] * 4) and want["tau2"].astype(float).tolist() == pytest.approx([0.04] * 4)
+    assert res.data["z"].tolist() == pytest.approx(want["z"].astype(float).tolist(), rel=1e-9)
+    few = loo_funnel_standardised(d, min_others=4)
+    assert few.summary["effective_method"].iloc[0] == "leave_one_out_unadjusted"
+    assert few.summary["reason"].iloc[0] == ("each provider against the other 3, crude rates: too few to estimate "
+                                             "between-provider variance (fewer than 4), assuming at least 10% "
+                                             "variation between trusts")
+    assert few.data["tau2"].tolist() == pytest.approx([0.01] * 4)
+    with pytest.raises(ValueError, match="at least 3 units"):
+        loo_funnel_standardised(d.iloc[:2])
+    with pytest.raises(ValueError, match="column 'stratum' not found"):
+        loo_funnel_standardised(d.drop(columns="stratum"))
