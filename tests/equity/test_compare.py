@@ -77,3 +77,199 @@ def test_heat_intervals_analytic_agree_with_the_spread_of_simulated_measures():
     # D by hand: 0.30 - 0.10 +/- 1.96 sqrt(0.012^2 + 0.004^2)
     assert m.loc["D", "lower"] == pytest.approx(0.2 - z * np.sqrt(0.012 ** 2 + 0.004 ** 2), rel=1e-7)
     assert summary_measures(d)["lower"].isna().all()  # no standard errors, no intervals
+
+
+# ---------------------------------------------------------------------------------------------
+# compare_groups on PHEindicatormethods' limits (tests/fixtures/equity/ci_*_phe.csv, PROVENANCE.md)
+# ---------------------------------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+FIX = Path(__file__).parents[1] / "fixtures" / "equity"
+PHE_RATES = pd.read_csv(FIX / "ci_rate_phe.csv")
+PHE_PROPS = pd.read_csv(FIX / "ci_proportion_phe.csv")
+Z = {0.95: 1.959963985, 0.998: 3.090232306}
+
+
+def _phe(table, cases, confidence, statistic):
+    t = table[(table["confidence_in"] == confidence) & (table["statistic"] == statistic)]
+    return t.set_index("case_id").loc[cases].reset_index()
+
+
+def _mover(p, lo, hi, r):
+    """Newcombe's / Zou and Donner's difference limits from each group's own limits (reference r)."""
+    d = p - p[r]
+    return d - np.sqrt((p - lo) ** 2 + (hi[r] - p[r]) ** 2), d + np.sqrt((hi - p) ** 2 + (p[r] - lo[r]) ** 2)
+
+
+def test_rates_take_phes_exact_and_byars_limits_and_mover_differences():
+    """Rates per 1,000 at 99.8%: each group's value and limits are PHEindicatormethods' (exact below 10
+    events, Byar's from 10); differences by MOVER from those limits; ratios by the log method with
+    se = sqrt(1/x + 1/x_ref); the default reference is the largest denominator (R09)."""
+    cases = ["R03", "R05", "R07", "R09"]
+    ref = _phe(PHE_RATES, cases, 0.998, "rate per 1000")
+    d = pd.DataFrame({"group": cases, "x": ref["x"], "n": ref["n"]})
+    got = compare_groups(d, "x", "n", kind="rate", confidence=0.998, multiplier=1000)
+    assert got["reference"].eq("R09").all() and got["flag"].iloc[3] == "reference"
+    for ours, theirs in (("value", "value"), ("lower", "lowercl"), ("upper", "uppercl")):
+        assert got[ours].tolist() == pytest.approx(ref[theirs].tolist(), rel=1e-6), ours
+    p, lo, hi = (ref[c].to_numpy() for c in ("value", "lowercl", "uppercl"))
+    dl, du = _mover(p, lo, hi, 3)
+    assert got["difference"].tolist() == pytest.approx((p - p[3]).tolist(), rel=1e-9)
+    assert got["difference_lower"].tolist()[:3] == pytest.approx(dl[:3].tolist(), rel=1e-6)
+    assert got["difference_upper"].tolist()[:3] == pytest.approx(du[:3].tolist(), rel=1e-6)
+    x = ref["x"].to_numpy(float)
+    ratio = p / p[3]
+    se = np.sqrt(1 / x + 1 / x[3])
+    assert got["ratio"].tolist() == pytest.approx(ratio.tolist(), rel=1e-9)
+    assert got["ratio_lower"].tolist()[:3] == pytest.approx((ratio * np.exp(-Z[0.998] * se))[:3].tolist(), rel=1e-7)
+    assert got["ratio_upper"].tolist()[:3] == pytest.approx((ratio * np.exp(Z[0.998] * se))[:3].tolist(), rel=1e-7)
+    # the reference's own difference and ratio limits are empty
+    assert got.loc[3, ["difference_lower", "difference_upper", "ratio_lower", "ratio_upper"]].isna().all()
+    # flags from the difference limits: worse above 0, better below, similar across it
+    want = ["worse" if a > 0 else "better" if b < 0 else "similar" for a, b in zip(dl[:3], du[:3])]
+    assert got["flag"].tolist()[:3] == want and "similar" in want
+
+
+def test_proportions_by_stratum_with_wilsons_limits_and_a_reference_without_events():
+    """Percentages at 99.8% in two strata (``by``), each with its own default reference (largest n);
+    Wilson limits as PHEindicatormethods gives them; a stratum whose reference has no events has no
+    ratio limits; a row with n = 0 has no value and no flag; the by column comes first and the
+    strata keep their order."""
+    s1, s2 = ["P05", "P07", "P09"], ["P13", "P11", "P01"]
+    r1, r2 = _phe(PHE_PROPS, s1, 0.998, "proportion of 1"), _phe(PHE_PROPS, s2, 0.998, "proportion of 1")
+    d = pd.concat([pd.DataFrame({"area": "north", "group": s1, "x": r1["x"], "n": r1["n"]}),
+                   pd.DataFrame({"area": "south", "group": s2 + ["P00"], "x": list(r2["x"]) + [0], "n": list(r2["n"]) + [0]})],
+                  ignore_index=True).iloc[[3, 4, 5, 6, 0, 1, 2]]     # south first
+    got = compare_groups(d, "x", "n", by="area", confidence=0.998)
+    assert list(got.columns[:2]) == ["area", "group"] and got["area"].tolist() == ["south"] * 4 + ["north"] * 3
+    south, north = got.iloc[:4].reset_index(drop=True), got.iloc[4:].reset_index(drop=True)
+    assert north["reference"].eq("P09").all() and south["reference"].eq("P11").all()
+    for part, ref in ((north, r1), (south.iloc[:3], r2)):
+        for ours, theirs in (("value", "value"), ("lower", "lowercl"), ("upper", "uppercl")):
+            assert part[ours].tolist() == pytest.approx((100 * ref[theirs]).tolist(), rel=1e-6, abs=1e-9), ours
+    p, lo, hi = (r1[c].to_numpy() for c in ("value", "lowercl", "uppercl"))
+    dl, du = _mover(p, lo, hi, 2)
+    assert north["difference_lower"].tolist()[:2] == pytest.approx((100 * dl[:2]).tolist(), rel=1e-6)
+    assert north["difference_upper"].tolist()[:2] == pytest.approx((100 * du[:2]).tolist(), rel=1e-6)
+    x, n = r1["x"].to_numpy(float), r1["n"].to_numpy(float)
+    se = np.sqrt(1 / x - 1 / n + 1 / x[2] - 1 / n[2])
+    assert north["ratio_lower"].tolist()[:2] == pytest.approx((p / p[2] * np.exp(-Z[0.998] * se))[:2].tolist(), rel=1e-7)
+    assert south["ratio_lower"].isna().all() and south["ratio_upper"].isna().all()
+    assert np.isnan(south.loc[3, "value"]) and south.loc[3, "flag"] == "" and south.loc[1, "flag"] == "reference"
+    # the lower rate is the better one when higher is better
+    flipped = compare_groups(d, "x", "n", by="area", confidence=0.998, higher_is_worse=False)
+    f_north = flipped[flipped["area"] == "north"]["flag"].tolist()
+    assert f_north[:2] == ["worse" if b < 0 else "better" if a > 0 else "similar" for a, b in zip(dl[:2], du[:2])]
+    assert north["flag"].tolist()[:2] == ["worse" if a > 0 else "better" if b < 0 else "similar"
+                                          for a, b in zip(dl[:2], du[:2])]
+    assert set(f_north[:2]) != set(north["flag"].tolist()[:2])
+
+
+def test_compare_groups_defaults_and_refusals():
+    """Percentages and 95% by default; a named reference; errors name the reference and the kind."""
+    d = pd.DataFrame({"group": ["a", "b"], "x": [5, 50], "n": [20, 100]})
+    got = compare_groups(d, "x", "n", reference="a").set_index("group")
+    assert got.loc["b", "value"] == pytest.approx(50.0) and got.loc["b", "reference"] == "a"
+    ref = _phe(PHE_PROPS, ["P05"], 0.95, "proportion of 1")
+    assert got.loc["a", "lower"] == pytest.approx(100 * ref["lowercl"].iloc[0], rel=1e-6)
+    with pytest.raises(ValueError, match=r"reference group 'z' not found in column 'group'"):
+        compare_groups(d, "x", "n", reference="z")
+    with pytest.raises(ValueError, match=r"^kind must be 'proportion' or 'rate'$"):
+        compare_groups(d, "x", "n", kind="ratio")
+
+
+# ---------------------------------------------------------------------------------------------
+# summary_measures: directions, references, a fixed average, the simulated intervals
+# ---------------------------------------------------------------------------------------------
+
+HEAT = pd.DataFrame({"group": ["A", "B", "C"], "value": [20.0, 10.0, 30.0], "population": [30, 50, 20],
+                     "se": [1.0, 0.5, 2.0]})
+DEFINITIONS = {"D": "highest minus lowest group", "R": "highest divided by lowest group",
+               "BGV": "between-group variance", "MDB": "mean difference from the best group (weighted)",
+               "MDM": "mean difference from the mean (weighted)", "TI": "Theil index", "MLD": "mean log deviation",
+               "PAR": "population attributable risk: reference minus average",
+               "PAF": "population attributable fraction (%)"}
+
+
+def _measures_by_hand(y, p, mu, best, yref):
+    """HEAT's nine definitions (technical notes), rows of y being draws."""
+    y = np.atleast_2d(y)
+    r = y / mu[:, None]
+    return {"D": y.max(1) - y.min(1), "R": y.max(1) / y.min(1), "BGV": (p * (y - mu[:, None]) ** 2).sum(1),
+            "MDB": (p * abs(y - best[:, None])).sum(1), "MDM": (p * abs(y - mu[:, None])).sum(1),
+            "TI": (p * r * np.log(r)).sum(1), "MLD": (p * -np.log(r)).sum(1), "PAR": yref - mu,
+            "PAF": 100 * (yref - mu) / mu}
+
+
+def test_heat_measures_when_higher_is_better_with_a_named_reference_and_a_fixed_average():
+    """Groups not in order (the lowest is B, second): the best group is the highest (30) when higher
+    is better, so MDB = 0.3 * 10 + 0.5 * 20 = 13 and PAR = 30 - 17 = 13; a named reference (A) makes
+    PAR = 20 - 17 = 3; a given average (15) replaces mu = 0.3 * 20 + 0.5 * 10 + 0.2 * 30 = 17."""
+    good = summary_measures(HEAT, higher_is_better=True).set_index("measure")
+    assert good.loc["MDB", "value"] == pytest.approx(13) and good.loc["PAR", "value"] == pytest.approx(13)
+    assert good.loc["PAF", "value"] == pytest.approx(100 * 13 / 17)
+    assert good["definition"].to_dict() == DEFINITIONS and good["ci_method"].eq("").all()
+    assert good[["lower", "upper"]].isna().all().all()
+    named = summary_measures(HEAT, higher_is_better=True, reference="A").set_index("measure")["value"]
+    assert named["PAR"] == pytest.approx(3) and named["MDB"] == pytest.approx(13)
+    fixed = summary_measures(HEAT, setting_average=15.0).set_index("measure")["value"]
+    p = np.array([0.3, 0.5, 0.2])
+    want = _measures_by_hand(HEAT["value"].to_numpy(), p, np.array([15.0]), np.array([10.0]), np.array([10.0]))
+    for k in ("BGV", "MDM", "TI", "MLD", "PAR", "PAF", "D", "R", "MDB"):
+        assert fixed[k] == pytest.approx(float(want[k][0]), rel=1e-12), k
+
+
+def test_heat_simulated_intervals_are_percentiles_of_the_seeded_draws():
+    """MDB, MDM, PAR and PAF: each group drawn as value + se x N(0, 1), ``reps`` draws from
+    ``default_rng(seed)`` in one (reps, groups) block; the measure recomputed per draw with that
+    draw's average (or the given one) and best group (or the named reference); the limits are the
+    draws' percentiles at (1 - confidence) / 2 and 1 - (1 - confidence) / 2. The analytic D uses
+    the highest and lowest groups' standard errors wherever they are."""
+    y, s = HEAT["value"].to_numpy(), HEAT["se"].to_numpy()
+    p = np.array([0.3, 0.5, 0.2])
+    for kwargs in ({}, {"higher_is_better": True}, {"reference": "C"}, {"setting_average": 15.0}):
+        got = summary_measures(HEAT, se="se", confidence=0.9, reps=2_000, seed=7, **kwargs).set_index("measure")
+        draws = y + np.random.default_rng(7).standard_normal((2_000, 3)) * s
+        mu = np.full(2_000, 15.0) if "setting_average" in kwargs else draws @ p
+        best = draws.max(1) if kwargs.get("higher_is_better") else draws.min(1)
+        yref = draws[:, 2] if "reference" in kwargs else best
+        sim = _measures_by_hand(draws, p, mu, best, yref)
+        for k in ("MDB", "MDM", "PAR", "PAF"):
+            assert [got.loc[k, "lower"], got.loc[k, "upper"]] == pytest.approx(
+                np.quantile(sim[k], [0.05, 0.95]).tolist(), rel=1e-12), (kwargs, k)
+            assert got.loc[k, "ci_method"] == "simulated (2,000 draws)"
+        z = 1.6448536269514722
+        assert got.loc["D", "lower"] == pytest.approx(20 - z * np.sqrt(2.0 ** 2 + 0.5 ** 2), rel=1e-9)
+        assert got.loc["R", "ci_method"] == "analytic" and got.loc["D", "ci_method"] == "analytic"
+
+
+def test_boundary_heat_measures_with_a_group_at_zero_and_standard_errors_of_zero():
+    """A group at 0 has no ratio (R needs the lowest above 0), and then no R interval; a standard
+    error of exactly 0 is allowed; no numpy warning reaches the user on the way."""
+    import warnings
+
+    d = pd.DataFrame({"group": ["A", "B", "C"], "value": [0.0, 10.0, 30.0], "population": [30, 50, 20],
+                      "se": [0.0, 0.5, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = summary_measures(d, se="se", reps=500).set_index("measure")
+    assert np.isnan(got.loc["R", "value"]) and np.isnan(got.loc["R", "lower"]) and got.loc["R", "ci_method"] == ""
+    assert got.loc["D", "value"] == 30 and got.loc["D", "upper"] == pytest.approx(30 + 1.959964 * 2.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"population": [30, 0, 20]}, r"^every group needs a value and a positive population$"),
+    ({"value": [20.0, None, 30.0]}, r"^every group needs a value and a positive population$"),
+    ({"value": ["20", "x", "30"]}, r"^every group needs a value and a positive population$"),
+    ({"population": ["30", "many", "20"]}, r"^every group needs a value and a positive population$"),
+    ({"se": [1.0, -0.5, None]}, r"^column 'se': 2 group\(s\) without a standard error of 0 or more$"),
+])
+def test_heat_measures_refuse_bad_groups_saying_how_many(change, message):
+    with pytest.raises(ValueError, match=message):
+        summary_measures(HEAT.assign(**change), se="se")
+    with pytest.raises(ValueError, match=r"^reference group 'Z' not found$"):
+        summary_measures(HEAT, reference="Z")
+    # the smallest population there is, and standard errors given as text, are accepted
+    one = summary_measures(HEAT.assign(population=[1, 50, 20], se=["1", "0.5", "2"]), se="se", reps=200)
+    assert one.set_index("measure").loc["D", "value"] == 20.0
