@@ -83,9 +83,8 @@ def _step_statistic(y: np.ndarray, min_segment: int) -> tuple[np.ndarray, np.nda
     k = np.arange(min_segment, n - min_segment + 1)
     before = c[:, k - 1] / k
     after = (c[:, -1:] - c[:, k - 1]) / (n - k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (after - before) / np.sqrt(v[:, None] * (1.0 / k + 1.0 / (n - k)))
-    z = np.where(np.isfinite(z), z, 0.0)
+    # every split leaves at least one point each side (min_segment >= 1), so nothing divides by 0
+    z = (after - before) / np.sqrt(v[:, None] * (1.0 / k + 1.0 / (n - k)))
     j = np.argmax(np.abs(z), axis=1)
     return np.round(np.abs(z[np.arange(s), j]), STAT_DECIMALS), k[j]
 
@@ -185,6 +184,8 @@ def change_test(values, min_segment: int = 4, dates=None) -> pd.DataFrame:
     s, n = y.shape
     if not np.isfinite(y).all():
         raise ValueError("change_test needs complete series: no missing points")
+    if int(min_segment) != min_segment or min_segment < 1:
+        raise ValueError(f"min_segment must be a whole number of points, at least 1, not {min_segment!r}")
     if n < 2 * min_segment:
         raise ValueError(f"series of {n} points are too short for a change with {min_segment} points each side")
     stat, split = _step_statistic(y, min_segment)

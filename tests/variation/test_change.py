@@ -2,6 +2,7 @@
 where the change is, and its boundaries."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binom
 
@@ -190,3 +191,78 @@ def test_boundary_min_segment_for_a_monthly_grain_and_longer_periods():
     ch = _change_module()
     assert ch.min_segment_for(36, 1) == 4 and ch.min_segment_for(36) == 4
     assert ch.min_segment_for(18, 2) == 3 and ch.min_segment_for(12, 3) == 3
+
+
+def test_change_test_describes_the_change_on_the_values_own_scale():
+    """Two series of 8 points (4 each side at least 2): 1, 2, 1, 2 then 6, 7, 6, 7, and its mirror.
+    The largest rank statistic is at the split after 4 points: the four lowest ranks (mean 2.5)
+    before, the four highest (6.5) after; var = (8^2 - 1) / 12 x 8 / 7 = 6, so
+    z = 4 / sqrt(6 x (1/4 + 1/4)) = 4 / sqrt(3). On the values: means 1.5 and 6.5, shift 5,
+    sample variances 1/3 each side, shift_se = sqrt(1/3 / 4 + 1/3 / 4) = sqrt(1/6)."""
+    up = [1, 2, 1, 2, 6, 7, 6, 7]
+    down = [14, 12, 14, 12, 2, 4, 2, 4]          # means 13 and 3, variances 4/3
+    dates = pd.date_range("2025-01-01", periods=8, freq="MS")
+    got = change_test(np.array([up, down]), min_segment=2, dates=dates)
+    assert list(got.columns) == ["statistic", "p_value", "change_at", "change_from", "mean_before", "mean_after",
+                                 "shift", "shift_se", "direction"]
+    assert got["statistic"].tolist() == pytest.approx([4 / np.sqrt(3)] * 2, abs=1e-9)
+    assert got["change_at"].tolist() == [4, 4] and got["change_from"].tolist() == [pd.Timestamp("2025-05-01")] * 2
+    assert got["mean_before"].tolist() == pytest.approx([1.5, 13.0]) and got["mean_after"].tolist() == pytest.approx([6.5, 3.0])
+    assert got["shift"].tolist() == pytest.approx([5.0, -10.0])
+    assert got["shift_se"].tolist() == pytest.approx([np.sqrt(1 / 6), np.sqrt(2 * 4 / 3 / 4)], rel=1e-12)
+    assert got["direction"].tolist() == [1, -1] and got["direction"].dtype.kind == "i"
+    assert (got["p_value"] > 0).all() and (got["p_value"] <= 1).all()
+
+
+def test_boundary_change_test_at_exactly_twice_the_minimum_segment():
+    """A series of 2 x min_segment points has one split, in its middle; one point fewer is refused."""
+    got = change_test(np.array([[1.0, 2, 1, 2, 8, 9, 8, 9]]), min_segment=4)
+    assert got["change_at"].tolist() == [4] and got["shift"].tolist() == pytest.approx([7.0])
+    with pytest.raises(ValueError, match=r"^series of 7 points are too short for a change with 4 points each side$"):
+        change_test(np.ones((1, 7)), min_segment=4)
+    with pytest.raises(ValueError, match=r"^change_test needs complete series: no missing points$"):
+        change_test(np.r_[np.ones(10), np.nan][None, :], min_segment=2)
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ValueError, match=r"^min_segment must be a whole number of points, at least 1"):
+            change_test(np.ones((1, 10)), min_segment=bad)
+    one = change_test(np.array([[1.0, 5.0]]), min_segment=1)     # the least there is: one point each side
+    assert one["change_at"].tolist() == [1] and one["shift"].tolist() == [4.0]
+
+
+def test_ties_are_broken_the_same_way_on_every_run():
+    """Heavily tied series (whole numbers 0-2): the random tie-break has a fixed seed, so two runs
+    give the same statistics and splits."""
+    y = np.random.default_rng(3).integers(0, 3, size=(60, 20)).astype(float)
+    a, b = change_test(y, min_segment=3), change_test(y, min_segment=3)
+    assert a["statistic"].tolist() == b["statistic"].tolist() and a["change_at"].tolist() == b["change_at"].tolist()
+
+
+def test_boundary_p_values_on_a_small_table_by_hand(monkeypatch):
+    """A table of three values q = 1, 2, 3 with P(S >= q) = 0.9, 0.5, 0.1: a statistic below 1 gets
+    1; from 1 up to 2, 0.9 (the largest tabulated value at or below it); from 2 up to 3, 0.5; at 3
+    exactly, 0.1; beyond 3, 0.1 x sf(x) / sf(3) (the normal tail scaled to meet the table)."""
+    from scipy.stats import norm
+
+    ch = _change_module()
+    table = {"n9_k2": np.array([1.0, 2.0, 3.0]), "n9_k2_p": np.array([0.9, 0.5, 0.1])}
+    monkeypatch.setattr(ch, "_table", lambda: table)
+    x = [0.5, 1.0, 1.5, 2.0, 2.5, 2.999, 3.0, 3.5]
+    want = [1.0, 0.9, 0.9, 0.5, 0.5, 0.5, 0.1, 0.1 * norm.sf(3.5) / norm.sf(3.0)]
+    assert ch.p_value(np.array(x), 9, 2).tolist() == pytest.approx(want, rel=1e-12)
+    assert ch.p_value(3.5, 9, 2).tolist() == pytest.approx(want[-1:], rel=1e-12)
+
+
+def test_ties_are_broken_by_a_seeded_uniform_key_added_to_the_lowest_rank():
+    """The documented tie-break: key = the tie group's lowest rank + U(0, 1) drawn from
+    ``default_rng(SEED)`` for every point (row-major), ranks 1..n in key order. For 5, 3, 5, 5, 3 the
+    lowest ranks are 3, 1, 3, 3, 1, so the two 3s take ranks 1-2 and the three 5s ranks 3-5, each
+    group in the order of its points' uniforms."""
+    ch = _change_module()
+    y = np.array([[5.0, 3, 5, 5, 3]])
+    u = np.random.default_rng(ch.SEED).random(y.shape)[0]
+    want = np.empty(5)
+    for group, start in (([1, 4], 1), ([0, 2, 3], 3)):
+        for rank, i in enumerate(sorted(group, key=lambda i: u[i]), start=start):
+            want[i] = rank
+    assert ch._ranks(y)[0].tolist() == want.tolist()
+    assert ch._ranks(np.array([[2.0, 1.0, 3.0]]))[0].tolist() == [2.0, 1.0, 3.0]   # no ties: plain ranks
