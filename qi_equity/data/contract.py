@@ -168,8 +168,7 @@ DERIVED_COLUMNS = [
 def age_band(age: pd.Series) -> pd.Series:
     """Map whole years of age to the contract's age bands (categorical, ordered)."""
     bins = [b[1] for b in AGE_BANDS] + [AGE_BANDS[-1][2] + 1]
-    out = pd.cut(age.astype("float64"), bins=bins, right=False, labels=AGE_BAND_LABELS)
-    return out.astype(pd.CategoricalDtype(AGE_BAND_LABELS, ordered=True))
+    return pd.cut(age.astype("float64"), bins=bins, right=False, labels=AGE_BAND_LABELS, ordered=True)
 
 
 def imd_quintile(decile: pd.Series) -> pd.Series:
