@@ -58,7 +58,8 @@ def compare_groups(data: pd.DataFrame, x: str, n: str, group: str = "group", ref
     pandas.DataFrame
         by columns, ``group, x, n, value, lower, upper, reference, difference, difference_lower,
         difference_upper, ratio, ratio_lower, ratio_upper, flag`` where flag is "worse",
-        "better" or "similar" (the difference interval includes 0), or "reference".
+        "better" or "similar" (the difference interval includes 0), or "reference"; a row without
+        a count (missing or suppressed) or without a denominator has no value and flag "".
     """
     if kind not in ("proportion", "rate"):
         raise ValueError("kind must be 'proportion' or 'rate'")
@@ -68,7 +69,7 @@ def compare_groups(data: pd.DataFrame, x: str, n: str, group: str = "group", ref
         d = d.reset_index(drop=True)
         xs = pd.to_numeric(d[x], errors="coerce").to_numpy(float)
         ns = pd.to_numeric(d[n], errors="coerce").to_numpy(float)
-        ok = ns > 0
+        ok = (ns > 0) & np.isfinite(xs)  # a missing (e.g. suppressed) count has no value and no flag
         ref = reference if reference is not None else d.loc[int(np.nanargmax(ns)), group]
         if ref not in set(d[group]):
             raise ValueError(f"reference group {ref!r} not found in column '{group}'")
@@ -101,7 +102,7 @@ def compare_groups(data: pd.DataFrame, x: str, n: str, group: str = "group", ref
                             "difference_lower": dl * multiplier, "difference_upper": du * multiplier,
                             "ratio": ratio, "ratio_lower": rl, "ratio_upper": ru, "flag": flag})
         res.loc[ri, ["difference_lower", "difference_upper", "ratio_lower", "ratio_upper"]] = np.nan
-        for b, v in zip(by, key if isinstance(key, tuple) else (key,)):
+        for b, v in zip(by, key):  # pandas gives a tuple key when grouping by a list of columns
             res.insert(0, b, v)
         out.append(res)
     return pd.concat(out, ignore_index=True)

@@ -166,6 +166,32 @@ def test_proportions_by_stratum_with_wilsons_limits_and_a_reference_without_even
     assert set(f_north[:2]) != set(north["flag"].tolist()[:2])
 
 
+def test_boundary_compare_groups_at_one_pathway_one_event_and_a_suppressed_count():
+    """A group of one pathway has a value; one event has a ratio interval (log method: se =
+    sqrt(1/1 - 1/n + 1/x_ref - 1/n_ref)); a suppressed count ("*") has no value and no flag; a
+    clearly lower group is "better" when higher is worse; the result has a fresh 0..n-1 index and
+    every column the docstring lists; no warning reaches the user with zero events."""
+    import warnings
+
+    d = pd.DataFrame({"group": ["one", "single", "hidden", "low", "ref", "none"],
+                      "x": ["1", "1", "*", "10", "100", "0"], "n": [1, 200, 50, 1000, 1000, 30]},
+                     index=[10, 11, 12, 13, 14, 15])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = compare_groups(d, "x", "n", reference="ref")
+        compare_groups(d.assign(x=["0", "0", "0", "0", "0", "0"]), "x", "n", reference="ref", kind="rate")
+    assert list(got.columns) == ["group", "x", "n", "value", "lower", "upper", "reference", "difference",
+                                 "difference_lower", "difference_upper", "ratio", "ratio_lower", "ratio_upper", "flag"]
+    assert list(got.index) == list(range(6))
+    g = got.set_index("group")
+    assert g.loc["one", "value"] == 100.0 and g.loc["one", "flag"] != ""
+    se = np.sqrt(1 / 1 - 1 / 200 + 1 / 100 - 1 / 1000)
+    assert g.loc["single", "ratio_lower"] == pytest.approx(0.05 * np.exp(-Z[0.95] * se), rel=1e-9)
+    assert np.isnan(g.loc["hidden", "value"]) and g.loc["hidden", "flag"] == ""
+    assert g.loc["low", "flag"] == "better" and g.loc["none", "flag"] in ("better", "similar")
+    assert np.isnan(g.loc["none", "ratio_lower"]) and got["ratio_upper"].dtype == float
+
+
 def test_compare_groups_defaults_and_refusals():
     """Percentages and 95% by default; a named reference; errors name the reference and the kind."""
     d = pd.DataFrame({"group": ["a", "b"], "x": [5, 50], "n": [20, 100]})
@@ -264,6 +290,8 @@ def test_boundary_heat_measures_with_a_group_at_zero_and_standard_errors_of_zero
     ({"value": ["20", "x", "30"]}, r"^every group needs a value and a positive population$"),
     ({"population": ["30", "many", "20"]}, r"^every group needs a value and a positive population$"),
     ({"se": [1.0, -0.5, None]}, r"^column 'se': 2 group\(s\) without a standard error of 0 or more$"),
+    ({"se": [0.0, -0.5, "x"]}, r"^column 'se': 2 group\(s\) without a standard error of 0 or more$"),
+    ({"se": [0.5, -0.5, None]}, r"^column 'se': 2 group\(s\) without a standard error of 0 or more$"),
 ])
 def test_heat_measures_refuse_bad_groups_saying_how_many(change, message):
     with pytest.raises(ValueError, match=message):
@@ -273,3 +301,62 @@ def test_heat_measures_refuse_bad_groups_saying_how_many(change, message):
     # the smallest population there is, and standard errors given as text, are accepted
     one = summary_measures(HEAT.assign(population=[1, 50, 20], se=["1", "0.5", "2"]), se="se", reps=200)
     assert one.set_index("measure").loc["D", "value"] == 20.0
+
+
+def _gradient(f, y, h=1e-6):
+    """Central finite differences of f at y, one group at a time."""
+    out = np.empty(len(y))
+    for j in range(len(y)):
+        up, down = y.copy(), y.copy()
+        up[j] += h
+        down[j] -= h
+        out[j] = (f(up) - f(down)) / (2 * h)
+    return out
+
+
+def test_heat_analytic_standard_errors_exactly():
+    """The analytic intervals against standard errors derived here independently of HEAT's
+    formulas: TI, MLD, D and R by the delta method with a numerical gradient of each measure's
+    definition (the average recomputed from the groups), and BGV as the exact variance of a
+    Gaussian quadratic form: BGV = y' A y with A = diag(p) - p p', so Var = 2 tr(A S A S) +
+    4 y' A S A y with S = diag(se^2) (e.g. Mathai & Provost 1992, Quadratic Forms in Random
+    Variables, Theorem 3.2b.3)."""
+    d = pd.DataFrame({"group": list("ABCDE"), "value": [0.10, 0.14, 0.21, 0.12, 0.30],
+                      "population": [400, 250, 150, 120, 80], "se": [0.004, 0.006, 0.009, 0.008, 0.012]})
+    m = summary_measures(d, se="se").set_index("measure")
+    y, s = d["value"].to_numpy(), d["se"].to_numpy()
+    p = d["population"].to_numpy() / d["population"].sum()
+
+    def ti(v):
+        r = v / (p @ v)
+        return float(p @ (r * np.log(r)))
+
+    def mld(v):
+        return float(p @ -np.log(v / (p @ v)))
+
+    z = Z[0.95]
+    for k, f in (("TI", ti), ("MLD", mld), ("D", lambda v: v.max() - v.min())):
+        se = np.sqrt(np.sum(_gradient(f, y.copy()) ** 2 * s ** 2))
+        assert (m.loc[k, "upper"] - m.loc[k, "lower"]) / (2 * z) == pytest.approx(se, rel=1e-6), k
+        assert m.loc[k, "value"] == pytest.approx(f(y), rel=1e-12), k
+    se_r = np.sqrt(np.sum(_gradient(lambda v: v.max() / v.min(), y.copy()) ** 2 * s ** 2))
+    R = 3.0
+    assert np.log(m.loc["R", "upper"] / m.loc["R", "lower"]) / (2 * z) == pytest.approx(se_r / R, rel=1e-6)
+    A = np.diag(p) - np.outer(p, p)
+    S = np.diag(s ** 2)
+    var_bgv = 2 * np.trace(A @ S @ A @ S) + 4 * y @ A @ S @ A @ y
+    assert (m.loc["BGV", "upper"] - m.loc["BGV", "lower"]) / (2 * z) == pytest.approx(np.sqrt(var_bgv), rel=1e-9)
+    assert m.loc["BGV", "value"] == pytest.approx(y @ A @ y, rel=1e-12)
+
+
+def test_heat_measures_by_default_draw_10000_times_from_the_kits_seed():
+    """The defaults are part of the result a report shows: 10,000 draws from seed 20261202."""
+    got = summary_measures(HEAT, se="se").set_index("measure")
+    draws = HEAT["value"].to_numpy() + np.random.default_rng(20261202).standard_normal((10_000, 3)) * HEAT["se"].to_numpy()
+    p = np.array([0.3, 0.5, 0.2])
+    mu = draws @ p
+    mdm = (p * abs(draws - mu[:, None])).sum(1)
+    assert [got.loc["MDM", "lower"], got.loc["MDM", "upper"]] == pytest.approx(np.quantile(mdm, [0.025, 0.975]).tolist(),
+                                                                            rel=1e-12)
+    assert got.loc["MDM", "ci_method"] == "simulated (10,000 draws)"
+    assert got["lower"].dtype == float and got["upper"].dtype == float
