@@ -425,3 +425,118 @@ def test_boundary_loo_funnel_standardised_floor_on_between_trust_variation_and_f
         loo_funnel_standardised(d.iloc[:2])
     with pytest.raises(ValueError, match="column 'stratum' not found"):
         loo_funnel_standardised(d.drop(columns="stratum"))
+
+
+def _check_grid(limits, units, start, stop, sd_at, back):
+    """Each unit's funnel: 200 denominators from ``start`` to ``stop`` evenly on the log scale, the
+    limits ``back(mu -/+ z sd(n))`` for unit ``u`` with ``sd_at(u, n)`` and ``back(u, x)``."""
+    assert limits["unit"].tolist() == [u for u in units for _ in range(200)]
+    assert list(limits.index) == list(range(200 * len(units)))
+    for u in units:
+        g = limits[limits["unit"] == u]
+        n = g["denominator"].to_numpy()
+        assert n[0] == pytest.approx(start) and n[-1] == pytest.approx(stop) and len(n) == 200
+        assert np.allclose(np.diff(np.log(n)), np.log(stop / start) / 199)
+        for lab, zz in Z.items():
+            for side, sign in (("lower", -1), ("upper", 1)):
+                want = [back(u, sign * zz * sd_at(u, x), side) for x in n]
+                assert g[f"{side}{lab}"].tolist() == pytest.approx(want, rel=1e-9, abs=1e-12), (u, side, lab)
+
+
+def test_loo_funnel_grids_options_and_edges_of_its_checks():
+    """Three units (the fewest allowed), one with no events, one with every pathway an event and
+    one of a single pathway: the checks accept them. Each unit's funnel is the others' predictive
+    limits at every denominator on the grid (from max(min n / 2, 1) = 1 to 1.1 x max n),
+    back-transformed by sin^2 with 0 below 0 and 1 beyond pi/2, x multiplier. ``options`` records
+    the call; ``outliers()`` returns the flagged units with a fresh index."""
+    num, den = [0, 40, 1], [40, 40, 1]
+    d = pd.DataFrame({"group": ["none", "all", "one"], "numerator": num, "denominator": den})
+    res = loo_funnel(d, multiplier=100, min_others=2)
+    want = _loo_by_hand(num, den, 2)
+    assert res.data["z"].tolist() == pytest.approx(want["z"].tolist(), rel=1e-9)
+    assert res.options == {"kind": "proportion", "method": "leave_one_out", "multiplier": 100, "highlight": None}
+    assert res.summary["min_others"].iloc[0] == 2 and res.summary["multiplier"].iloc[0] == 100
+    per = {}
+    for i, u in enumerate(["none", "all", "one"]):
+        ys = [math.asin(math.sqrt(num[j] / den[j])) for j in range(3) if j != i]
+        s2s = [1 / (4 * den[j]) for j in range(3) if j != i]
+        tau2 = _dl(ys, s2s)
+        mu, var_mu, _, _ = _predictive(0.0, 0.0, ys, s2s, tau2)
+        per[u] = (mu, var_mu, tau2)
+
+    def back(u, dz, side):
+        x = per[u][0] + dz
+        if side == "lower":
+            return 0.0 if x <= 0 else 100 * math.sin(min(x, math.pi / 2)) ** 2
+        return 100.0 if x >= math.pi / 2 else 100 * math.sin(max(x, 0)) ** 2
+
+    _check_grid(res.limits, ["none", "all", "one"], 1.0, 44.0,
+                lambda u, n: math.sqrt(1 / (4 * n) + per[u][2] + per[u][1]), back)
+    flagged = res.outliers(0.95)
+    assert flagged["group"].tolist() == res.data.loc[res.data["outlier95"], "group"].tolist()
+    assert list(flagged.index) == list(range(len(flagged))) and "index" not in flagged.columns
+    assert res.outliers()["group"].tolist() == res.data.loc[res.data["outlier998"], "group"].tolist()
+    low = res.data.set_index("group").loc["none"]
+    assert low["direction"] == ("low" if low["outlier95"] else "")
+
+
+def test_loo_funnel_standardised_grids_directions_and_options():
+    """Six units, one above and one below the rest: each unit's funnel is
+    overall x exp(mu -/+ z sqrt(1 / (n x overall) + tau2 + var_mu)) on the grid from half the
+    smallest unit's denominator to 1.1 x the largest, x multiplier; high and low outliers say so."""
+    rows = [("A", "q1", 30, 300), ("A", "q5", 30, 300), ("B", "q1", 33, 300), ("B", "q5", 27, 300),
+            ("C", "q1", 70, 300), ("C", "q5", 72, 300), ("D", "q1", 12, 300), ("D", "q5", 10, 300),
+            ("E", "q1", 31, 300), ("E", "q5", 29, 300), ("F", "q1", 28, 300), ("F", "q5", 32, 300)]
+    d = pd.DataFrame(rows, columns=["group", "stratum", "numerator", "denominator"])
+    res = loo_funnel_standardised(d, multiplier=1000, min_others=4)
+    want = _standardised_by_hand(rows, 4, 0.10)
+    got = res.data.set_index("group")
+    assert got.loc["C", "direction"] == "high" and got.loc["D", "direction"] == "low"
+    assert got["outlier998"].tolist() == (want["z"].astype(float).abs() > Z["998"]).tolist()
+    assert res.options == {"kind": "standardised_proportion", "method": "leave_one_out_standardised",
+                           "multiplier": 1000, "highlight": None, "stratum": "stratum"}
+    assert res.summary["min_others"].iloc[0] == 4 and res.summary["multiplier"].iloc[0] == 1000
+    units = list("ABCDEF")
+    per = {}
+    for u in units:
+        others = [r for r in rows if r[0] != u]
+        overall = sum(r[2] for r in others) / sum(r[3] for r in others)
+        rate = {s: sum(r[2] for r in others if r[1] == s) / sum(r[3] for r in others if r[1] == s) for s in ("q1", "q5")}
+        e = {v: sum(r[3] * rate[r[1]] for r in rows if r[0] == v) for v in units}
+        o = {v: sum(r[2] for r in rows if r[0] == v) for v in units}
+        ys = [math.log(o[v] / e[v]) for v in units if v != u]
+        s2s = [1 / e[v] for v in units if v != u]
+        tau2 = max(_dl(ys, s2s), 0.01)
+        mu, var_mu, _, _ = _predictive(0.0, 0.0, ys, s2s, tau2)
+        per[u] = (mu, var_mu, tau2, overall)
+    _check_grid(res.limits, units, 300.0, 660.0,
+                lambda u, n: math.sqrt(1 / (n * per[u][3]) + per[u][2] + per[u][1]),
+                lambda u, dz, side: 1000 * per[u][3] * math.exp(per[u][0] + dz))
+    # the fewest units allowed, and a stratum whose denominator is 0 left out
+    three = loo_funnel_standardised(d[d["group"].isin(["A", "B", "E"])].assign(
+        denominator=lambda x: np.where(x["stratum"] == "q5", 0, x["denominator"])), min_others=2)
+    assert three.data["denominator"].tolist() == [300.0] * 3 and three.data["n_others"].tolist() == [2] * 3
+
+
+def test_boundary_loo_funnel_accepts_one_pathway_and_counts_bad_rows():
+    """The checks at their edges: a denominator of 1 and numerators of 0 and of the whole
+    denominator are accepted; the count of bad rows covers each kind."""
+    ok = loo_funnel(pd.DataFrame({"group": list("ABC"), "numerator": [0, 1, 5], "denominator": [3, 1, 5]}))
+    assert ok.data["n_others"].tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match=r"column 'numerator': 2 row\(s\) are missing, negative or above"):
+        loo_funnel(pd.DataFrame({"group": list("ABCD"), "numerator": [0, -1, 6, 5], "denominator": [3, 1, 5, 5]}))
+    with pytest.raises(ValueError, match=r"column 'denominator': 2 row\(s\) are missing, zero or negative"):
+        loo_funnel(pd.DataFrame({"group": list("ABCD"), "numerator": [0, 0, 0, 0], "denominator": [1, 0, "x", 2]}))
+    with pytest.raises(ValueError, match=r"column 'numerator': 1 row\(s\) are missing"):
+        loo_funnel(pd.DataFrame({"group": list("ABC"), "numerator": [0, "x", 1], "denominator": [3, 1, 5]}))
+
+
+def test_funnel_result_plot_passes_its_arguments_on():
+    import matplotlib.pyplot as plt
+
+    d = INPUTS[INPUTS.case_id == "F2_PR_OD"]
+    fig, ax = plt.subplots()
+    out = funnel(d).plot(ax=ax, highlight="T05", title="Waits by trust", label_outliers=False)
+    assert out is fig and ax.get_title(loc="left") == "Waits by trust"
+    assert [t.get_text() for t in ax.texts] == ["T05"]      # only the highlighted unit is labelled
+    plt.close(fig)
