@@ -76,31 +76,28 @@ class FunnelResult:
 
 
 def _transform(kind, num, den, target, sr_method):
-    """Transformed value Y, its standard error s and the unadjusted z-score [3]_.
+    """Standard error ``s`` on the transformed scale and the unadjusted z-score [3]_.
 
     Ratio of counts (``kind="counts"``): ``Y = log((O + 0.5) / (D + 0.5))`` with
     ``s = sqrt(O / (O + 0.5)^2 + D / (D + 0.5)^2)`` -- the delta-method standard error of a log
     ratio of two Poisson counts with the usual half-count continuity correction [1]_ [3]_ --
-    and target ``log(sum O / sum D)``."""
+    and target ``log(sum O / sum D)``; proportions ``Y = asin(sqrt(p))``, ``s = 1 / (2 sqrt(n))``;
+    SHMI ratios ``z = sqrt(E) log(O / E)`` (``s = 1 / sqrt(E)``); CQC ratios ``Y = sqrt(O / E)``,
+    ``s = 1 / (2 sqrt(E))``, ``z = (Y - 1) / s``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "counts":
-            y = np.log((num + 0.5) / (den + 0.5))
             s = np.sqrt(num / (num + 0.5) ** 2 + den / (den + 0.5) ** 2)
-            z = (y - np.log(target)) / s
+            z = (np.log((num + 0.5) / (den + 0.5)) - np.log(target)) / s
         elif kind == "proportion":
-            y = np.arcsin(np.sqrt(num / den))
-            t = np.arcsin(np.sqrt(target))
             s = 1 / (2 * np.sqrt(den))
-            z = (y - t) / s
+            z = (np.arcsin(np.sqrt(num / den)) - np.arcsin(np.sqrt(target))) / s
         elif sr_method == "SHMI":
-            y = np.log(num / den)
             s = 1 / np.sqrt(den)
             z = np.sqrt(den) * np.log(num / den)
         else:  # CQC square-root method
-            y = np.sqrt(num / den)
             s = 1 / (2 * np.sqrt(den))
-            z = (y - 1) / s
-    return y, s, z
+            z = (np.sqrt(num / den) - 1) / s
+    return s, z
 
 
 def _quantile7(x, q):
@@ -272,7 +269,7 @@ def funnel(data: pd.DataFrame, numerator: str = "numerator", denominator: str = 
         target = 1.0 if kind == "ratio" else float(num.sum() / den.sum())
     if kind == "counts" and not target > 0:
         raise ValueError(f"column '{numerator}': every count is zero; a ratio of counts needs some")
-    y, s, z = _transform(kind, num, den, target, sr_method)
+    s, z = _transform(kind, num, den, target, sr_method)
     if kind == "ratio" and sr_method == "SHMI":
         zw, trimmed = _truncate(z, trim_by)
     else:

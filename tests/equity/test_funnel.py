@@ -540,3 +540,107 @@ def test_funnel_result_plot_passes_its_arguments_on():
     assert out is fig and ax.get_title(loc="left") == "Waits by trust"
     assert [t.get_text() for t in ax.texts] == ["T05"]      # only the highlighted unit is labelled
     plt.close(fig)
+
+
+LIMIT_COLUMNS = ["lower95", "upper95", "lower998", "upper998", "od_lower95", "od_upper95", "od_lower998", "od_upper998"]
+
+
+@pytest.mark.parametrize("case", ["F2_PR_OD", "F4_SR_SHMI_OD"])
+def test_the_drawn_funnel_meets_each_units_limits(case):
+    """``.limits`` is drawn on 200 denominators from max(min n / 2, 1) to 1.1 x max n, evenly on
+    the log scale, plus every unit's own denominator; there its limits are the unit's (which
+    match FunnelPlotR, above). ``options`` records the call and ``.summary`` has its columns."""
+    c = CASES.set_index("case_id").loc[case]
+    d = INPUTS[INPUTS.case_id == case]
+    kind = "proportion" if c.data_type == "PR" else "ratio"
+    r = funnel(d, kind=kind, multiplier=100, highlight="T05")
+    den = d["denominator"].to_numpy(float)
+    grid = r.limits["denominator"].to_numpy()
+    want = np.unique(np.r_[np.geomspace(max(den.min() * 0.5, 1), den.max() * 1.1, 200), den])
+    assert grid.tolist() == pytest.approx(want.tolist(), rel=1e-12) and set(den) <= set(grid)
+    at = r.limits.set_index("denominator")
+    for _, unit in r.data.iterrows():
+        assert at.loc[unit["denominator"], LIMIT_COLUMNS].tolist() == pytest.approx(unit[LIMIT_COLUMNS].tolist(),
+                                                                                    rel=1e-12), unit["group"]
+    assert r.options == {"kind": kind, "method": "overdispersed", "sr_method": "SHMI", "trim_by": 0.1,
+                         "multiplier": 100, "highlight": "T05", "cqc_limits": "squared"}
+    assert list(r.summary.columns) == ["kind", "target", "n_units", "n_used_for_phi", "phi", "tau2", "method",
+                                       "effective_method", "reason", "trim_by", "multiplier"]
+    assert r.summary["multiplier"].iloc[0] == 100 and r.summary["kind"].iloc[0] == kind
+    assert r.data["highlight"].tolist() == (r.data["group"] == "T05").tolist()
+    target = r.summary["target"].iloc[0]
+    for _, unit in r.data.iterrows():
+        want_dir = ("high" if unit["value"] > target else "low") if unit["outlier95"] else ""
+        assert unit["direction"] == want_dir
+    assert set(r.data["direction"]) >= {"high", "low"}
+
+
+def test_cqc_ratio_funnel_worked_by_hand():
+    """CQC's square-root method for six ratios (Spiegelhalter 2005): z = (sqrt(O/E) - 1) x 2 sqrt(E);
+    winsorised at R's type-7 10% and 90% quantiles; phi = mean square; tau2 = (n phi - (n - 1)) /
+    (sum w - sum w^2 / sum w), w = 4E; overdispersed limits (1 -/+ z sqrt(1/(4E) + tau2))^2 with
+    a negative lower root set to 0."""
+    d = pd.DataFrame({"group": list("ABCDEF"), "numerator": [30, 55, 12, 80, 41, 3],
+                      "denominator": [40.0, 50.0, 20.0, 60.0, 40.0, 1.0]})
+    r = funnel(d, kind="ratio", sr_method="CQC", highlight=["B", "F"])
+    o, e = d["numerator"].to_numpy(float), d["denominator"].to_numpy()
+    z = (np.sqrt(o / e) - 1) * 2 * np.sqrt(e)
+    lo, hi = np.quantile(z, 0.1), np.quantile(z, 0.9)
+    zw = np.clip(z, lo, hi)
+    phi = float(np.mean(zw ** 2))
+    w = 4 * e
+    tau2 = max(0.0, (6 * phi - 5) / (w.sum() - (w ** 2).sum() / w.sum()))
+    s = r.summary.iloc[0]
+    assert s["phi"] == pytest.approx(phi, rel=1e-12) and s["tau2"] == pytest.approx(tau2, rel=1e-12) and tau2 > 0
+    assert s["effective_method"] == "overdispersed" and s["n_used_for_phi"] == 6
+    assert r.data["z"].tolist() == pytest.approx(z.tolist(), rel=1e-12)
+    assert r.data["trimmed"].tolist() == ((z <= lo) | (z >= hi)).tolist()
+    for lab, zz in Z.items():
+        sd = np.sqrt(1 / (4 * e) + tau2)
+        low = 1 - zz * sd
+        assert r.data[f"od_lower{lab}"].tolist() == pytest.approx((np.where(low <= 0, 0, low) ** 2).tolist(), abs=1e-12)
+        assert r.data[f"od_upper{lab}"].tolist() == pytest.approx(((1 + zz * sd) ** 2).tolist(), rel=1e-12)
+    assert (r.data["od_lower998"] == 0).any()          # F's small expected count takes the root below 0
+    assert r.data["highlight"].tolist() == [False, True, False, False, False, True]
+
+
+def test_ratio_of_counts_funnel_is_drawn_with_a_normal_scale_error():
+    """Counts: on the drawn grid (no counts there) s = 1 / (2 sqrt(n)), so the limits are
+    target x exp(-/+ z sqrt(1/(4n) + tau2)) x multiplier."""
+    d = pd.DataFrame({"group": list("ABCDE"), "numerator": [20, 35, 12, 60, 25], "denominator": [25, 30, 20, 40, 30]})
+    r = funnel(d, kind="counts", multiplier=10)
+    s = r.summary.iloc[0]
+    target = s["target"] / 10
+    assert target == pytest.approx(152 / 145)
+    n = r.limits["denominator"].to_numpy()
+    for lab, zz in Z.items():
+        for pre, t2 in (("", 0.0), ("od_", s["tau2"])):
+            sd = np.sqrt(1 / (4 * n) + t2)
+            assert r.limits[f"{pre}lower{lab}"].tolist() == pytest.approx((10 * target * np.exp(-zz * sd)).tolist(), rel=1e-12)
+            assert r.limits[f"{pre}upper{lab}"].tolist() == pytest.approx((10 * target * np.exp(zz * sd)).tolist(), rel=1e-12)
+
+
+def test_boundary_funnel_checks_name_the_column_rule_and_rows():
+    import warnings
+
+    d = pd.DataFrame({"group": list("ABCD"), "numerator": [10, 20, 0, 5], "denominator": [10, 40, 30, 20]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        funnel(d)                                           # a numerator equal to its denominator is fine
+        funnel(d, kind="ratio")                             # and an SHMI ratio with no events
+    with pytest.raises(ValueError, match=r"^column 'numerator': 2 row\(s\) exceed the denominator$"):
+        funnel(d.assign(numerator=[11, 41, 0, 5]))
+    with pytest.raises(ValueError, match=r"^column 'numerator': 2 row\(s\) are missing or negative$"):
+        funnel(d.assign(numerator=[1, -1, None, 0]), kind="ratio")
+    with pytest.raises(ValueError, match=r"^column 'denominator': 2 row\(s\) are missing, zero or negative$"):
+        funnel(d.assign(denominator=[0, "x", 3, 4]))
+    with pytest.raises(ValueError, match=r"^column 'trust' not found \(columns: \['group', 'numerator', 'denominator'\]\)$"):
+        funnel(d, group="trust")
+    with pytest.raises(ValueError, match=r"^kind must be 'proportion', 'ratio' or 'counts'$"):
+        funnel(d, kind="rate")
+    with pytest.raises(ValueError, match=r"^method must be 'overdispersed' or 'unadjusted'$"):
+        funnel(d, method="random")
+    with pytest.raises(ValueError, match=r"^cqc_limits must be 'squared' or 'funnelplotr'$"):
+        funnel(d, kind="ratio", sr_method="CQC", cqc_limits="cube")
+    plain = funnel(d, method="unadjusted").summary.iloc[0]
+    assert (plain["effective_method"], plain["reason"]) == ("unadjusted", "unadjusted limits requested")
