@@ -59,6 +59,33 @@ def counts(mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
 LONG = np.longdouble
 
 
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """Sum of each row of ``a`` added left to right, as R's loop adds (``summary.c``: ``s += x[i]``).
+
+    numpy's ``sum`` adds rows of 8 or more values pairwise (eight partial sums) and
+    ``add.reduceat`` in its own order; in long double the order changes the last bits, and then
+    about one mean in 600 rounds to a different double than R's (tested)."""
+    out = np.zeros(len(a), dtype=a.dtype)
+    for j in range(a.shape[1]):          # column by column, vectorised over the rows
+        out += a[:, j]
+    return out
+
+
+def _sequential_sums(xl: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
+    """Per-segment sums of ``xl`` (sorted by segment) added in order within each segment, vectorised
+    over segments: the k-th point of every segment is added at step k."""
+    out = np.zeros(nseg, dtype=xl.dtype)
+    if not len(xl):
+        return out
+    pos = position(seg)
+    order = np.argsort(pos, kind="stable")          # step by step: first points, second points, ...
+    bounds = np.flatnonzero(np.r_[True, pos[order][1:] != pos[order][:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        at = order[a:b]
+        out[seg[at]] += xl[at]                      # one point per segment at each step
+    return out
+
+
 def _sums_long(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
     """Per-segment sums of ``x[mask]`` accumulated in :data:`LONG` (segments contiguous)."""
     out = np.zeros(nseg, dtype=LONG)
@@ -66,14 +93,11 @@ def _sums_long(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> n
         return out
     L = regular(seg, nseg)
     if L:
-        return np.where(mask, x, 0.0).reshape(nseg, L).astype(LONG).sum(axis=1)
+        return _row_sums(np.where(mask, x, 0.0).reshape(nseg, L).astype(LONG))
     if np.any(seg[1:] < seg[:-1]):  # not sorted by segment: sort (stably) first
         order = np.argsort(seg, kind="stable")
         x, mask, seg = x[order], mask[order], seg[order]
-    xl = np.where(mask, x, 0.0).astype(LONG)
-    starts = np.flatnonzero(np.concatenate([[True], seg[1:] != seg[:-1]]))
-    out[seg[starts]] = np.add.reduceat(xl, starts)
-    return out
+    return _sequential_sums(np.where(mask, x, 0.0).astype(LONG), seg, nseg)
 
 
 def sums(x: np.ndarray, mask: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
@@ -168,7 +192,7 @@ def _second_pass(xl, s, mm, kl, full: bool) -> np.ndarray:
     """R's refinement ``s + sum(x - s) / n`` in long double, rounded once to double."""
     with np.errstate(invalid="ignore", over="ignore"):
         xl = xl - s[:, None]
-        t = (xl if full else np.where(mm, xl, 0.0)).sum(axis=1)
+        t = _row_sums(xl if full else np.where(mm, xl, 0.0))
         return np.where(np.isfinite(s), s + t / kl, s).astype(float)
 
 
@@ -181,7 +205,7 @@ def _first_pass(xm: np.ndarray, mm: np.ndarray):
     kl = np.where(k > 0, k, 1).astype(LONG)
     xd = xm if full else np.where(mm, xm, 0.0)
     xl = xd.astype(LONG)
-    return full, k, kl, xd, xl, xl.sum(axis=1) / kl
+    return full, k, kl, xd, xl, _row_sums(xl) / kl
 
 
 def _means_rows_two_pass(xm: np.ndarray, mm: np.ndarray) -> np.ndarray:

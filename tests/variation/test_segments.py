@@ -160,5 +160,166 @@ def test_means_skip_the_second_pass_only_where_it_cannot_change_the_double(kind)
     assert np.array_equal(got, both, equal_nan=True)
     if kind in ("mixed signs", "positive magnitudes", "cancelling"):  # the second pass changes some doubles
         xl = np.where(m, x, 0).astype(np.longdouble)
-        first = (xl.sum(axis=1) / L).astype(float)
+        first = (np.cumsum(xl, axis=1)[:, -1] / L).astype(float)   # R adds in order
         assert (first != both).sum() > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Every helper against a loop over its segments, in both layouts (the matrix path for >= 64
+# regular segments, the grouped path otherwise), with dyadic values so every sum is exact
+# ---------------------------------------------------------------------------------------------
+
+import math  # noqa: E402
+import statistics  # noqa: E402
+
+
+def _layouts():
+    """(name, seg, nseg): regular 70 x 5, 70 x 2 and 64 x 1 (the matrix path), 70 x 5 with one
+    segment's points out of order, irregular lengths with empty segments, and 63 x 3 (one short of
+    the matrix path)."""
+    rng = np.random.default_rng(8)
+    lengths = rng.integers(0, 7, 40)
+    lengths[[0, 5, 39]] = [0, 0, 3]
+    out = [("regular_5", np.repeat(np.arange(70), 5), 70), ("regular_2", np.repeat(np.arange(70), 2), 70),
+           ("regular_1", np.arange(64), 64), ("irregular", np.repeat(np.arange(40), lengths), 40),
+           ("short_of_matrix", np.repeat(np.arange(63), 3), 63)]
+    bad = np.repeat(np.arange(70), 5)
+    bad[[7, 8]] = bad[[8, 7]]                 # equal ids: still sorted; swap two segments' points instead
+    bad[[4, 5]] = [1, 0]
+    out.append(("unsorted", bad, 70))
+    return out
+
+
+def _data(n, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-40, 41, n) / 8.0        # dyadic: sums and means are exact in double
+    mask = rng.random(n) < 0.7
+    return x, mask
+
+
+def _by_segment(seg, nseg, mask, values=None):
+    return [[(i if values is None else values[i]) for i in range(len(seg)) if seg[i] == s and mask[i]]
+            for s in range(nseg)]
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name, seg, nseg", _layouts(), ids=[lay[0] for lay in _layouts()])
+def test_segment_helpers_agree_with_a_loop_over_each_segment(name, seg, nseg):
+    x, mask = _data(len(seg), len(seg))
+    mask[: 5] = False                          # a segment with nothing in it (regular layouts)
+    groups = _by_segment(seg, nseg, mask, x)
+    assert S.counts(mask, seg, nseg).tolist() == [float(len(g)) for g in groups]
+    assert S.sums(x, mask, seg, nseg).tolist() == [math.fsum(g) for g in groups]
+    if name == "unsorted":
+        return                                 # the rest need points sorted by segment
+    means = S.means(x, mask, seg, nseg)
+    medians = S.medians(x, mask, seg, nseg)
+    for s, g in enumerate(groups):
+        if g:
+            assert means[s] == math.fsum(g) / len(g) and medians[s] == statistics.median(g), s
+        else:
+            assert math.isnan(means[s]) and math.isnan(medians[s]), s
+    last = [max(g) if g else -1 for g in _by_segment(seg, nseg, mask)]
+    assert S.last_index(seg, nseg, mask).tolist() == last
+    every = np.ones(len(seg), bool)
+    assert S.last_index(seg, nseg).tolist() == [max(g) if g else -1 for g in _by_segment(seg, nseg, every)]
+    assert S.last_index(seg, nseg).dtype.kind == "i"
+    if len(seg) and seg[-1] == nseg - 1:
+        first = {}
+        want = []
+        for i, s in enumerate(seg):
+            first.setdefault(s, i)
+            want.append(i - first[s])
+        assert S.position(seg).tolist() == want
+    values = (np.arange(len(seg)) * 7 % 11).astype(float)
+    assert S.group_max(values, seg, nseg, fill=-1).tolist() == [
+        max(g) if g else -1 for g in _by_segment(seg, nseg, every, values)]
+
+
+@pytest.mark.filterwarnings("error")
+def test_segment_helpers_with_no_points():
+    none = np.zeros(0)
+    seg = np.zeros(0, int)
+    assert S.counts(np.zeros(0, bool), seg, 3).tolist() == [0.0] * 3
+    assert S.sums(none, np.zeros(0, bool), seg, 3).tolist() == [0.0] * 3
+    assert np.isnan(S.means(none, np.zeros(0, bool), seg, 3)).all()
+    assert np.isnan(S.medians(none, np.zeros(0, bool), seg, 3)).all()
+    assert S.last_index(seg, 3).tolist() == [-1] * 3 and S.last_index(seg, 3).dtype.kind == "i"
+    assert S.position(seg).tolist() == [] and S.position(seg).dtype.kind == "i"
+    got = S.group_max(np.zeros(0, int), seg, 2, fill=5)
+    assert got.tolist() == [5, 5] and got.dtype == float
+    assert S.group_max(np.array([3, 9, 4]), np.array([0, 0, 2]), 3).tolist() == [9, 0, 4]
+    assert S.group_max(np.array([3, 9, 4]), np.array([0, 0, 2]), 3).dtype == np.array([3]).dtype
+    ids, lengths = S.run_lengths(np.zeros(0, bool))
+    assert ids.tolist() == [] and lengths.tolist() == [] and lengths.dtype.kind == "i"
+    ids, lengths = S.run_lengths(np.array([True, False, True, False, False]))
+    assert ids.tolist() == [0, 0, 1, 1, 1] and ids.dtype == np.intp and lengths.tolist() == [2, 2, 3, 3, 3]
+    assert S.in_long_runs(np.array([True]), 1).tolist() == [True]
+    assert S.in_long_runs(np.array([True]), 2).tolist() == [False]
+    prev, cur = S.consecutive_pairs(np.array([4]), np.zeros(5, int))
+    assert prev.tolist() == [] and cur.tolist() == []
+
+
+@pytest.mark.filterwarnings("error")
+def test_means_of_many_rows_block_by_block_and_in_both_passes():
+    """More rows than one block (MEANS_BLOCK = 4096) give each row's own mean; the fast path (a second
+    pass only near a midpoint between doubles) gives what both passes on every row give, on
+    decimal values where the first pass is often an ulp away; rows wholly masked are NaN."""
+    rng = np.random.default_rng(21)
+    rows, L = S.MEANS_BLOCK + 3, 17
+    xm = rng.integers(-300, 300, (rows, L)) / 10.0
+    mm = rng.random((rows, L)) < 0.8
+    mm[5] = False
+    got = S.means_matrix(xm, mm)
+    want = S._means_rows_two_pass(xm, mm)
+    assert np.array_equal(got, want, equal_nan=True) and np.isnan(got[5])
+    exact = [math.fsum(r[m]) / m.sum() if m.any() else math.nan for r, m in zip(xm[:50], mm[:50])]
+    assert got[:50].tolist() == pytest.approx(exact, rel=1e-15, nan_ok=True)
+    full = np.ones_like(mm)
+    assert np.array_equal(S.means_matrix(xm, full), S._means_rows_two_pass(xm, full))
+    one = S.means_matrix(xm[:1], mm[:1])
+    assert one.tolist() == pytest.approx([math.fsum(xm[0][mm[0]]) / mm[0].sum()], rel=1e-15)
+
+
+def _r_mean(values) -> float:
+    """R's mean() of doubles, step by step as ``summary.c`` writes it: a long-double sum added left to
+    right, divided by n; then the residuals added left to right, their mean added; rounded once."""
+    n = np.longdouble(len(values))
+    s = np.longdouble(0)
+    for v in values:
+        s = s + np.longdouble(v)
+    s = s / n
+    t = np.longdouble(0)
+    for v in values:
+        t = t + (np.longdouble(v) - s)
+    return float(s + t / n)
+
+
+def _r_sum(values) -> float:
+    s = np.longdouble(0)
+    for v in values:
+        s = s + np.longdouble(v)
+    return float(s)
+
+
+@needs_extended
+@pytest.mark.parametrize("layout", ["matrix", "grouped"])
+def test_means_and_sums_add_in_rs_order(layout):
+    """Long-double sums depend on the order of the additions in their last bits, and about one mean
+    in 600 of decimal values then rounds to another double. Means and sums of 9 to 40 decimal values
+    (mixed signs, where the last bits matter most) must be R's, added left to right, on both paths."""
+    rng = np.random.default_rng(2024)
+    rows = 600 if layout == "matrix" else 300
+    if layout == "matrix":
+        L = 24
+        xm = rng.integers(-3000, 3000, (rows, L)) / 10.0
+        x, seg, nseg = xm.ravel(), np.repeat(np.arange(rows), L), rows
+        groups = list(xm)
+    else:
+        lengths = rng.integers(9, 41, rows)
+        groups = [rng.integers(-3000, 3000, k) / 10.0 for k in lengths]
+        x, seg, nseg = np.concatenate(groups), np.repeat(np.arange(rows), lengths), rows
+    mask = np.ones(len(x), bool)
+    means = S.means(x, mask, seg, nseg)
+    assert means.tolist() == [_r_mean(g) for g in groups]
+    assert S.sums(x, mask, seg, nseg).tolist() == [_r_sum(g) for g in groups]
