@@ -143,6 +143,7 @@ def test_proportions_by_stratum_with_wilsons_limits_and_a_reference_without_even
                   ignore_index=True).iloc[[3, 4, 5, 6, 0, 1, 2]]     # south first
     got = compare_groups(d, "x", "n", by="area", confidence=0.998)
     assert list(got.columns[:2]) == ["area", "group"] and got["area"].tolist() == ["south"] * 4 + ["north"] * 3
+    assert list(got.index) == list(range(7))                   # one index across the strata
     south, north = got.iloc[:4].reset_index(drop=True), got.iloc[4:].reset_index(drop=True)
     assert north["reference"].eq("P09").all() and south["reference"].eq("P11").all()
     for part, ref in ((north, r1), (south.iloc[:3], r2)):
@@ -190,6 +191,12 @@ def test_boundary_compare_groups_at_one_pathway_one_event_and_a_suppressed_count
     assert np.isnan(g.loc["hidden", "value"]) and g.loc["hidden", "flag"] == ""
     assert g.loc["low", "flag"] == "better" and g.loc["none", "flag"] in ("better", "similar")
     assert np.isnan(g.loc["none", "ratio_lower"]) and got["ratio_upper"].dtype == float
+    # a suppressed denominator is no comparison either; a reference with one event has ratio limits
+    hidden_n = compare_groups(d.assign(n=["1", "200", "*", "1000", "1000", "30"]), "x", "n", reference="ref")
+    assert np.isnan(hidden_n.loc[2, "value"]) and hidden_n.loc[2, "flag"] == ""
+    one_ref = compare_groups(pd.DataFrame({"group": ["g", "r"], "x": [4, 1], "n": [50, 60]}), "x", "n", reference="r")
+    se1 = np.sqrt(1 / 4 - 1 / 50 + 1 / 1 - 1 / 60)
+    assert one_ref.loc[0, "ratio_lower"] == pytest.approx((4 / 50) / (1 / 60) * np.exp(-Z[0.95] * se1), rel=1e-9)
 
 
 def test_compare_groups_defaults_and_refusals():
