@@ -138,6 +138,13 @@ def test_medians_of_runs_at_their_edges_by_hand():
     assert math.isnan(se_log[2]) and math.isnan(se_log[1]) and math.isnan(se_log[4])
 
 
+def test_a_run_of_three_at_the_very_end_uses_the_last_value():
+    """The upper order statistic of the last run is the last value there is (y3 of 1, 2, 10)."""
+    got = median_summary([[5.0], [1.0, 2.0, 10.0]])
+    assert got["se"].iloc[1] == pytest.approx(9 / (2 * _z0(3, 1)))
+    assert got["se_log"].iloc[1] == pytest.approx(math.log(10) / (2 * _z0(3, 1)))
+
+
 def test_medians_of_nothing():
     assert median_summary([]).empty and list(median_summary([]).columns) == ["n", "median", "se", "se_log"]
     none = median_summary([[], []])
@@ -199,6 +206,8 @@ def test_proportion_gap_at_its_edges_by_hand():
                             "z", "p_value"]].isna().all()
     assert all(g[c].dtype == float for c in g.columns)
     # no events on either side: no ratio, and with 0.5 added to both, a log ratio of 0
+    one_ref = proportion_gap([3], [10], [1], [1]).iloc[0]                   # a reference of one pathway
+    assert one_ref["value_reference"] == 1.0 and np.isfinite(one_ref["z"])
     assert math.isnan(g["ratio"].iloc[6]) and g["z"].iloc[6] == 0.0
 
 
