@@ -323,3 +323,30 @@ def test_means_and_sums_add_in_rs_order(layout):
     means = S.means(x, mask, seg, nseg)
     assert means.tolist() == [_r_mean(g) for g in groups]
     assert S.sums(x, mask, seg, nseg).tolist() == [_r_sum(g) for g in groups]
+
+
+def test_regular_layout_check_at_its_edges():
+    """64 segments is the fewest for the matrix layout (63 are grouped); no points at all is never
+    regular; unequal or unsorted segments are not; a remembered answer is never used for another
+    array, even one that takes a freed array's id."""
+    assert S.regular(np.repeat(np.arange(64), 3), 64) == 3
+    assert S.regular(np.repeat(np.arange(63), 3), 63) == 0
+    assert S.regular(np.zeros(0, int), 70) == 0
+    assert S.regular(np.repeat(np.arange(70), 5)[::-1].copy(), 70) == 0
+    uneven = np.repeat(np.arange(70), 5)
+    uneven[[7, 12]] = uneven[[12, 7]]
+    assert S.regular(uneven, 70) == 0
+    assert S.regular(np.repeat(np.arange(70), 5), 35) == 0          # 350 points are not 35 x 10 of these
+    # a remembered answer whose array has gone (its id now another array's), or for another
+    # number of segments, is not used: planted in the memo, as an id reused after a free would be
+    import weakref
+
+    gone = np.repeat(np.arange(70), 5)
+    dead = weakref.ref(gone)
+    del gone
+    b = np.repeat(np.arange(70), 5)[::-1].copy()
+    S._REGULAR[id(b)] = (dead, 70, 5)
+    assert S.regular(b, 70) == 0
+    c = np.repeat(np.arange(70), 5)
+    S._REGULAR[id(c)] = (weakref.ref(c), 35, 0)
+    assert S.regular(c, 70) == 5
