@@ -108,7 +108,7 @@ def _quantile7(x, q):
 def _winsorise(z, trim_by):
     ok = np.isfinite(z)
     lz, uz = _quantile7(z[ok], trim_by), _quantile7(z[ok], 1 - trim_by)
-    trimmed = ~((z > lz) & (z < uz))
+    trimmed = (z < lz) | (z > uz)  # moved by the winsorising (a value at a quantile stays as it is)
     return np.clip(z, lz, uz), trimmed
 
 

@@ -215,6 +215,9 @@ def test_boundary_dersimonian_laird_with_one_study_no_spread_or_less_spread_than
     # unequal weights: w = 10, 5; mu = (0 + 5) / 15 = 1/3; Q = 10/9 + 5 * 4/9 = 10/3;
     # spread = 15 - 125/15 = 20/3; tau2 = (10/3 - 1) / (20/3) = 0.35
     assert _dersimonian_laird(np.array([0.0, 1.0]), np.array([0.1, 0.2])) == pytest.approx(0.35, rel=1e-12)
+    # small weights (variances 10: w = 0.1, spread 0.2 - 0.02 / 0.2 = 0.1): y = 0, 10, mu = 5,
+    # Q = 0.1 x 25 x 2 = 5, tau2 = (5 - 1) / 0.1 = 40
+    assert _dersimonian_laird(np.array([0.0, 10.0]), np.array([10.0, 10.0])) == pytest.approx(40.0, rel=1e-12)
 
 
 def test_leave_one_out_flags_the_outlier_that_overall_overdispersion_hides():
@@ -594,7 +597,7 @@ def test_cqc_ratio_funnel_worked_by_hand():
     assert s["phi"] == pytest.approx(phi, rel=1e-12) and s["tau2"] == pytest.approx(tau2, rel=1e-12) and tau2 > 0
     assert s["effective_method"] == "overdispersed" and s["n_used_for_phi"] == 6
     assert r.data["z"].tolist() == pytest.approx(z.tolist(), rel=1e-12)
-    assert r.data["trimmed"].tolist() == ((z <= lo) | (z >= hi)).tolist()
+    assert r.data["trimmed"].tolist() == ((z < lo) | (z > hi)).tolist()
     for lab, zz in Z.items():
         sd = np.sqrt(1 / (4 * e) + tau2)
         low = 1 - zz * sd
@@ -628,10 +631,12 @@ def test_boundary_funnel_checks_name_the_column_rule_and_rows():
         warnings.simplefilter("error")
         funnel(d)                                           # a numerator equal to its denominator is fine
         funnel(d, kind="ratio")                             # and an SHMI ratio with no events
-    with pytest.raises(ValueError, match=r"^column 'numerator': 2 row\(s\) exceed the denominator$"):
-        funnel(d.assign(numerator=[11, 41, 0, 5]))
+    with pytest.raises(ValueError, match=r"^column 'numerator': 1 row\(s\) exceed the denominator$"):
+        funnel(d.assign(numerator=[10, 41, 0, 5]))
     with pytest.raises(ValueError, match=r"^column 'numerator': 2 row\(s\) are missing or negative$"):
-        funnel(d.assign(numerator=[1, -1, None, 0]), kind="ratio")
+        funnel(d.assign(numerator=[5, -1, None, 3]), kind="ratio")
+    with pytest.raises(ValueError, match=r"^column 'numerator': 1 row\(s\) are missing or negative$"):
+        funnel(d.assign(numerator=[5, "x", 1, 3]), kind="ratio")
     with pytest.raises(ValueError, match=r"^column 'denominator': 2 row\(s\) are missing, zero or negative$"):
         funnel(d.assign(denominator=[0, "x", 3, 4]))
     with pytest.raises(ValueError, match=r"^column 'trust' not found \(columns: \['group', 'numerator', 'denominator'\]\)$"):
@@ -644,3 +649,98 @@ def test_boundary_funnel_checks_name_the_column_rule_and_rows():
         funnel(d, kind="ratio", sr_method="CQC", cqc_limits="cube")
     plain = funnel(d, method="unadjusted").summary.iloc[0]
     assert (plain["effective_method"], plain["reason"]) == ("unadjusted", "unadjusted limits requested")
+
+
+def test_boundary_dispersion_with_no_units_one_unit_and_small_weights():
+    """phi is the mean square of the z-scores used, NaN with none (and no warning); tau2 is 0 with
+    one unit (no spread to estimate from) and otherwise (n phi - (n - 1)) / (sum w - sum w^2 / sum w):
+    three units with s = 2 (w = 1/4, spread 3/4 - 3/16 / (3/4) = 1/2) and z = 2, 2, 2 give
+    phi = 4 and tau2 = (12 - 2) / (1/2) = 20."""
+    import warnings
+
+    from qi_equity.equity.funnel import dispersion
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        phi, tau2 = dispersion(np.zeros(0), np.zeros(0))
+    assert math.isnan(phi) and tau2 == 0.0
+    assert dispersion(np.array([2.0]), np.array([0.5])) == (4.0, 0.0)
+    phi, tau2 = dispersion(np.array([2.0, 2.0, 2.0]), np.array([2.0, 2.0, 2.0]))
+    assert phi == 4.0 and tau2 == pytest.approx(20.0, rel=1e-12)
+
+
+def test_boundary_winsorising_moves_only_values_beyond_the_quantiles():
+    """Eleven units: R's type-7 10% and 90% quantiles of their z-scores are the 2nd and 10th values
+    exactly ((11 - 1) x 0.1 = 1), so only the lowest and highest z move: a value at a quantile is
+    not trimmed."""
+    from qi_equity.equity.funnel import _winsorise
+
+    z = np.array([-3.0, -1.0, -0.5, -0.2, 0.0, 0.1, 0.2, 0.4, 0.6, 1.5, 4.0])
+    zw, trimmed = _winsorise(z, 0.1)
+    assert trimmed.tolist() == [True] + [False] * 9 + [True]
+    assert zw.tolist() == [-1.0, -1.0, -0.5, -0.2, 0.0, 0.1, 0.2, 0.4, 0.6, 1.5, 1.5]
+
+
+def test_limits_at_defaults_and_high_proportions():
+    """limits_at on its own: ratios default to SHMI's overdispersed limits exp(-/+ z sqrt(1/E +
+    tau2)) and CQC's to the squared ones; proportions near 1 (target 0.9) are sin^2 of the arcsine
+    limits, reaching 1 where they pass pi/2."""
+    from qi_equity.equity.funnel import limits_at
+
+    den = np.array([10.0, 100.0, 1000.0])
+    shmi = limits_at(den, "ratio", 1.0, 0.01)
+    sd = np.sqrt(1 / den + 0.01)
+    assert shmi["od_upper998"].tolist() == pytest.approx(np.exp(Z["998"] * sd).tolist(), rel=1e-12)
+    cqc = limits_at(den, "ratio", 1.0, 0.01, sr_method="CQC")
+    sd = np.sqrt(1 / (4 * den) + 0.01)
+    assert cqc["od_upper95"].tolist() == pytest.approx(((1 + Z["95"] * sd) ** 2).tolist(), rel=1e-12)
+    high = limits_at(den, "proportion", 0.9, 0.0)
+    t = math.asin(math.sqrt(0.9))
+    for lab, zz in Z.items():
+        for i, n in enumerate(den):
+            lo, hi = t - zz / (2 * math.sqrt(n)), t + zz / (2 * math.sqrt(n))
+            assert high[f"lower{lab}"][i] == pytest.approx(math.sin(lo) ** 2 if lo > 0 else 0.0, rel=1e-12)
+            assert high[f"upper{lab}"][i] == pytest.approx(1.0 if hi >= math.pi / 2 else math.sin(hi) ** 2, rel=1e-12)
+    assert high["upper998"][0] == 1.0 and 0.75 < high["lower998"][2] < 0.9
+
+
+def test_phe_limits_are_where_the_wilson_interval_reaches_the_average():
+    """PHE's funnel limits for proportions: at each denominator, the upper limit is the proportion
+    whose Wilson lower bound is the average, and the lower limit the one whose Wilson upper bound is."""
+    from qi_equity.equity.funnel import _phe_proportion_limit
+    from qi_equity.equity.intervals import wilson
+
+    n = np.array([60.0, 150.0, 2000.0])
+    for conf, zz in ((0.95, 1.959963984540054), (0.998, 3.090232306167813)):
+        lo, hi = _phe_proportion_limit(zz, n, 0.3)
+        assert wilson(hi * n, n, conf)[0].tolist() == pytest.approx([0.3] * 3, rel=1e-9)
+        assert wilson(lo * n, n, conf)[1].tolist() == pytest.approx([0.3] * 3, rel=1e-9)
+
+
+def test_boundary_funnel_values_on_a_clipped_limit_and_mild_overdispersion():
+    """A unit at 0% or 100% whose limit is clipped at 0 or 1 is on the limit, not beyond it; a grid
+    for a denominator of 1 starts at 1; phi between 1 and 2 still widens the limits."""
+    d = pd.DataFrame({"group": list("ABCDEF"), "numerator": [0, 2, 5, 6, 3, 1], "denominator": [2, 20, 25, 30, 20, 1]})
+    r = funnel(d, method="unadjusted")
+    g = r.data.set_index("group")
+    assert g.loc["A", "lower95"] == 0.0 and not g.loc["A", "outlier95"]
+    assert r.limits["denominator"].iloc[0] == 1.0
+    high = pd.DataFrame({"group": list("ABCDE"), "numerator": [2, 90, 85, 180, 92], "denominator": [2, 100, 100, 200, 100]})
+    h = funnel(high, method="unadjusted").data.set_index("group")
+    assert h.loc["A", "upper95"] == 1.0 and h.loc["A", "value"] == 1.0 and not h.loc["A", "outlier95"]
+    rng = np.random.default_rng(4)
+    den = np.full(40, 400)
+    mild = pd.DataFrame({"group": [f"T{i}" for i in range(40)], "denominator": den,
+                         "numerator": rng.binomial(den, np.clip(rng.normal(0.2, 0.016, 40), 0, 1))})
+    s = funnel(mild).summary.iloc[0]
+    assert 1 < s["phi"] < 2 and s["effective_method"] == "overdispersed"
+
+
+def test_cqc_funnelplotr_limits_are_drawn_as_they_are_judged():
+    d = pd.DataFrame({"group": list("ABCDEF"), "numerator": [30, 55, 12, 80, 41, 3],
+                      "denominator": [40.0, 50.0, 20.0, 60.0, 40.0, 1.0]})
+    r = funnel(d, kind="ratio", sr_method="CQC", cqc_limits="funnelplotr")
+    at = r.limits.set_index("denominator")
+    for _, unit in r.data.iterrows():
+        assert at.loc[unit["denominator"], LIMIT_COLUMNS].tolist() == pytest.approx(unit[LIMIT_COLUMNS].tolist(), rel=1e-12)
+    assert r.options["cqc_limits"] == "funnelplotr"
