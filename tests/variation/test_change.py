@@ -218,6 +218,10 @@ def test_boundary_change_test_at_exactly_twice_the_minimum_segment():
     """A series of 2 x min_segment points has one split, in its middle; one point fewer is refused."""
     got = change_test(np.array([[1.0, 2, 1, 2, 8, 9, 8, 9]]), min_segment=4)
     assert got["change_at"].tolist() == [4] and got["shift"].tolist() == pytest.approx([7.0])
+    # four points each side by default
+    assert change_test(np.array([[1.0, 2, 1, 2, 8, 9, 8, 9]]))["change_at"].tolist() == [4]
+    with pytest.raises(ValueError, match="too short for a change with 4 points each side"):
+        change_test(np.ones((1, 7)))
     with pytest.raises(ValueError, match=r"^series of 7 points are too short for a change with 4 points each side$"):
         change_test(np.ones((1, 7)), min_segment=4)
     with pytest.raises(ValueError, match=r"^change_test needs complete series: no missing points$"):
