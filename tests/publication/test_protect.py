@@ -268,3 +268,21 @@ def test_an_area_and_one_of_its_services_do_not_give_the_other_away():
     # without the area key the same two counts are unrelated and both published
     plain = cells.assign(specialty=["other", "340", "341"])
     assert not protect(plain[plain["shown"]], Rule(threshold=5)).cells["hidden"].any()
+
+
+def test_rules_describe_themselves_for_the_reader():
+    """The sentence every report prints under its tables, for the default (threshold 5) and the
+    HES rule (threshold 8, rounding to 5, the default minimum base for a median of 10)."""
+    assert Rule().describe() == (
+        "Counts from 1 to 4 are not shown ('*'), nor anything worked out from them; further counts are "
+        "hidden where totals or other tables would give them back. No median or percentile is shown for "
+        "fewer than 10 pathways.")
+    hes = Rule.hes()
+    assert (hes.threshold, hes.min_median, hes.rounding) == (8, 10, 5)
+    assert hes.describe() == (
+        "Counts from 1 to 7 are not shown ('*'), nor anything worked out from them; further counts are "
+        "hidden where totals or other tables would give them back. Every other count is rounded to the "
+        "nearest 5; rates use unrounded counts. No median or percentile is shown for fewer than 10 pathways.")
+    with pytest.raises(ValueError, match=r"^rounding must be 0, 5 or 10 \(got 3\)$"):
+        Rule(rounding=3)
+    assert Rule(threshold=2, min_median=10, rounding=10).rounding == 10
