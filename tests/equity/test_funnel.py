@@ -744,3 +744,64 @@ def test_cqc_funnelplotr_limits_are_drawn_as_they_are_judged():
     for _, unit in r.data.iterrows():
         assert at.loc[unit["denominator"], LIMIT_COLUMNS].tolist() == pytest.approx(unit[LIMIT_COLUMNS].tolist(), rel=1e-12)
     assert r.options["cqc_limits"] == "funnelplotr"
+
+
+def test_loo_funnel_grids_at_moderate_and_high_rates_and_its_defaults():
+    """Each unit's drawn funnel for rates between 30% and 90% (so limits fall between pi/3 and
+    pi/2 on the arcsine scale as well as below), worked by hand; the multiplier defaults to 1;
+    ``options`` keeps the highlight; the denominators are reported; a numerator above its
+    denominator is refused on its own."""
+    num, den = [90, 200, 160, 270, 50, 85], [300, 400, 200, 300, 100, 100]
+    d = pd.DataFrame({"group": list("ABCDEF"), "numerator": num, "denominator": den})
+    res = loo_funnel(d, highlight=["B"])
+    assert res.summary["multiplier"].iloc[0] == 1.0 and res.options["highlight"] == ["B"]
+    assert res.data["denominator"].tolist() == den
+    per = {}
+    for i, u in enumerate("ABCDEF"):
+        ys = [math.asin(math.sqrt(num[j] / den[j])) for j in range(6) if j != i]
+        s2s = [1 / (4 * den[j]) for j in range(6) if j != i]
+        tau2 = _dl(ys, s2s)
+        mu, var_mu, _, _ = _predictive(0.0, 0.0, ys, s2s, tau2)
+        per[u] = (mu, var_mu, tau2)
+
+    def back(u, dz, side):
+        x = per[u][0] + dz
+        if side == "lower":
+            return 0.0 if x <= 0 else math.sin(min(x, math.pi / 2)) ** 2
+        return 1.0 if x >= math.pi / 2 else math.sin(max(x, 0)) ** 2
+
+    _check_grid(res.limits, list("ABCDEF"), 50.0, 440.0,
+                lambda u, n: math.sqrt(1 / (4 * n) + per[u][2] + per[u][1]), back)
+    assert (res.limits["upper95"] > 0.75).any() and (res.limits["upper95"] < 1).any()
+    high_num, high_den = [880, 905, 930, 890, 915], [1000, 1000, 1000, 1000, 1000]
+    high = loo_funnel(pd.DataFrame({"group": list("VWXYZ"), "numerator": high_num, "denominator": high_den}))
+    want = _loo_by_hand(high_num, high_den, 4)
+    for c in ("lower95", "lower998", "upper95", "upper998"):
+        assert high.data[c].tolist() == pytest.approx(want[c].tolist(), rel=1e-9), c
+    assert (high.data["lower95"] > 0.75).all()
+    with pytest.raises(ValueError, match=r"column 'numerator': 1 row\(s\) are missing, negative or above"):
+        loo_funnel(pd.DataFrame({"group": list("ABC"), "numerator": [0, 2, 5], "denominator": [3, 1, 5]}))
+
+
+def test_loo_funnel_standardised_defaults_suppressed_text_and_few_others():
+    """A suppressed stratum may come as '*' (the published tables' mark) as well as empty; the
+    multiplier defaults to 1 and ``options`` keeps the highlight; with fewer others than
+    min_others the between-trust variance is the floor even where DerSimonian-Laird would give
+    more; a stratum with a denominator of 1 is kept, one of 0 left out."""
+    rows = [("A", "q1", 30, 200), ("A", "q5", 10, 300), ("B", "q1", 50, 250), ("B", "q5", 20, 400),
+            ("C", "q1", None, 100), ("C", "q5", 15, 300), ("D", "q1", 40, 300), ("D", "q5", 12, 250),
+            ("E", "q1", 0, 40), ("E", "q5", 0, 60)]
+    d = pd.DataFrame(rows, columns=["group", "stratum", "numerator", "denominator"])
+    star = d.assign(numerator=d["numerator"].astype(object).where(d["numerator"].notna(), "*"))
+    a, b = loo_funnel_standardised(d, highlight="B"), loo_funnel_standardised(star, highlight="B")
+    assert a.data["z"].tolist() == pytest.approx(b.data["z"].tolist(), rel=1e-12)
+    assert a.summary["multiplier"].iloc[0] == 1.0 and a.options["highlight"] == "B"
+    spread = pd.DataFrame([("A", "all", 20, 500), ("B", "all", 80, 500), ("C", "all", 45, 500), ("D", "all", 60, 500)],
+                          columns=["group", "stratum", "numerator", "denominator"])
+    few = loo_funnel_standardised(spread, min_others=4)
+    assert few.data["tau2"].tolist() == pytest.approx([0.01] * 4)
+    assert (_standardised_by_hand(list(spread.itertuples(index=False)), 3, 0.10)["tau2"].astype(float) > 0.01).all()
+    edge = pd.concat([spread, pd.DataFrame([("A", "tiny", 1, 1), ("B", "empty", 3, 0)], columns=spread.columns)])
+    e = loo_funnel_standardised(edge, min_others=2).data.set_index("group")
+    assert e.loc["A", "denominator"] == 501 and e.loc["B", "denominator"] == 500
+    assert np.isfinite(e["z"]).all()
