@@ -805,3 +805,23 @@ def test_loo_funnel_standardised_defaults_suppressed_text_and_few_others():
     e = loo_funnel_standardised(edge, min_others=2).data.set_index("group")
     assert e.loc["A", "denominator"] == 501 and e.loc["B", "denominator"] == 500
     assert np.isfinite(e["z"]).all()
+
+
+def test_phe_significance_series_defaults_and_a_ratio_case_by_hand():
+    """The labels come as a Series named "significance" on the data's own index, proportions by
+    default. For a ratio, the expected count against the observed count's exact Poisson interval:
+    4 observed (95% interval 1.09 to 10.24, 99.8% 0.39 to 14.8) against 12 expected is "Low
+    (0.025)", against 16 "Low (0.001)", against 4 "Not significant"; an unknown statistic is named."""
+    from qi_equity.equity.funnel import phe_significance
+
+    ref = pd.read_csv(FIX / "funnel_phe_significance.csv")
+    d = ref[ref["phe_statistic"] == "proportion"].head(5).set_index(pd.Index([7, 8, 9, 10, 11]))
+    got = phe_significance(d)
+    assert got.name == "significance" and list(got.index) == [7, 8, 9, 10, 11]
+    r = pd.DataFrame({"numerator": [4, 4, 4, 30], "denominator": [12.0, 16.0, 4.0, 18.0]}, index=[3, 2, 1, 0])
+    lab = phe_significance(r, statistic="ratio")
+    assert lab.tolist()[:3] == ["Low (0.025)", "Low (0.001)", "Not significant"]
+    assert lab.tolist()[3] in ("High (0.025)", "High (0.001)") and list(lab.index) == [3, 2, 1, 0]
+    assert lab.name == "significance"
+    with pytest.raises(ValueError, match=r"^statistic must be 'proportion' or 'ratio'$"):
+        phe_significance(r, statistic="mean")
