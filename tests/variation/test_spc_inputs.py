@@ -125,6 +125,10 @@ def test_integer_series_keys_sort_as_their_values():
     assert codes.tolist() == [10, 0, 10, 1003, 0, 3]
     text = pd.Series(["b", "a", None, "b"])  # other columns are factorised, a missing value -1
     assert _SPC._sorted_codes(text)[0].tolist() == [1, 0, -1, 1]
+    # counted from start, as spc() counts them (start 1: a missing value is 0), as 64-bit integers
+    for values, want in ((col, [11, 1, 11, 1004, 1, 4]), (text, [2, 1, 0, 2])):
+        got, _ = _SPC._sorted_codes(values, 1)
+        assert got.tolist() == want and got.dtype == np.int64
     # series keyed by integers come out in the same order as keyed by their text
     df = pd.DataFrame({"s": np.repeat([30, -2, 5], 3), "date": np.tile(pd.date_range("2024-01-01", periods=3,
                                                                                         freq="MS"), 3),
