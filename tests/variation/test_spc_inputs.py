@@ -204,3 +204,51 @@ def test_rebase_per_series_for_many_series_gives_each_series_its_own(two_columns
     p = batch.points
     assert p.loc[p["s"] == 0, "period"].max() == 2 and p.loc[p["s"] == 39, "period"].max() == 0
     assert (p.loc[p["s"] == 1, "period"] == 1).all() and p.loc[p["s"] == 2, "period"].max() == 0
+
+
+def _monthly(months, values, **cols):
+    return pd.DataFrame({"date": pd.date_range("2023-01-01", periods=months, freq="MS"), "value": values, **cols})
+
+
+def test_icons_give_one_row_per_series_its_last_period():
+    """A rebased series has a summary row per period; its icons are its last period's, one row
+    (with ``by`` one row per series, in their order), on a fresh index."""
+    vals = np.r_[np.full(12, 10.0) + np.tile([0.5, -0.5], 6), np.full(12, 30.0) + np.tile([0.5, -0.5], 6)]
+    one = spc(_monthly(24, vals), rebase=["2024-01-01"])
+    assert len(one.summary) == 2
+    icons = one.icons()
+    assert len(icons) == 1 and list(icons.index) == [0]
+    assert icons.iloc[0].to_dict() == one.summary.iloc[-1][["variation", "assurance", "autocorrelated"]].to_dict()
+    two = pd.concat([_monthly(24, vals, s="b"), _monthly(24, vals[::-1].copy(), s="a")], ignore_index=True)
+    res = spc(two, by="s", rebase=["2024-01-01"])
+    got = res.icons()
+    assert got["s"].tolist() == ["a", "b"] and list(got.index) == [0, 1]
+    last = res.summary.groupby("s").tail(1).set_index("s")
+    assert got.set_index("s")["variation"].to_dict() == last["variation"].to_dict()
+
+
+def test_ratio_checks_list_five_rows_then_say_there_are_more():
+    """The error names the column, the rule, how many rows, and the first five row labels, with
+    ' ...' only when there are more than five; on p and p-prime charts a numerator above its
+    denominator is refused."""
+    base = _monthly(8, np.nan, n=np.arange(8) + 1, d=np.full(8, 10))
+    five = base.assign(n=[-1, -1, -1, -1, -1, 1, 1, 1])
+    with pytest.raises(SPCInputError) as e:
+        spc(five, numerator="n", denominator="d", chart="p")
+    assert str(e.value) == "column 'n': 5 row(s) where the count is negative; rows [0, 1, 2, 3, 4]"
+    six = base.assign(n=[-1, -1, -1, -1, -1, -1, 1, 1])
+    with pytest.raises(SPCInputError) as e:
+        spc(six, numerator="n", denominator="d", chart="p")
+    assert str(e.value) == "column 'n': 6 row(s) where the count is negative; rows [0, 1, 2, 3, 4] ..."
+    for chart in ("p", "pp"):
+        with pytest.raises(SPCInputError, match=r"^column 'n': 1 row\(s\) where the count exceeds 'd'"):
+            spc(base.assign(n=[1, 2, 3, 11, 1, 1, 1, 1]), numerator="n", denominator="d", chart=chart)
+    with pytest.raises(SPCInputError, match=r"^column 'd': 1 row\(s\) where the count is negative"):
+        spc(base.assign(d=[10, 10, -1, 10, 10, 10, 10, 10]), numerator="n", denominator="d", chart="u")
+
+
+def test_improvement_column_with_values_it_does_not_know():
+    d = _monthly(6, np.arange(6.0), imp=["increase", "up", "up", "decrease", "sideways", "increase"])
+    with pytest.raises(SPCInputError) as e:
+        spc(d, improvement="imp")
+    assert str(e.value).startswith("column 'imp': 3 row(s) are not one of ") and "e.g. ['up', 'sideways']" in str(e.value)
