@@ -252,3 +252,27 @@ def test_improvement_column_with_values_it_does_not_know():
     with pytest.raises(SPCInputError) as e:
         spc(d, improvement="imp")
     assert str(e.value).startswith("column 'imp': 3 row(s) are not one of ") and "e.g. ['up', 'sideways']" in str(e.value)
+
+
+def test_warnings_say_what_a_reader_must_know_word_for_word():
+    """Per period: no values (or no denominator above zero), one point, no variation (and the
+    target always or never met), provisional limits from 2 to 12 points, months without a
+    denominator; a 13-point flat period is flat but not provisional; a period with nothing to say
+    says nothing."""
+    n = np.array([0, 0, 1, 13, 5, 20, 20])
+    missing = np.array([0, 0, 0, 0, 0, 1, 0])
+    flat = np.array([False, False, False, True, True, False, False])
+    assurance = np.array(["", "", "", "pass", "fail", "", ""], dtype=object)
+    constant = np.array([np.nan, np.nan, 4.0, 5.0, 2.5, np.nan, np.nan])
+    got = _SPC._warnings(n, missing, flat, assurance, constant, has_den=False).tolist()
+    assert got == ["no values", "no values", "one point: no limits (they need two or more)",
+                   "no variation (every value is 5): always met the target",
+                   "no variation (every value is 2.5): never met the target; 5 points: limits provisional until 13",
+                   "1 month(s) with a zero or missing denominator shown as gaps", ""]
+    with_den = _SPC._warnings(n[:1], missing[:1], flat[:1], assurance[:1], constant[:1], has_den=True).tolist()
+    assert with_den == ["no point has a denominator above zero: nothing to chart"]
+
+
+def test_rebase_per_series_needs_by_columns():
+    with pytest.raises(SPCInputError, match=r"^rebase given per series \(a dict\) but no `by` columns$"):
+        spc(_monthly(6, np.arange(6.0)), rebase={"a": "2023-03-01"})
