@@ -77,6 +77,12 @@ def _sequential_sums(xl: np.ndarray, seg: np.ndarray, nseg: int) -> np.ndarray:
     out = np.zeros(nseg, dtype=xl.dtype)
     if not len(xl):
         return out
+    starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+    if len(starts) * 8 < len(xl):                   # few long segments: one running sum each
+        ends = np.r_[starts[1:], len(xl)]
+        for a, b in zip(starts, ends):
+            out[seg[a]] = np.cumsum(xl[a:b])[-1]     # cumsum adds in order
+        return out
     pos = position(seg)
     order = np.argsort(pos, kind="stable")          # step by step: first points, second points, ...
     bounds = np.flatnonzero(np.r_[True, pos[order][1:] != pos[order][:-1], True])
