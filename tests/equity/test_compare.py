@@ -1,5 +1,7 @@
 """Group comparisons and HEAT summary measures against published and hand-worked values."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,7 +85,6 @@ def test_heat_intervals_analytic_agree_with_the_spread_of_simulated_measures():
 # compare_groups on PHEindicatormethods' limits (tests/fixtures/equity/ci_*_phe.csv, PROVENANCE.md)
 # ---------------------------------------------------------------------------------------------
 
-from pathlib import Path  # noqa: E402
 
 FIX = Path(__file__).parents[1] / "fixtures" / "equity"
 PHE_RATES = pd.read_csv(FIX / "ci_rate_phe.csv")

@@ -1,5 +1,6 @@
 """funnel() against FunnelPlotR 0.5.0 (tests/fixtures/equity, see PROVENANCE.md)."""
 
+import json
 import math
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qi_equity.equity.funnel import funnel
+from _support import six_providers as _six
+from qi_equity.equity.funnel import _dersimonian_laird, funnel, loo_funnel, loo_funnel_standardised
 
 FIX = Path(__file__).parents[1] / "fixtures" / "equity"
 CASES = pd.read_csv(FIX / "funnel_cases.csv")
@@ -183,10 +185,8 @@ def test_boundary_tau2_for_phi_just_under_one():
 # DerSimonian-Laird and the leave-one-out funnels (moved from tests/findings/test_collaborative.py)
 # ---------------------------------------------------------------------------------------------
 
-from _support import six_providers as _six  # noqa: E402
-from qi_equity.equity.funnel import _dersimonian_laird, loo_funnel, loo_funnel_standardised  # noqa: E402
 
-BCG = __import__("json").loads((FIX / "dersimonian_laird_bcg.json").read_text())
+BCG = json.loads((FIX / "dersimonian_laird_bcg.json").read_text())
 
 
 def test_dersimonian_laird_matches_metafor_and_stata():
@@ -430,6 +430,29 @@ def test_boundary_loo_funnel_standardised_floor_on_between_trust_variation_and_f
         loo_funnel_standardised(d.drop(columns="stratum"))
 
 
+def _loo_others(units, num, den):
+    """For each unit, the other units' random-effects mean, its variance and their
+    DerSimonian-Laird tau2 on the arcsine scale, worked with plain floats."""
+    per = {}
+    for i, u in enumerate(units):
+        ys = [math.asin(math.sqrt(num[j] / den[j])) for j in range(len(units)) if j != i]
+        s2s = [1 / (4 * den[j]) for j in range(len(units)) if j != i]
+        tau2 = _dl(ys, s2s)
+        mu, var_mu, _, _ = _predictive(0.0, 0.0, ys, s2s, tau2)
+        per[u] = (mu, var_mu, tau2)
+    return per
+
+
+def _arcsine_back(per, multiplier):
+    """A limit mu -/+ dz back-transformed by sin^2, 0 below 0 and 1 beyond pi/2, x multiplier."""
+    def back(u, dz, side):
+        x = per[u][0] + dz
+        if side == "lower":
+            return 0.0 if x <= 0 else multiplier * math.sin(min(x, math.pi / 2)) ** 2
+        return multiplier * 1.0 if x >= math.pi / 2 else multiplier * math.sin(max(x, 0)) ** 2
+    return back
+
+
 def _check_grid(limits, units, start, stop, sd_at, back):
     """Each unit's funnel: 200 denominators from ``start`` to ``stop`` evenly on the log scale, the
     limits ``back(mu -/+ z sd(n))`` for unit ``u`` with ``sd_at(u, n)`` and ``back(u, x)``."""
@@ -459,19 +482,8 @@ def test_loo_funnel_grids_options_and_edges_of_its_checks():
     assert res.data["z"].tolist() == pytest.approx(want["z"].tolist(), rel=1e-9)
     assert res.options == {"kind": "proportion", "method": "leave_one_out", "multiplier": 100, "highlight": None}
     assert res.summary["min_others"].iloc[0] == 2 and res.summary["multiplier"].iloc[0] == 100
-    per = {}
-    for i, u in enumerate(["none", "all", "one"]):
-        ys = [math.asin(math.sqrt(num[j] / den[j])) for j in range(3) if j != i]
-        s2s = [1 / (4 * den[j]) for j in range(3) if j != i]
-        tau2 = _dl(ys, s2s)
-        mu, var_mu, _, _ = _predictive(0.0, 0.0, ys, s2s, tau2)
-        per[u] = (mu, var_mu, tau2)
-
-    def back(u, dz, side):
-        x = per[u][0] + dz
-        if side == "lower":
-            return 0.0 if x <= 0 else 100 * math.sin(min(x, math.pi / 2)) ** 2
-        return 100.0 if x >= math.pi / 2 else 100 * math.sin(max(x, 0)) ** 2
+    per = _loo_others(["none", "all", "one"], num, den)
+    back = _arcsine_back(per, 100)
 
     _check_grid(res.limits, ["none", "all", "one"], 1.0, 44.0,
                 lambda u, n: math.sqrt(1 / (4 * n) + per[u][2] + per[u][1]), back)
@@ -756,19 +768,8 @@ def test_loo_funnel_grids_at_moderate_and_high_rates_and_its_defaults():
     res = loo_funnel(d, highlight=["B"])
     assert res.summary["multiplier"].iloc[0] == 1.0 and res.options["highlight"] == ["B"]
     assert res.data["denominator"].tolist() == den
-    per = {}
-    for i, u in enumerate("ABCDEF"):
-        ys = [math.asin(math.sqrt(num[j] / den[j])) for j in range(6) if j != i]
-        s2s = [1 / (4 * den[j]) for j in range(6) if j != i]
-        tau2 = _dl(ys, s2s)
-        mu, var_mu, _, _ = _predictive(0.0, 0.0, ys, s2s, tau2)
-        per[u] = (mu, var_mu, tau2)
-
-    def back(u, dz, side):
-        x = per[u][0] + dz
-        if side == "lower":
-            return 0.0 if x <= 0 else math.sin(min(x, math.pi / 2)) ** 2
-        return 1.0 if x >= math.pi / 2 else math.sin(max(x, 0)) ** 2
+    per = _loo_others(list("ABCDEF"), num, den)
+    back = _arcsine_back(per, 1)
 
     _check_grid(res.limits, list("ABCDEF"), 50.0, 440.0,
                 lambda u, n: math.sqrt(1 / (4 * n) + per[u][2] + per[u][1]), back)

@@ -2,13 +2,16 @@
 and Katz against published values, and the minimum-important-gap test at its boundaries."""
 
 import json
+import math
+import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from scipy.stats import contingency
+from scipy.stats import binom, contingency, norm
 
-from qi_equity.equity.gaps import median_gap, median_summary, proportion_gap
+from qi_equity.equity.gaps import median_gap, median_runs, median_summary, proportion_gap
 
 FIX = json.loads((Path(__file__).parents[1] / "fixtures" / "equity" / "statpsych_median2.json").read_text())
 
@@ -100,13 +103,8 @@ def test_zero_events_get_haldane_correction_and_no_ratio_interval():
 # Every output at its edges, worked by hand (Bonett & Price 2002; Newcombe 1998; Katz 1978)
 # ---------------------------------------------------------------------------------------------
 
-import math  # noqa: E402
-import warnings  # noqa: E402
 
-import pandas as pd  # noqa: E402
-from scipy.stats import binom, norm  # noqa: E402
 
-from qi_equity.equity.gaps import median_runs  # noqa: E402
 
 
 def _z0(n, a):

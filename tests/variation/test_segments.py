@@ -6,6 +6,8 @@ divided by n, one refinement pass, rounded once to double) and the decimal arith
 each series is built so that its mean, or median, is exactly one of its values in decimal.
 """
 
+import math
+import statistics
 import warnings
 
 import numpy as np
@@ -172,8 +174,6 @@ def test_means_skip_the_second_pass_only_where_it_cannot_change_the_double(kind)
 # regular segments, the grouped path otherwise), with dyadic values so every sum is exact
 # ---------------------------------------------------------------------------------------------
 
-import math  # noqa: E402
-import statistics  # noqa: E402
 
 
 def _layouts():
